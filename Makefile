@@ -1,0 +1,31 @@
+# Every target sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench coverage clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/cognito-emulator serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check protocol emulator tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+coverage: $(STAMP)
+	$(BIN)/cognito-emulator coverage
+
+clean:
+	rm -rf $(VENV) .cognito-emulator

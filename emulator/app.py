@@ -1,0 +1,178 @@
+"""create_app(config): one WSGI application serving every surface of the emulator.
+
+API requests (X-Amz-Target, or a cognito-sync URI) go to the protocol dispatcher;
+everything else (dev endpoints, well-known documents, OAuth pages) to a Flask app whose
+errors are JSON as well.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from emulator import __version__
+from emulator.clock import Clock
+from emulator.config import Config
+from emulator.context import Context
+from emulator.store import Store
+from protocol.dispatch import Call, Dispatcher
+from protocol.registry import Registry
+
+log = logging.getLogger("cognito_emulator")
+
+# Each service package exposes `registry` (a protocol Registry), `json_target_prefix`
+# for JSON 1.1 services, and `modules`; a module defining `install(emulator)` adds HTTP
+# surfaces (Flask routes on emulator.flask, or functions on emulator.surfaces).
+SERVICE_PACKAGES = ["emulator.userpools", "emulator.identitypools", "emulator.sync"]
+
+CORS_ALLOW_HEADERS = ", ".join([
+    "Authorization", "Content-Type", "X-Amz-Target", "X-Amz-User-Agent", "X-Amz-Date",
+    "X-Amz-Security-Token", "X-Amz-Content-Sha256", "X-Amz-Client-Context", "amz-sdk-invocation-id",
+    "amz-sdk-request", "Cache-Control", "X-Requested-With",
+])
+CORS_EXPOSE_HEADERS = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
+
+Surface = Callable[[Request], Response | None]
+
+
+class Emulator:
+    """The whole emulator: store, clock, services and the WSGI entry point."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clock = Clock()
+        self.services = [importlib.import_module(name) for name in SERVICE_PACKAGES]
+        self.store = Store(config.database_path)
+        with self.store.transaction() as db:
+            self.clock.load(db)
+        self.internal_errors = 0
+        self._errors_lock = threading.Lock()
+        json_services: dict[str, Registry] = {}
+        rest_services: list[Registry] = []
+        for service in self.services:
+            prefix = getattr(service, "json_target_prefix", None)
+            if prefix:
+                json_services[prefix] = service.registry
+            else:
+                rest_services.append(service.registry)
+        self.registries = [s.registry for s in self.services]
+        self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error)
+        self.surfaces: list[Surface] = []
+        self.flask = Flask("cognito_emulator")
+        self.flask.config["JSON_SORT_KEYS"] = False
+        _json_errors(self.flask, self._count_error)
+        from emulator import devtools
+        devtools.install(self)
+        for service in self.services:
+            for module in getattr(service, "modules", []):
+                install = getattr(module, "install", None)
+                if install:
+                    install(self)
+
+    # -- handler invocation ---------------------------------------------------------
+    def _invoke(self, call: Call, handler):
+        after: list = []
+        with self.store.transaction() as db:
+            self.clock.load(db)
+            ctx = Context(db=db, clock=self.clock, config=self.config, caller=call.caller,
+                          service=call.registry.service_name, operation=call.operation,
+                          request_id=call.request_id, request=call.request, emulator=self,
+                          after_commit=after)
+            result = handler(ctx, call.params)
+        for hook in after:
+            try:
+                hook()
+            except Exception:
+                log.exception("after-commit hook failed")
+        return result
+
+    def _count_error(self) -> None:
+        with self._errors_lock:
+            self.internal_errors += 1
+
+    def base_url(self, request: Request | None) -> str:
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        if request is None:
+            return f"http://{self.config.host}:{self.config.port}"
+        return request.host_url.rstrip("/")
+
+    def context(self, db, request: Request | None = None, operation: str = "-",
+                service: str = "emulator") -> Context:
+        """A Context for work outside an API call (pages, dev endpoints)."""
+        from protocol.sigv4 import Caller
+        return Context(db=db, clock=self.clock, config=self.config, caller=Caller(signed=False),
+                       service=service, operation=operation, request_id="-", request=request,
+                       emulator=self)
+
+    # -- WSGI ------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.method == "OPTIONS":
+            response = Response("", 200)
+        elif self.dispatcher.is_json_api(request):
+            response = self.dispatcher.handle(request)
+        else:
+            response = None
+            for surface in self.surfaces:
+                response = surface(request)
+                if response is not None:
+                    break
+            if response is None and self.dispatcher.match_rest(request) is not None:
+                response = self.dispatcher.handle(request)
+            if response is None:
+                return self._with_cors(request, self.flask.wsgi_app)(environ, start_response)
+        _add_cors(request, response.headers)
+        return response(environ, start_response)
+
+    def _with_cors(self, request: Request, app):
+        def wrapped(environ, start_response):
+            def start(status, headers, exc_info=None):
+                extra = {}
+                _add_cors(request, extra)
+                return start_response(status, headers + list(extra.items()), exc_info)
+            return app(environ, start)
+        return wrapped
+
+
+def _add_cors(request: Request, headers) -> None:
+    origin = request.headers.get("Origin")
+    headers["Access-Control-Allow-Origin"] = origin or "*"
+    if origin:
+        headers["Access-Control-Allow-Credentials"] = "true"
+        headers["Vary"] = "Origin"
+    headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD"
+    requested = request.headers.get("Access-Control-Request-Headers")
+    headers["Access-Control-Allow-Headers"] = (CORS_ALLOW_HEADERS + ", " + requested) if requested \
+        else CORS_ALLOW_HEADERS
+    headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    headers["Access-Control-Max-Age"] = "86400"
+
+
+def _json_errors(app: Flask, count_error) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        name = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}.get(err.code, "Error")
+        response = jsonify({"__type": name, "message": err.description})
+        response.status_code = err.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("internal error")
+        count_error()
+        response = jsonify({"__type": "InternalErrorException", "message": "Internal error."})
+        response.status_code = 500
+        return response
+
+
+def create_app(config: Config | None = None) -> Emulator:
+    """The emulator's WSGI application for `config` (defaults from the environment)."""
+    from emulator.config import from_environment
+    return Emulator(config or from_environment())

@@ -1,0 +1,100 @@
+"""`cognito-emulator`: serve (the default), coverage, and state tools."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+
+from emulator import __version__
+from emulator.config import SETTINGS, Config, env_name, from_environment
+
+
+def _serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve every Cognito API on one port (the default command)")
+    defaults = from_environment()
+    for name, (kind, help_text) in SETTINGS.items():
+        flag = "--" + name.replace("_", "-")
+        default = getattr(defaults, name)
+        if kind is bool:
+            p.add_argument(flag, action="store_true", default=default,
+                           help=f"{help_text} (env {env_name(name)})")
+        else:
+            p.add_argument(flag, type=kind, default=default,
+                           help=f"{help_text} (env {env_name(name)}; default {default})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cognito-emulator", description="A local, faithful Amazon Cognito.")
+    parser.add_argument("--version", action="version", version=f"cognito-emulator {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    _serve_parser(sub)
+    sub.add_parser("coverage", help="print, per service, which operations are handled (Markdown)")
+    reset = sub.add_parser("reset", help="delete all state in a data directory")
+    reset.add_argument("--data-dir", default=from_environment().data_dir)
+    return parser
+
+
+def serve(config: Config) -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from emulator.app import create_app
+
+    logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = create_app(config)
+    class Handler(WSGIRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
+
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=Handler)
+    config.port = server.server_port
+    where = "memory" if config.in_memory else os.path.abspath(config.data_dir)
+    print(f"cognito-emulator {__version__} listening on http://{config.host}:{server.server_port} "
+          f"(state in {where})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def coverage() -> str:
+    import importlib
+
+    from emulator.app import SERVICE_PACKAGES
+    lines = []
+    for name in SERVICE_PACKAGES:
+        registry = importlib.import_module(name).registry
+        rows = registry.coverage()
+        done = sum(1 for _, ok in rows if ok)
+        lines.append(f"### {registry.service_name} ({done}/{len(rows)} operations)\n")
+        lines.append("| Operation | Handled |")
+        lines.append("|---|---|")
+        lines.extend(f"| {op} | {'yes' if ok else 'no'} |" for op, ok in rows)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["serve", *argv]
+    args = build_parser().parse_args(argv)
+    if args.command == "coverage":
+        print(coverage())
+    elif args.command == "reset":
+        from emulator.store import Store
+        cfg = Config(data_dir=args.data_dir)
+        Store(cfg.database_path).reset()
+        print(f"state in {os.path.abspath(args.data_dir)} deleted")
+    else:
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}
+        serve(Config(**values))
+
+
+if __name__ == "__main__":
+    main()

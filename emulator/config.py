@@ -1,0 +1,62 @@
+"""Every setting, from command-line flags and COGNITO_EMULATOR_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 9229
+    data_dir: str = ".cognito-emulator"
+    in_memory: bool = False
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    public_url: str | None = None
+    log_level: str = "INFO"
+    issuer_style: str = "emulator"  # "emulator": {base URL}/{poolId}; "aws": https://cognito-idp...
+
+    @property
+    def database_path(self) -> str | None:
+        """The SQLite file, or None for the in-memory store."""
+        if self.in_memory:
+            return None
+        return str(Path(self.data_dir) / "cognito.sqlite3")
+
+
+# name -> (type, help); the CLI builds flags from this and the environment fills defaults.
+SETTINGS: dict[str, tuple[type, str]] = {
+    "host": (str, "address to listen on"),
+    "port": (int, "port to listen on"),
+    "data_dir": (str, "directory of the SQLite database and keys"),
+    "in_memory": (bool, "keep all state in memory (nothing survives a restart)"),
+    "region": (str, "default region when a request does not name one"),
+    "account_id": (str, "AWS account id used in ARNs"),
+    "public_url": (str, "base URL the emulator is reached at (issuer, hosted UI links)"),
+    "log_level": (str, "DEBUG, INFO, WARNING or ERROR"),
+    "issuer_style": (str, "'emulator' ({base URL}/{poolId}) or 'aws' (https://cognito-idp.{region}.amazonaws.com/{poolId})"),
+}
+
+
+def env_name(setting: str) -> str:
+    return "COGNITO_EMULATOR_" + setting.upper()
+
+
+def _parse(kind: type, text: str):
+    if kind is bool:
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    return kind(text)
+
+
+def from_environment(environ: dict[str, str] | None = None) -> Config:
+    """A Config whose fields come from COGNITO_EMULATOR_* variables where set."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for name, (kind, _help) in SETTINGS.items():
+        raw = environ.get(env_name(name))
+        if raw is not None and raw != "":
+            values[name] = _parse(kind, raw)
+    return Config(**values)

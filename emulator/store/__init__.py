@@ -1,0 +1,129 @@
+"""SQLite state: one database, tables per service, versioned migrations.
+
+Each service registers its migrations with `register_schema(owner, [sql, ...])` at import;
+the store applies the missing ones when it opens. Every API operation runs inside
+`Store.transaction()`: it commits when the operation returns and rolls back when it
+raises, so an operation applies fully or not at all. `BEGIN IMMEDIATE` takes the write
+lock up front, which keeps several processes on one file safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+MIGRATIONS: dict[str, list[str]] = {}
+
+_CORE = [
+    """
+    CREATE TABLE emulator_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+def register_schema(owner: str, migrations: list[str]) -> None:
+    """Declare the ordered migrations of one owner (a service or module)."""
+    MIGRATIONS[owner] = migrations
+
+
+register_schema("core", _CORE)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+class Store:
+    """The database of one emulator process (shared by its threads)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        if path is None:
+            target = ":memory:"
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            target = path
+        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None,
+                                     timeout=30.0)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        if path is not None:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+
+    # -- schema ------------------------------------------------------------------
+    def migrate(self) -> None:
+        with self.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                       "(owner TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            for owner, steps in MIGRATIONS.items():
+                row = db.execute("SELECT version FROM schema_migrations WHERE owner = ?",
+                                 (owner,)).fetchone()
+                done = row[0] if row else 0
+                for sql in steps[done:]:
+                    for statement in _split_sql(sql):
+                        db.execute(statement)
+                if len(steps) > done:
+                    db.execute("INSERT INTO schema_migrations(owner, version) VALUES(?, ?) "
+                               "ON CONFLICT(owner) DO UPDATE SET version = excluded.version",
+                               (owner, len(steps)))
+
+    def tables(self, db: sqlite3.Connection) -> list[str]:
+        return [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'schema_migrations'")]
+
+    # -- transactions --------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; nested calls join the outer transaction."""
+        with self._lock:
+            depth = getattr(self._local, "depth", 0)
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    yield self._conn
+                finally:
+                    self._local.depth = depth
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._local.depth = 0
+
+    def reset(self) -> None:
+        """Delete every row of every table (all regions and accounts)."""
+        with self.transaction() as db:
+            db.execute("PRAGMA defer_foreign_keys = ON")
+            for table in self.tables(db):
+                db.execute(f'DELETE FROM "{table}"')
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _split_sql(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]

@@ -1,0 +1,56 @@
+"""Handlers register here, one function per operation of a service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore import xform_name
+
+from protocol.model import service_model
+
+Handler = Callable[[Any, dict], dict | None]
+
+
+class Registry:
+    """The handlers of one AWS service, keyed by the model's operation names.
+
+    A handler is named after its operation in snake case (`admin_create_user` for
+    AdminCreateUser) and registered with `@registry.handler`.
+    """
+
+    def __init__(self, service_name: str, validation_error: str) -> None:
+        self.service_name = service_name
+        self.validation_error = validation_error
+        self._by_snake: dict[str, Handler] = {}
+        self._by_name: dict[str, Handler] | None = None
+
+    def handler(self, func: Handler) -> Handler:
+        self._by_snake[func.__name__] = func
+        self._by_name = None
+        return func
+
+    @property
+    def model(self):
+        return service_model(self.service_name)
+
+    def _index(self) -> dict[str, Handler]:
+        if self._by_name is None:
+            index = {}
+            for op in self.model.operation_names:
+                func = self._by_snake.get(xform_name(op))
+                if func is not None:
+                    index[op] = func
+            unknown = set(self._by_snake) - {xform_name(op) for op in self.model.operation_names}
+            if unknown:
+                raise RuntimeError(f"{self.service_name}: handlers for no operation: {sorted(unknown)}")
+            self._by_name = index
+        return self._by_name
+
+    def get(self, operation: str) -> Handler | None:
+        return self._index().get(operation)
+
+    def coverage(self) -> list[tuple[str, bool]]:
+        """(operation, has handler) for every operation of the model."""
+        index = self._index()
+        return [(op, op in index) for op in sorted(self.model.operation_names)]

@@ -1,0 +1,239 @@
+"""Input validation against botocore shapes, with AWS's message forms.
+
+AWS reports every violated constraint of a request as
+`N validation error(s) detected: Value ... at 'path' failed to satisfy constraint: ...`,
+joined with `; `. Patterns in the models are Java regular expressions matched in full;
+the `regex` module supports their `\\p{L}`-style classes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import math
+from typing import Any
+
+import regex
+from botocore.model import Shape
+
+from protocol.errors import ServiceError
+
+
+@functools.cache
+def _compiled(pattern: str) -> regex.Pattern:
+    # Java's \w, \d and \s are ASCII-only; \p{..} classes stay Unicode.
+    return regex.compile(pattern, regex.ASCII | regex.V0)
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    """True when `value` matches the Java-style model pattern in full."""
+    try:
+        return _compiled(pattern).fullmatch(value) is not None
+    except regex.error:
+        return True
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _render(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render_inner(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_render_inner(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _render_inner(value: Any) -> str:
+    return _render(value)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def add(self, path: str, value: Any, constraint: str, sensitive: bool) -> None:
+        if value is None:
+            shown = "Value null"
+        elif sensitive:
+            shown = "Value"
+        else:
+            shown = f"Value '{_render(value)}'"
+        self.messages.append(f"{shown} at '{path}' failed to satisfy constraint: {constraint}")
+
+
+def _scalar_constraints(shape: Shape, value: Any) -> list[str]:
+    """Constraint messages for a present scalar/list/map value (not members)."""
+    out: list[str] = []
+    meta = shape.metadata
+    t = shape.type_name
+    if t == "string":
+        if "enum" in meta and value not in meta["enum"]:
+            out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
+        if "pattern" in meta and not pattern_matches(meta["pattern"], value):
+            out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+    if t in ("string", "list", "map", "blob"):
+        n = len(value)
+        if "min" in meta and n < meta["min"]:
+            out.append(f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and n > meta["max"]:
+            out.append(f"Member must have length less than or equal to {meta['max']}")
+    if t in ("integer", "long", "double", "float"):
+        if "min" in meta and value < meta["min"]:
+            out.append(f"Member must have value greater than or equal to {_num(meta['min'])}")
+        if "max" in meta and value > meta["max"]:
+            out.append(f"Member must have value less than or equal to {_num(meta['max'])}")
+    return out
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _serialization_error(message: str) -> ServiceError:
+    return ServiceError("SerializationException", message, 400)
+
+
+_TYPE_NAMES = {"integer": "Integer", "long": "Long", "double": "Double", "float": "Float",
+               "boolean": "Boolean", "string": "String", "timestamp": "Date",
+               "structure": "Structure", "list": "List", "map": "Map", "blob": "Blob"}
+
+
+def _coerce(shape: Shape, value: Any) -> Any:
+    """Check the JSON type of `value` and convert it to the handler's plain form."""
+    t = shape.type_name
+    if value is None:
+        return None
+    bad = False
+    if t == "string":
+        bad = not isinstance(value, str)
+    elif t in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            bad = True
+        elif isinstance(value, float):
+            if not value.is_integer():
+                bad = True
+            else:
+                value = int(value)
+    elif t in ("double", "float"):
+        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and math.isnan(value))
+        if not bad:
+            value = float(value)
+    elif t == "boolean":
+        bad = not isinstance(value, bool)
+    elif t == "timestamp":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            bad = True
+        elif isinstance(value, str):
+            from protocol.serialize import parse_timestamp
+            try:
+                value = parse_timestamp(value)
+            except ValueError:
+                bad = True
+        else:
+            value = float(value)
+    elif t == "blob":
+        if not isinstance(value, str):
+            bad = True
+        else:
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                bad = True
+    elif t == "structure":
+        bad = not isinstance(value, dict)
+    elif t == "list":
+        bad = not isinstance(value, list)
+    elif t == "map":
+        bad = not isinstance(value, dict)
+    if bad:
+        kind = type(value).__name__.upper()
+        raise _serialization_error(
+            f"{kind}_VALUE can not be converted to {_TYPE_NAMES.get(t, t)}")
+    return value
+
+
+def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
+    value = _coerce(shape, value)
+    sensitive = bool(shape.metadata.get("sensitive"))
+    for constraint in _scalar_constraints(shape, value):
+        errs.add(path, value, constraint, sensitive)
+    t = shape.type_name
+    if t == "structure":
+        return _walk_structure(shape, value, path, errs)
+    if t == "list":
+        member = shape.member
+        out = []
+        for i, item in enumerate(value, start=1):
+            item_path = f"{path}.{i}.member"
+            if item is None:
+                out.append(None)
+                continue
+            out.append(_walk(member, item, item_path, errs))
+        return out
+    if t == "map":
+        out_map = {}
+        key_problems: list[str] = []
+        value_problems: list[str] = []
+        for k, v in value.items():
+            key_problems.extend(_scalar_constraints(shape.key, k))
+            if v is None:
+                value_problems.append("Member must not be null")
+                continue
+            inner = _Collector()
+            out_map[k] = _walk(shape.value, v, f"{path}.{k}", inner)
+            if shape.value.type_name in ("string", "integer", "long", "boolean", "double"):
+                value_problems.extend(m.split("failed to satisfy constraint: ", 1)[1]
+                                      for m in inner.messages)
+            else:
+                errs.messages.extend(inner.messages)
+        if key_problems:
+            errs.add(path, value, "Map keys must satisfy constraint: ["
+                     + ", ".join(dict.fromkeys(key_problems)) + "]", True)
+        if value_problems:
+            errs.add(path, value, "Map value must satisfy constraint: ["
+                     + ", ".join(dict.fromkeys(value_problems)) + "]", True)
+        return out_map
+    return value
+
+
+def _walk_structure(shape: Shape, value: dict, path: str, errs: _Collector) -> dict:
+    out: dict[str, Any] = {}
+    required = set(shape.required_members)
+    for name, member in shape.members.items():
+        member_path = f"{path}.{_lower_first(name)}" if path else _lower_first(name)
+        present = name in value and value[name] is not None
+        if not present:
+            if name in required:
+                errs.add(member_path, None, "Member must not be null", False)
+            continue
+        out[name] = _walk(member, value[name], member_path, errs)
+    return out
+
+
+def validate_input(shape: Shape | None, params: dict, error_code: str) -> dict:
+    """Validate `params` against `shape`; return the plain values for the handler.
+
+    Raises ServiceError(error_code) listing every violation as AWS words it, or
+    SerializationException when a value has the wrong JSON type.
+    """
+    if shape is None:
+        return {}
+    if not isinstance(params, dict):
+        raise _serialization_error("Start of structure or map found where not expected.")
+    errs = _Collector()
+    out = _walk_structure(shape, params, "", errs)
+    if errs.messages:
+        n = len(errs.messages)
+        head = f"{n} validation error{'s' if n > 1 else ''} detected: "
+        raise ServiceError(error_code, head + "; ".join(errs.messages), 400)
+    return out

@@ -1,0 +1,187 @@
+"""Shared fixtures: the real server on a free port, boto3 clients, dev endpoints.
+
+Each pytest worker starts one emulator process (in-memory store) and talks to it over a
+real socket. After every test the clock is put back, and the test fails if the server
+answered any request with an internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config as BotoConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+class EmulatorProcess:
+    """A running `cognito-emulator serve` subprocess."""
+
+    def __init__(self, *args: str, env: dict | None = None) -> None:
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cognito-emulator-{uuid.uuid4().hex}.log"
+        self._log = open(self.log_path, "w")
+        cmd = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "WARNING", *args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True,
+                                     env={**os.environ, **(env or {})})
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on (http://\S+)", line)
+        if not match:
+            self.stop()
+            raise RuntimeError(f"emulator did not start: {line!r}\n{self.log_path.read_text()}")
+        self.url = match.group(1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    process = EmulatorProcess("--in-memory")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint(emulator) -> str:
+    return emulator.url
+
+
+def make_client(service: str, endpoint_url: str, region: str = REGION, **kwargs):
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
+                        aws_access_key_id=kwargs.pop("access_key", "AKIAEMULATORTEST"),
+                        aws_secret_access_key=kwargs.pop("secret_key", "secret"),
+                        aws_session_token=kwargs.pop("session_token", None),
+                        config=BotoConfig(retries={"max_attempts": 1}), **kwargs)
+
+
+@pytest.fixture(scope="session")
+def idp(endpoint):
+    """boto3 cognito-idp client."""
+    return make_client("cognito-idp", endpoint)
+
+
+@pytest.fixture(scope="session")
+def identity(endpoint):
+    """boto3 cognito-identity client."""
+    return make_client("cognito-identity", endpoint)
+
+
+@pytest.fixture(scope="session")
+def sync(endpoint):
+    """boto3 cognito-sync client."""
+    return make_client("cognito-sync", endpoint)
+
+
+@pytest.fixture(scope="session")
+def http(endpoint):
+    """A requests session whose paths are relative to the emulator."""
+    session = requests.Session()
+    base = endpoint
+
+    class Relative:
+        url = base
+
+        def __getattr__(self, method):
+            def call(path, **kw):
+                return session.request(method.upper(), base + path, timeout=30, **kw)
+            return call
+
+    return Relative()
+
+
+class Clock:
+    def __init__(self, http) -> None:
+        self.http = http
+
+    def now(self) -> float:
+        return self.http.get("/_emulator/clock").json()["epoch"]
+
+    def advance(self, seconds: float) -> dict:
+        r = self.http.post("/_emulator/clock", json={"advance_seconds": seconds})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def set(self, iso: str) -> dict:
+        return self.http.post("/_emulator/clock", json={"set": iso}).json()
+
+    def reset(self) -> None:
+        self.http.post("/_emulator/clock", json={"reset": True})
+
+
+@pytest.fixture
+def clock(http):
+    """Move the emulator's clock; it is put back after the test."""
+    return Clock(http)
+
+
+class Outbox:
+    def __init__(self, http) -> None:
+        self.http = http
+
+    def list(self, **filters) -> list[dict]:
+        r = self.http.get("/_emulator/messages", params=filters)
+        assert r.status_code == 200, r.text
+        return r.json()["messages"]
+
+    def last(self, **filters) -> dict:
+        found = self.list(limit=1, **filters)
+        assert found, f"no message matching {filters}"
+        return found[0]
+
+    def last_code(self, **filters) -> str:
+        return self.last(**filters)["code"]
+
+
+@pytest.fixture
+def outbox(http):
+    """Read the messages the emulator sent."""
+    return Outbox(http)
+
+
+@pytest.fixture(autouse=True)
+def _server_health(request):
+    """Fail a test when the server answered anything with an internal error."""
+    if "emulator" not in request.fixturenames:
+        yield
+        return
+    session = requests.Session()
+    url = request.getfixturevalue("emulator").url
+    before = session.get(url + "/_emulator/health", timeout=10).json()["internal_errors"]
+    yield
+    session.post(url + "/_emulator/clock", json={"reset": True}, timeout=10)
+    after = session.get(url + "/_emulator/health", timeout=10).json()["internal_errors"]
+    assert after == before, "the emulator answered an internal error (see its log)"
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate, timeout: float = 5.0):
+    """Poll for something another process does (never used for expiry: move the clock)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
