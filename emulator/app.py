@@ -16,7 +16,6 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from emulator import __version__
 from emulator.clock import Clock
 from emulator.config import Config
 from emulator.context import Context

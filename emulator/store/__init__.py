@@ -113,6 +113,30 @@ class Store:
             finally:
                 self._local.depth = 0
 
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Commit the current transaction and release the lock while calling out.
+
+        Used around Lambda triggers and other outbound calls, which may call back into the
+        emulator from another thread. The caller's work so far is committed; a new
+        transaction begins when the block ends.
+        """
+        depth = getattr(self._local, "depth", 0)
+        if not depth:
+            yield
+            return
+        self._conn.execute("COMMIT")
+        self._local.depth = 0
+        for _ in range(depth):
+            self._lock.release()
+        try:
+            yield
+        finally:
+            for _ in range(depth):
+                self._lock.acquire()
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = depth
+
     def reset(self) -> None:
         """Delete every row of every table (all regions and accounts)."""
         with self.transaction() as db:
