@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]*)/([^/]+)/aws4_request")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,5 +30,5 @@ def read_caller(headers, query: dict | None = None) -> Caller:
     if match is None:
         return Caller(signed=False, security_token=token)
     key, _date, region, service = match.groups()
-    return Caller(signed=True, access_key=key, region=region, service=service,
+    return Caller(signed=True, access_key=key, region=region or None, service=service,
                   security_token=token)

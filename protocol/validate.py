@@ -20,10 +20,33 @@ from botocore.model import Shape
 from protocol.errors import ServiceError
 
 
+# Java's \w, \d and \s are ASCII-only while \p{..} classes are Unicode; the ASCII
+# flag would narrow both, so the shorthand classes are spelled out as nested sets (V1).
+_JAVA_SHORTHANDS = {
+    "w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]",
+    "d": "[0-9]", "D": "[^0-9]",
+    "s": "[ \\t\\n\\x0B\\f\\r]", "S": "[^ \\t\\n\\x0B\\f\\r]",
+}
+
+
+def _java_to_regex(pattern: str) -> str:
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append(_JAVA_SHORTHANDS.get(nxt, ch + nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 @functools.cache
 def _compiled(pattern: str) -> regex.Pattern:
-    # Java's \w, \d and \s are ASCII-only; \p{..} classes stay Unicode.
-    return regex.compile(pattern, regex.ASCII | regex.V0)
+    return regex.compile(_java_to_regex(pattern), regex.V1)
 
 
 def pattern_matches(pattern: str, value: str) -> bool:

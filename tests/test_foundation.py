@@ -1,0 +1,166 @@
+"""The server as a whole: dev endpoints, CORS, routing, persistence, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from conftest import ROOT, EmulatorProcess, make_client
+
+
+def test_health(http):
+    r = http.get("/_emulator/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["services"] == ["cognito-idp", "cognito-identity", "cognito-sync"]
+    assert body["version"]
+
+
+def test_clock_read_advance_set_reset(http, clock):
+    before = http.get("/_emulator/clock").json()
+    assert abs(before["offset_seconds"]) < 1e-6
+    moved = clock.advance(3600)
+    assert moved["offset_seconds"] == pytest.approx(3600)
+    assert moved["epoch"] - before["epoch"] == pytest.approx(3600, abs=5)
+    at = clock.set("2030-01-02T03:04:05Z")
+    assert at["now"].startswith("2030-01-02T03:04:0")
+    r = http.post("/_emulator/clock", json={"reset": True})
+    assert abs(r.json()["offset_seconds"]) < 1e-6
+
+
+@pytest.mark.parametrize("payload", [{"advance_seconds": "soon"}, {"set": "not a date"}, {"what": 1}, [1]])
+def test_clock_rejects_bad_requests(http, payload):
+    r = http.post("/_emulator/clock", json=payload)
+    assert r.status_code == 400
+    assert r.json()["__type"] == "BadRequest"
+
+
+def test_outbox_is_json_and_can_be_emptied(http):
+    r = http.get("/_emulator/messages", params={"pool_id": "us-east-1_none", "limit": 5})
+    assert r.status_code == 200 and r.json() == {"messages": []}
+    assert http.get("/_emulator/messages", params={"limit": "x"}).status_code == 400
+
+
+def test_unknown_paths_answer_json_not_html(http):
+    r = http.get("/no/such/thing")
+    assert r.status_code == 404
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["__type"] == "NotFound"
+
+
+def test_cors_preflight_and_headers(endpoint):
+    r = requests.options(endpoint + "/", headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-amz-target,x-amz-user-agent,content-type"})
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    allowed = r.headers["Access-Control-Allow-Headers"].lower()
+    for header in ("x-amz-target", "x-amz-user-agent", "x-amz-date", "x-amz-security-token",
+                   "authorization", "content-type", "amz-sdk-invocation-id", "amz-sdk-request",
+                   "cache-control"):
+        assert header in allowed
+    exposed = r.headers["Access-Control-Expose-Headers"].lower()
+    for header in ("x-amzn-requestid", "x-amzn-errortype", "x-amzn-errormessage"):
+        assert header in exposed
+    api = requests.post(endpoint + "/", data="{}", headers={
+        "Origin": "http://localhost:3000", "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.NoSuchOperation"})
+    assert api.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert api.headers["x-amzn-RequestId"]
+
+
+def test_unknown_operation_through_boto3_shape(endpoint):
+    r = requests.post(endpoint + "/", data="{}", headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.NoSuchOperation"})
+    assert r.status_code == 400
+    assert r.json() == {"__type": "UnknownOperationException",
+                        "message": "Unknown operation 'AWSCognitoIdentityProviderService.NoSuchOperation'."}
+
+
+def test_malformed_json_is_a_serialization_error(endpoint):
+    r = requests.post(endpoint + "/", data="{oops", headers={
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
+                         "SignedHeaders=host, Signature=x",
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})
+    assert r.status_code == 400
+    assert r.json()["__type"] == "SerializationException"
+
+
+def test_sync_uri_is_routed_to_its_operation(sync):
+    # The operation is reached (and answers as a Cognito Sync error, not a routing error).
+    with pytest.raises(ClientError) as err:
+        sync.list_records(IdentityPoolId="us-east-1:00000000-0000-4000-8000-000000000000",
+                          IdentityId="us-east-1:00000000-0000-4000-8000-000000000001",
+                          DatasetName="settings", LastSyncCount=0)
+    assert err.value.response["Error"]["Code"] not in ("UnknownOperationException", "InternalErrorException")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
+
+
+def test_reset_wipes_everything_and_clock(tmp_path):
+    server = EmulatorProcess("--in-memory")
+    try:
+        s = requests.Session()
+        s.post(server.url + "/_emulator/clock", json={"advance_seconds": 500})
+        idp = make_client("cognito-idp", server.url)
+        pool = idp.create_user_pool(PoolName="to-wipe")["UserPool"]["Id"]
+        for path in ("/_emulator/reset", "/moto-api/reset"):
+            r = s.post(server.url + path)
+            assert r.status_code == 200
+        assert idp.list_user_pools(MaxResults=60)["UserPools"] == []
+        with pytest.raises(ClientError) as err:
+            idp.describe_user_pool(UserPoolId=pool)
+        assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert abs(s.get(server.url + "/_emulator/clock").json()["offset_seconds"]) < 1e-6
+    finally:
+        server.stop()
+
+
+def test_state_survives_restart_with_data_dir(tmp_path):
+    data = str(tmp_path / "state")
+    server = EmulatorProcess("--data-dir", data)
+    try:
+        idp = make_client("cognito-idp", server.url)
+        pool = idp.create_user_pool(PoolName="durable")["UserPool"]["Id"]
+        jwks = requests.get(f"{server.url}/{pool}/.well-known/jwks.json").json()
+        requests.post(server.url + "/_emulator/clock", json={"advance_seconds": 1234})
+    finally:
+        server.stop()
+    server = EmulatorProcess("--data-dir", data)
+    try:
+        idp = make_client("cognito-idp", server.url)
+        assert idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Name"] == "durable"
+        assert requests.get(f"{server.url}/{pool}/.well-known/jwks.json").json() == jwks
+        offset = requests.get(server.url + "/_emulator/clock").json()["offset_seconds"]
+        assert offset == pytest.approx(1234)
+    finally:
+        server.stop()
+
+
+def test_settings_from_environment(tmp_path):
+    server = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_REGION": "eu-west-1",
+                                                  "COGNITO_EMULATOR_ACCOUNT_ID": "123456789012"})
+    try:
+        # An unsigned-region request falls back to the configured region in ids and ARNs.
+        r = requests.post(server.url + "/", json={"PoolName": "p"}, headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101//cognito-idp/aws4_request, "
+                             "SignedHeaders=host, Signature=x",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.CreateUserPool"})
+        pool = r.json()["UserPool"]
+        assert pool["Id"].startswith("eu-west-1_")
+        assert pool["Arn"].startswith("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/")
+    finally:
+        server.stop()
+
+
+def test_coverage_command_prints_markdown():
+    out = subprocess.run([sys.executable, "-m", "emulator", "coverage"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert "### cognito-idp (" in out and "### cognito-identity (" in out and "### cognito-sync (" in out
+    assert "| InitiateAuth |" in out
