@@ -18,6 +18,9 @@ class Config:
     public_url: str | None = None
     log_level: str = "INFO"
     issuer_style: str = "emulator"  # "emulator": {base URL}/{poolId}; "aws": https://cognito-idp...
+    lambda_endpoint: str | None = None  # Lambda Invoke API base URL (LocalStack, sam local start-lambda)
+    config_file: str | None = None  # JSON or TOML: {"lambdas": {arn-or-name: {"url"|"callable": ...}}}
+    kinesis_endpoint: str | None = None  # Kinesis API base URL for Cognito Streams (e.g. LocalStack)
 
     @property
     def database_path(self) -> str | None:
@@ -38,6 +41,9 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "public_url": (str, "base URL the emulator is reached at (issuer, hosted UI links)"),
     "log_level": (str, "DEBUG, INFO, WARNING or ERROR"),
     "issuer_style": (str, "'emulator' ({base URL}/{poolId}) or 'aws' (https://cognito-idp.{region}.amazonaws.com/{poolId})"),
+    "lambda_endpoint": (str, "Lambda Invoke API base URL for functions not mapped otherwise (LocalStack, SAM)"),
+    "config_file": (str, "JSON or TOML file mapping Lambda ARNs or names to a URL or Python callable"),
+    "kinesis_endpoint": (str, "Kinesis API base URL that Cognito Streams records are put to"),
 }
 
 

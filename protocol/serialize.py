@@ -47,6 +47,8 @@ def serialize_value(shape: Shape, value: Any, default_ts: str = "unixTimestamp")
     """Walk `value` along `shape`: drop unknown and absent members, format leaves."""
     if value is None:
         return None
+    if getattr(shape, "is_document_type", False):
+        return value  # free-form JSON (e.g. WebAuthn options) goes out as it is
     t = shape.type_name
     if t == "structure":
         if not isinstance(value, dict):

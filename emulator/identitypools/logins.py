@@ -1,0 +1,263 @@
+"""Verification of the `Logins` map: every token is checked, never trusted.
+
+- user pool ID tokens (`cognito-idp.{region}.amazonaws.com/{poolId}`): signed by that pool's
+  key, `iss` naming that pool, `aud` one of the identity pool's ClientIds for the provider,
+  `token_use=id`, not expired (and, with ServerSideTokenCheck, not revoked);
+- OpenID Connect providers (IAM OIDC provider ARNs, and Google/Apple/other public providers
+  when an issuer is mapped): signature against the issuer's JWKS, fetched over HTTP from
+  `{issuer}/.well-known/openid-configuration`; `COGNITO_EMULATOR_OIDC_ISSUERS` (JSON
+  `{"login.example.com": "http://127.0.0.1:1234"}`) maps a provider's host/path to the URL the
+  emulator fetches from (default `https://{host/path}`);
+- the Cognito Identity OpenID token (`cognito-identity.amazonaws.com`): our own key.
+Developer providers are accepted only through GetOpenIdTokenForDeveloperIdentity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+import urllib.request
+
+import jwt
+
+from emulator.userpools import keys
+from protocol import ServiceError
+
+COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
+OIDC_ISSUERS_ENV = "COGNITO_EMULATOR_OIDC_ISSUERS"
+# Public providers whose tokens are OIDC ID tokens with a well-known issuer.
+PUBLIC_OIDC = {"accounts.google.com": "https://accounts.google.com",
+               "appleid.apple.com": "https://appleid.apple.com"}
+JWKS_CACHE_SECONDS = 300.0
+
+_jwks_cache: dict[str, tuple[float, dict]] = {}
+_jwks_lock = threading.Lock()
+
+
+@dataclasses.dataclass
+class Login:
+    """One verified login: provider key, the provider's user id, the token's claims."""
+
+    provider: str
+    subject: str
+    claims: dict
+    kind: str  # "userpool", "oidc", "cognito", "developer"
+    client_id: str | None = None  # user pool app client (the token's aud)
+
+    @property
+    def amr_detail(self) -> str:
+        if self.kind == "userpool":
+            return f"{self.provider}:CognitoSignIn:{self.subject}"
+        return f"{self.provider}:{self.client_id or ''}:{self.subject}"
+
+
+def invalid(detail: str) -> ServiceError:
+    return ServiceError("NotAuthorizedException", f"Invalid login token. {detail}")
+
+
+def unsupported() -> ServiceError:
+    return ServiceError("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
+
+
+def oidc_issuer_map() -> dict[str, str]:
+    raw = os.environ.get(OIDC_ISSUERS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k).rstrip("/"): str(v).rstrip("/") for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _claims(token: str) -> dict:
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise invalid("Not a valid OpenId Connect identity token.")
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise invalid("Not a valid OpenId Connect identity token.") from None
+    if not isinstance(claims, dict) or not isinstance(header, dict):
+        raise invalid("Not a valid OpenId Connect identity token.")
+    return claims
+
+
+def check_expiry(claims: dict, now: float) -> None:
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)):
+        raise invalid("Missing a required claim: exp")
+    if now >= exp:
+        raise invalid(f"Token expired: {int(now)} >= {int(exp)}")
+
+
+def verify_logins(ctx, pool: dict, logins: dict[str, str] | None) -> list[Login]:
+    """Verify every entry of `logins` for `pool`; NotAuthorizedException on the first bad one."""
+    verified = []
+    for provider, token in (logins or {}).items():
+        verified.append(verify_login(ctx, pool, provider, token))
+    return verified
+
+
+def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
+    if provider == COGNITO_IDENTITY:
+        from emulator.identitypools import openid
+        claims = openid.verify_token(ctx, token)
+        if claims.get("aud") != pool["IdentityPoolId"]:
+            raise invalid("Incorrect token audience.")
+        return Login(COGNITO_IDENTITY, claims["sub"], claims, "cognito")
+    user_pool = keys_provider_pool(provider)
+    if user_pool is not None:
+        return _verify_user_pool(ctx, pool, provider, user_pool, token)
+    if provider == pool.get("DeveloperProviderName"):
+        raise ServiceError("NotAuthorizedException",
+                           "Developer authenticated logins are only accepted through "
+                           "GetOpenIdTokenForDeveloperIdentity.")
+    oidc_arns = {arn.split(":oidc-provider/", 1)[-1]: arn for arn in pool.get("OpenIdConnectProviderARNs") or []}
+    if provider in oidc_arns:
+        return _verify_oidc(ctx, provider, token, audiences=None)
+    supported = pool.get("SupportedLoginProviders") or {}
+    if provider in supported:
+        mapped = oidc_issuer_map()
+        if provider in mapped or provider in PUBLIC_OIDC:
+            audiences = [a.strip() for a in str(supported[provider]).split(",") if a.strip()]
+            return _verify_oidc(ctx, provider, token, audiences=audiences)
+        raise invalid(f"The emulator cannot verify {provider} tokens offline; map the provider to an "
+                      f"OpenID Connect issuer with {OIDC_ISSUERS_ENV}.")
+    canonical = _issuer_alias(pool, provider, token)
+    if canonical is not None:
+        return _verify_user_pool(ctx, pool, canonical, keys_provider_pool(canonical), token)
+    raise unsupported()
+
+
+def _issuer_alias(pool: dict, provider: str, token: str) -> str | None:
+    """Amplify v6 keys Logins by the ID token's `iss` without its scheme, which for the
+    emulator's issuer form is `{host}/{userPoolId}`: such a key stands for the configured
+    `cognito-idp.{region}.amazonaws.com/{userPoolId}` provider."""
+    _host, _, pool_id = provider.rpartition("/")
+    if not pool_id or "_" not in pool_id:
+        return None
+    canonical = next((p["ProviderName"] for p in pool.get("CognitoIdentityProviders") or []
+                      if keys_provider_pool(p.get("ProviderName", "")) == pool_id), None)
+    if canonical is None:
+        return None
+    claims = keys.unverified_claims(token) if isinstance(token, str) else None
+    iss = str((claims or {}).get("iss", ""))
+    return canonical if iss.split("://", 1)[-1].rstrip("/") == provider.rstrip("/") else None
+
+
+def keys_provider_pool(provider: str) -> str | None:
+    """The user pool id of a `cognito-idp.{region}.amazonaws.com/{poolId}` key, else None."""
+    prefix, _, pool_id = provider.partition("/")
+    if prefix.startswith("cognito-idp.") and prefix.endswith(".amazonaws.com") and pool_id and "/" not in pool_id:
+        return pool_id
+    return None
+
+
+def _verify_user_pool(ctx, pool: dict, provider: str, user_pool_id: str, token: str) -> Login:
+    claims = _claims(token)
+    if not keys.issuer_matches(claims.get("iss"), user_pool_id):
+        raise invalid("Issuer doesn't match providerName")
+    if "aud" not in claims:
+        raise invalid("Missing a required claim: aud")
+    configs = [p for p in pool.get("CognitoIdentityProviders") or [] if p.get("ProviderName") == provider]
+    match = next((p for p in configs if p.get("ClientId") == claims.get("aud")), None)
+    if match is None:
+        raise unsupported()
+    if keys.verify(ctx.db, user_pool_id, token) is None:
+        raise invalid("Couldn't verify signed token.")
+    check_expiry(claims, ctx.now())
+    if claims.get("token_use") != "id":
+        raise invalid("Not a valid OpenId Connect identity token.")
+    if match.get("ServerSideTokenCheck"):
+        _server_side_check(ctx, user_pool_id, token)
+    return Login(provider, str(claims.get("sub")), claims, "userpool", client_id=claims["aud"])
+
+
+def _server_side_check(ctx, user_pool_id: str, token: str) -> None:
+    """With ServerSideTokenCheck the user pool confirms the session is still valid."""
+    try:
+        from emulator.userpools import tokens
+    except ImportError:
+        return
+    verify = getattr(tokens, "verify_id_token", None)
+    if verify is None:
+        return
+    try:
+        verify(ctx, user_pool_id, token, check_revocation=True)
+    except getattr(tokens, "TokenInvalid", ()) as err:
+        reason = getattr(err, "reason", "")
+        if reason == "expired":
+            raise invalid("Token expired.") from None
+        raise invalid("Token has been revoked." if reason == "revoked" else "Couldn't verify signed token.") \
+            from None
+
+
+# -- OpenID Connect providers -------------------------------------------------------
+def issuer_url(provider: str) -> str:
+    """Where the emulator fetches a provider's discovery document and keys."""
+    mapped = oidc_issuer_map().get(provider.rstrip("/"))
+    if mapped:
+        return mapped
+    return PUBLIC_OIDC.get(provider, f"https://{provider}")
+
+
+def _fetch_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (configured issuer)
+        return json.loads(response.read().decode())
+
+
+def _jwks(ctx, base: str, refresh: bool) -> dict:
+    with _jwks_lock:
+        cached = _jwks_cache.get(base)
+    if cached and not refresh and time.monotonic() - cached[0] < JWKS_CACHE_SECONDS:
+        return cached[1]
+    # The issuer may be this very emulator: release the store while calling out.
+    with ctx.emulator.store.suspended():
+        discovery = _fetch_json(base + "/.well-known/openid-configuration")
+        jwks = _fetch_json(discovery["jwks_uri"])
+    with _jwks_lock:
+        _jwks_cache[base] = (time.monotonic(), jwks)
+    return jwks
+
+
+def _verify_oidc(ctx, provider: str, token: str, audiences: list[str] | None) -> Login:
+    claims = _claims(token)
+    base = issuer_url(provider)
+    accepted = {base.rstrip("/"), f"https://{provider}".rstrip("/"), PUBLIC_OIDC.get(provider, "")}
+    if str(claims.get("iss", "")).rstrip("/") not in accepted:
+        raise invalid("Issuer doesn't match providerName")
+    header = jwt.get_unverified_header(token)
+    if header.get("alg") not in ("RS256", "RS384", "RS512"):
+        raise invalid("Couldn't verify signed token.")
+    key = None
+    for refresh in (False, True):
+        try:
+            jwks = _jwks(ctx, base, refresh)
+        except (OSError, ValueError, KeyError):
+            raise ServiceError("NotAuthorizedException",
+                               f"Invalid login token. Couldn't retrieve the keys of {provider}.") from None
+        key = next((k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid")), None)
+        if key is not None:
+            break
+    if key is None:
+        raise invalid("Couldn't verify signed token.")
+    try:
+        public = jwt.PyJWK(key).key
+        jwt.decode(token, public, algorithms=[header["alg"]],
+                   options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                            "verify_nbf": False})
+    except jwt.PyJWTError:
+        raise invalid("Couldn't verify signed token.") from None
+    check_expiry(claims, ctx.now())
+    aud = claims.get("aud")
+    aud_list = aud if isinstance(aud, list) else [aud]
+    if audiences is not None and not any(a in audiences for a in aud_list):
+        raise invalid("Incorrect token audience.")
+    if not claims.get("sub"):
+        raise invalid("Missing a required claim: sub")
+    client = aud_list[0] if aud_list and isinstance(aud_list[0], str) else None
+    return Login(provider, str(claims["sub"]), claims, "oidc", client_id=client)

@@ -1,0 +1,225 @@
+"""Cognito Identity OpenID tokens: GetOpenIdToken, GetOpenIdTokenForDeveloperIdentity, the
+signing key (kept in the store) and where its public half is published:
+
+- `/_identity/.well-known/jwks.json` (also `/.well-known/jwks_uri`, AWS's own path);
+- `/_identity/.well-known/openid-configuration` (issuer `https://cognito-identity.amazonaws.com`,
+  as in AWS's tokens, whose `jwks_uri` points back at the emulator).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import jsonify, request
+
+from emulator.identitypools import registry
+from emulator.identitypools.identities import identity_for_request, resolve
+from emulator.identitypools.logins import COGNITO_IDENTITY, Login, check_expiry, invalid, verify_logins
+from emulator.identitypools.pools import load_identity_pool, principal_tag_map
+from emulator.store import register_schema
+from protocol import ServiceError
+
+ISSUER = "https://cognito-identity.amazonaws.com"
+OPENID_TOKEN_SECONDS = 600
+DEVELOPER_TOKEN_SECONDS = 900
+MAX_TOKEN_SECONDS = 86400
+JWKS_PATH = "/_identity/.well-known/jwks.json"
+DISCOVERY_PATH = "/_identity/.well-known/openid-configuration"
+
+register_schema("identitypools.openid", [
+    """
+    CREATE TABLE identity_signing_keys (
+        kid TEXT PRIMARY KEY,
+        private_pem TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    """,
+])
+
+_cache: dict[str, rsa.RSAPrivateKey] = {}
+_lock = threading.Lock()
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def signing_key(db, now: float = 0.0) -> tuple[str, rsa.RSAPrivateKey]:
+    """(kid, key) of the emulator's Cognito Identity key, created on first use."""
+    row = db.execute("SELECT kid, private_pem FROM identity_signing_keys ORDER BY created LIMIT 1").fetchone()
+    if row is not None:
+        with _lock:
+            key = _cache.get(row["kid"])
+        if key is None:
+            key = serialization.load_pem_private_key(row["private_pem"].encode(), password=None)
+            with _lock:
+                _cache[row["kid"]] = key
+        return row["kid"], key
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    # AWS kids look like "us-east-12"; the prefix makes the emulator's recognisable.
+    kid = "emulator-" + hashlib.sha256(der).hexdigest()[:8]
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    db.execute("INSERT INTO identity_signing_keys(kid, private_pem, created) VALUES(?,?,?)", (kid, pem, now))
+    with _lock:
+        _cache[kid] = key
+    return kid, key
+
+
+def jwks(db) -> dict:
+    kid, key = signing_key(db)
+    numbers = key.public_key().public_numbers()
+    return {"keys": [{"kty": "RSA", "alg": "RS512", "use": "sig", "kid": kid,
+                      "e": _b64url_uint(numbers.e), "n": _b64url_uint(numbers.n)}]}
+
+
+def sign(ctx, claims: dict) -> str:
+    kid, key = signing_key(ctx.db, ctx.now())
+    return jwt.encode(claims, key, algorithm="RS512", headers={"kid": kid, "typ": "JWS"})
+
+
+def verify_token(ctx, token: str) -> dict:
+    """Claims of a Cognito Identity OpenID token issued here; NotAuthorizedException otherwise."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise invalid("Not a valid OpenId Connect identity token.")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise invalid("Not a valid OpenId Connect identity token.") from None
+    row = ctx.db.execute("SELECT kid FROM identity_signing_keys WHERE kid = ?", (header.get("kid"),)).fetchone()
+    if row is None:
+        raise invalid("Couldn't verify signed token.")
+    _kid, key = signing_key(ctx.db)
+    try:
+        claims = jwt.decode(token, key.public_key(), algorithms=["RS512"],
+                            options={"verify_exp": False, "verify_aud": False, "verify_iat": False})
+    except jwt.PyJWTError:
+        raise invalid("Couldn't verify signed token.") from None
+    if claims.get("iss") != ISSUER:
+        raise invalid("Issuer doesn't match providerName")
+    check_expiry(claims, ctx.now())
+    if not claims.get("sub") or not claims.get("aud"):
+        raise invalid("Not a valid OpenId Connect identity token.")
+    return claims
+
+
+def _amr(logins: list[Login], developer: tuple[str, str] | None, pool_id: str,
+         inherited: list[str] | None = None) -> list[str]:
+    amr = ["authenticated"]
+    for login in logins:
+        if login.kind == "cognito":
+            for entry in login.claims.get("amr") or []:
+                if entry not in amr:
+                    amr.append(entry)
+            continue
+        amr += [login.provider, login.amr_detail]
+    if developer is not None:
+        amr += [developer[0], f"{developer[0]}:{pool_id}:{developer[1]}"]
+    if amr == ["authenticated"] and inherited:
+        amr = inherited
+    return amr
+
+
+def _token(ctx, pool_id: str, identity_id: str, amr: list[str], seconds: int, tags: dict) -> str:
+    now = int(ctx.now())
+    claims = {"sub": identity_id, "aud": pool_id, "amr": amr, "iss": ISSUER, "iat": now,
+              "exp": now + seconds}
+    if tags:
+        claims["https://aws.amazon.com/tags"] = {"principal_tags": {k: [v] for k, v in tags.items()}}
+    return sign(ctx, claims)
+
+
+def _tags_from_logins(db, pool_id: str, logins: list[Login]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for login in logins:
+        if login.kind == "cognito":
+            carried = (login.claims.get("https://aws.amazon.com/tags") or {}).get("principal_tags") or {}
+            for k, v in carried.items():
+                tags[k] = v[0] if isinstance(v, list) and v else v
+            continue
+        for tag, claim in principal_tag_map(db, pool_id, login.provider).items():
+            value = login.claims.get(claim)
+            if value is not None:
+                tags[tag] = str(value)
+    return tags
+
+
+@registry.handler
+def get_open_id_token(ctx, req):
+    pool, _identity, logins, identity_id = identity_for_request(ctx, req["IdentityId"], req.get("Logins"))
+    if not pool["AllowClassicFlow"]:
+        raise ServiceError("InvalidParameterException",
+                           "Basic (classic) flow is not enabled, please use enhanced flow.")
+    pool_id = pool["IdentityPoolId"]
+    if not logins:
+        amr = ["unauthenticated"]
+    else:
+        proofs = [login for login in logins if login.kind == "cognito"]
+        inherited = proofs[0].claims.get("amr") if proofs else None
+        amr = _amr(logins, None, pool_id, inherited)
+    token = _token(ctx, pool_id, identity_id, amr, OPENID_TOKEN_SECONDS,
+                   _tags_from_logins(ctx.db, pool_id, logins))
+    return {"IdentityId": identity_id, "Token": token}
+
+
+@registry.handler
+def get_open_id_token_for_developer_identity(ctx, req):
+    pool = load_identity_pool(ctx.db, req["IdentityPoolId"])
+    pool_id = pool["IdentityPoolId"]
+    developer_name = pool.get("DeveloperProviderName")
+    raw = dict(req["Logins"])
+    if not developer_name or developer_name not in raw:
+        raise ServiceError("InvalidParameterException",
+                           "The developer provider name in Logins must be the one configured for this "
+                           "identity pool.")
+    user_identifier = raw.pop(developer_name)
+    if not user_identifier:
+        raise ServiceError("InvalidParameterException", "Developer user identifier must not be empty.")
+    seconds = req.get("TokenDuration") or DEVELOPER_TOKEN_SECONDS
+    if seconds > MAX_TOKEN_SECONDS:
+        raise ServiceError("InvalidParameterException",
+                           f"TokenDuration must be at most {MAX_TOKEN_SECONDS} seconds.")
+    logins = verify_logins(ctx, pool, raw)
+    identity_id = req.get("IdentityId")
+    from emulator.identitypools.identities import login_owner
+    owner = login_owner(ctx.db, pool_id, developer_name, user_identifier)
+    if identity_id is not None and owner is not None and owner != identity_id:
+        raise ServiceError("DeveloperUserAlreadyRegisteredException",
+                           "The provided developer user identifier is already registered with Cognito "
+                           "under a different identity ID.")
+    identity_id = resolve(ctx, pool, identity_id, logins, developer=(developer_name, user_identifier))
+    tags = _tags_from_logins(ctx.db, pool_id, logins)
+    tags.update(req.get("PrincipalTags") or {})
+    amr = _amr(logins, (developer_name, user_identifier), pool_id)
+    return {"IdentityId": identity_id, "Token": _token(ctx, pool_id, identity_id, amr, int(seconds), tags)}
+
+
+def install(emulator) -> None:
+    app = emulator.flask
+
+    def keys_document():
+        with emulator.store.transaction() as db:
+            return jsonify(jwks(db))
+
+    app.add_url_rule(JWKS_PATH, "identity_jwks", keys_document)
+    app.add_url_rule("/.well-known/jwks_uri", "identity_jwks_aws_path", keys_document)
+
+    @app.get(DISCOVERY_PATH)
+    def identity_openid_configuration():
+        base = emulator.base_url(request)
+        return jsonify({"issuer": ISSUER, "jwks_uri": base + JWKS_PATH,
+                        "response_types_supported": ["code", "token", "id_token"],
+                        "subject_types_supported": ["public"],
+                        "id_token_signing_alg_values_supported": ["RS512"],
+                        "claims_supported": ["sub", "aud", "amr", "iss", "iat", "exp"]})
+
+
+__all__ = ["COGNITO_IDENTITY", "verify_token", "jwks", "sign"]

@@ -1,0 +1,149 @@
+"""Authentication events (threat protection): storage, listing, feedback.
+
+Sign-in records events with `record_auth_event`; AdminListUserAuthEvents lists them
+newest first. Events are kept only for pools with threat protection
+(UserPoolAddOns.AdvancedSecurityMode AUDIT or ENFORCED), as on AWS.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import secrets
+import sqlite3
+import uuid
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import pools, registry
+from protocol import ServiceError
+
+register_schema("userpools.auth_events", [
+    """
+    CREATE TABLE user_pool_auth_events (
+        pool_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        feedback_token TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (pool_id, event_id)
+    );
+    CREATE INDEX user_pool_auth_events_user ON user_pool_auth_events(pool_id, username, created);
+    """,
+])
+
+PAGE = 60
+_ADD_ON_OFF = ("UserPoolAddOnNotEnabledException",
+               "Threat protection (advanced security features) is not enabled for this user pool.")
+
+
+def threat_protection_enabled(pool: dict) -> bool:
+    mode = (pool.get("UserPoolAddOns") or {}).get("AdvancedSecurityMode") or "OFF"
+    return mode in ("AUDIT", "ENFORCED")
+
+
+def record_auth_event(db: sqlite3.Connection, pool_id: str, username: str, event: dict,
+                      now: float | None = None) -> str | None:
+    """Store an AuthEventType-shaped dict for a user; returns its EventId (None when not kept).
+
+    EventId and CreationDate are filled in when absent (pass `now` from ctx.now()).
+    """
+    try:
+        pool = pools.load_pool(db, pool_id)
+    except ServiceError:
+        return None
+    if not threat_protection_enabled(pool):
+        return None
+    event = copy.deepcopy(event)
+    event.setdefault("EventId", str(uuid.uuid4()))
+    if event.get("CreationDate") is None:
+        event["CreationDate"] = now if now is not None else 0.0
+    event.setdefault("EventRisk", {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False})
+    event.setdefault("ChallengeResponses", [])
+    db.execute("INSERT INTO user_pool_auth_events(pool_id, username, event_id, created, feedback_token, data) "
+               "VALUES(?,?,?,?,?,?)", (pool_id, username, event["EventId"], float(event["CreationDate"]),
+                                       secrets.token_urlsafe(32), dumps(event)))
+    return event["EventId"]
+
+
+def feedback_token(db: sqlite3.Connection, pool_id: str, event_id: str) -> str | None:
+    """The token a user presents to UpdateAuthEventFeedback for an event (sent in risk emails)."""
+    row = db.execute("SELECT feedback_token FROM user_pool_auth_events WHERE pool_id = ? AND event_id = ?",
+                     (pool_id, event_id)).fetchone()
+    return row["feedback_token"] if row else None
+
+
+def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
+    db.execute("DELETE FROM user_pool_auth_events WHERE pool_id = ?", (pool_id,))
+
+
+pools.on_pool_deleted.append(_delete_pool)
+
+
+def delete_user_events(db: sqlite3.Connection, pool_id: str, username: str) -> None:
+    db.execute("DELETE FROM user_pool_auth_events WHERE pool_id = ? AND username = ?", (pool_id, username))
+
+
+def _resolve(db, pool: dict, username: str) -> str:
+    from emulator.userpools import users
+    user = users.get_user(db, pool, username)
+    return user.get("username") or user["Username"]
+
+
+def _pool_with_add_on(db, pool_id: str) -> dict:
+    pool = pools.load_pool(db, pool_id)
+    if not threat_protection_enabled(pool):
+        raise ServiceError(*_ADD_ON_OFF)
+    return pool
+
+
+@registry.handler
+def admin_list_user_auth_events(ctx, req):
+    db = ctx.db
+    pool = _pool_with_add_on(db, req["UserPoolId"])
+    username = _resolve(db, pool, req["Username"])
+    limit = req.get("MaxResults") or PAGE
+    after = pools.decode_token(req.get("NextToken"), 2)
+    sql = "SELECT event_id, created, data FROM user_pool_auth_events WHERE pool_id = ? AND username = ?"
+    args: list = [pool["Id"], username]
+    if after is not None:
+        sql += " AND (created < ? OR (created = ? AND event_id < ?))"
+        args += [after[0], after[0], after[1]]
+    rows = db.execute(sql + " ORDER BY created DESC, event_id DESC LIMIT ?", (*args, limit + 1)).fetchall()
+    result: dict = {"AuthEvents": [loads(r["data"]) for r in rows[:limit]]}
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        result["NextToken"] = pools.encode_token([last["created"], last["event_id"]])
+    return result
+
+
+def _set_feedback(ctx, pool: dict, username: str, event_id: str, value: str, provider: str,
+                  token: str | None = None) -> None:
+    row = ctx.db.execute("SELECT data, feedback_token FROM user_pool_auth_events "
+                         "WHERE pool_id = ? AND username = ? AND event_id = ?",
+                         (pool["Id"], username, event_id)).fetchone()
+    if row is None:
+        raise ServiceError("ResourceNotFoundException", "Auth event not found.")
+    if token is not None and not hmac.compare_digest(token, row["feedback_token"]):
+        raise ServiceError("NotAuthorizedException", "Invalid feedback token.")
+    event = loads(row["data"])
+    event["EventFeedback"] = {"FeedbackValue": value, "Provider": provider, "FeedbackDate": ctx.now()}
+    ctx.db.execute("UPDATE user_pool_auth_events SET data = ? WHERE pool_id = ? AND event_id = ?",
+                   (dumps(event), pool["Id"], event_id))
+
+
+@registry.handler
+def admin_update_auth_event_feedback(ctx, req):
+    pool = _pool_with_add_on(ctx.db, req["UserPoolId"])
+    username = _resolve(ctx.db, pool, req["Username"])
+    _set_feedback(ctx, pool, username, req["EventId"], req["FeedbackValue"], "Admin")
+    return {}
+
+
+@registry.handler
+def update_auth_event_feedback(ctx, req):
+    pool = _pool_with_add_on(ctx.db, req["UserPoolId"])
+    username = _resolve(ctx.db, pool, req["Username"])
+    _set_feedback(ctx, pool, username, req["EventId"], req["FeedbackValue"], "User",
+                  token=req["FeedbackToken"])
+    return {}

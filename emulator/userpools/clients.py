@@ -1,0 +1,432 @@
+"""App clients: create, describe, update, delete, list, and their secrets.
+
+A client is stored as the UserPoolClientType dict DescribeUserPoolClient answers
+(ClientSecret included). Sign-in reads it with `load_client`, checks SECRET_HASH against
+every secret from `client_secrets`, gates flows with `allowed_flows` and sizes tokens with
+`token_validity_seconds`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import string
+from urllib.parse import urlsplit
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import pools, registry
+from protocol import ServiceError
+
+register_schema("userpools.clients", [
+    """
+    CREATE TABLE user_pool_clients (
+        id TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX user_pool_clients_pool ON user_pool_clients(pool_id, created, id);
+    CREATE TABLE user_pool_client_secrets (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        pool_id TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE INDEX user_pool_client_secrets_client ON user_pool_client_secrets(client_id, created);
+    """,
+])
+
+MAX_CLIENTS = 1000
+MAX_SECRETS = 2
+MAX_URLS = 100
+MAX_CLIENT_SCOPES = 50
+_LOWER = string.ascii_lowercase + string.digits
+
+LEGACY_FLOWS = {"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"}
+DEFAULT_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+STANDARD_SCOPES = {"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"}
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+_DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
+
+
+def _random(n: int) -> str:
+    return "".join(secrets.choice(_LOWER) for _ in range(n))
+
+
+def not_found(client_id: str) -> ServiceError:
+    return ServiceError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
+
+
+# -- contracts for other modules ---------------------------------------------------------------
+def load_client(db: sqlite3.Connection, client_id: str, pool_id: str | None = None) -> dict:
+    """The client's UserPoolClientType dict (with ClientSecret when it has one).
+
+    ResourceNotFoundException when there is no such client, or it belongs to another pool.
+    """
+    row = db.execute("SELECT pool_id, data FROM user_pool_clients WHERE id = ?", (client_id,)).fetchone()
+    if row is None or (pool_id is not None and row["pool_id"] != pool_id):
+        raise not_found(client_id)
+    return loads(row["data"])
+
+
+def client_secrets(db: sqlite3.Connection, client_id: str) -> list[str]:
+    """Every secret currently valid for the client (oldest first); empty for a public client."""
+    return [r["secret"] for r in db.execute(
+        "SELECT secret FROM user_pool_client_secrets WHERE client_id = ? ORDER BY created, id",
+        (client_id,))]
+
+
+def allowed_flows(client: dict) -> set[str]:
+    """The ALLOW_* flows a client permits, legacy names translated as AWS does."""
+    flows = set(client.get("ExplicitAuthFlows") or DEFAULT_FLOWS)
+    if flows & LEGACY_FLOWS:
+        # Legacy clients always allowed SRP and refresh; CUSTOM_AUTH_FLOW_ONLY allows only custom auth.
+        out = {"ALLOW_REFRESH_TOKEN_AUTH"}
+        if "CUSTOM_AUTH_FLOW_ONLY" in flows:
+            out.add("ALLOW_CUSTOM_AUTH")
+        else:
+            out |= {"ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"}
+        if "ADMIN_NO_SRP_AUTH" in flows:
+            out.add("ALLOW_ADMIN_USER_PASSWORD_AUTH")
+        if "USER_PASSWORD_AUTH" in flows:
+            out.add("ALLOW_USER_PASSWORD_AUTH")
+        return out
+    return flows
+
+
+def token_validity_seconds(client: dict) -> dict[str, int]:
+    """Lifetimes in seconds: {"id": ..., "access": ..., "refresh": ...}."""
+    units = {**_DEFAULT_UNITS, **(client.get("TokenValidityUnits") or {})}
+    return {
+        "id": (client.get("IdTokenValidity") or 1) * _UNIT_SECONDS[units["IdToken"]],
+        "access": (client.get("AccessTokenValidity") or 1) * _UNIT_SECONDS[units["AccessToken"]],
+        "refresh": (client.get("RefreshTokenValidity") or 30) * _UNIT_SECONDS[units["RefreshToken"]],
+    }
+
+
+def clients_of_pool(db: sqlite3.Connection, pool_id: str) -> list[dict]:
+    return [loads(r["data"]) for r in db.execute(
+        "SELECT data FROM user_pool_clients WHERE pool_id = ? ORDER BY created, id", (pool_id,))]
+
+
+def _delete_pool_clients(db: sqlite3.Connection, pool_id: str) -> None:
+    db.execute("DELETE FROM user_pool_client_secrets WHERE pool_id = ?", (pool_id,))
+    db.execute("DELETE FROM user_pool_clients WHERE pool_id = ?", (pool_id,))
+
+
+pools.on_pool_deleted.append(_delete_pool_clients)
+
+# Cleanups other modules register for one client: fn(db, pool_id, client_id).
+on_client_deleted: list = []
+
+
+# -- validation ----------------------------------------------------------------------------------
+def _flows(given: list[str] | None) -> list[str]:
+    if not given:
+        return list(DEFAULT_FLOWS)
+    flows = list(dict.fromkeys(given))
+    legacy = [f for f in flows if f in LEGACY_FLOWS]
+    if legacy and len(legacy) != len(flows):
+        raise ServiceError("InvalidParameterException",
+                           "Legacy explicit auth flows (ADMIN_NO_SRP_AUTH, CUSTOM_AUTH_FLOW_ONLY, "
+                           "USER_PASSWORD_AUTH) cannot be combined with ALLOW_ prefixed flows.")
+    return flows
+
+
+def _validity(req: dict) -> dict:
+    out: dict = {}
+    units = req.get("TokenValidityUnits")
+    if units is not None:
+        units = {**_DEFAULT_UNITS, **units}
+        out["TokenValidityUnits"] = units
+    effective = {**_DEFAULT_UNITS, **(units or {})}
+    bounds = {"AccessTokenValidity": ("AccessToken", 300, 86400, "Access token"),
+              "IdTokenValidity": ("IdToken", 300, 86400, "Id token"),
+              "RefreshTokenValidity": ("RefreshToken", 3600, 315360000, "Refresh token")}
+    for key, (unit_key, low, high, label) in bounds.items():
+        value = req.get(key)
+        if value is None:
+            continue
+        if key == "RefreshTokenValidity" and value == 0:
+            continue
+        seconds = value * _UNIT_SECONDS[effective[unit_key]]
+        if not low <= seconds <= high:
+            raise ServiceError("InvalidParameterException", f"Invalid range for token validity. "
+                               f"{label} validity must be between {_human(low)} and {_human(high)}.")
+        out[key] = value
+    out["RefreshTokenValidity"] = req.get("RefreshTokenValidity") or 30
+    if req.get("RefreshTokenValidity") == 0:
+        out["RefreshTokenValidity"] = 30
+    return out
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return f"{n} {unit[:-1] if n == 1 else unit}"
+    return f"{seconds} seconds"
+
+
+def _check_url(url: str, kind: str) -> None:
+    parts = urlsplit(url)
+    if not parts.scheme or "#" in url:
+        raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid. "
+                           "It must be an absolute URL without a fragment.")
+    if parts.scheme == "http" and parts.hostname != "localhost":
+        raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid. "
+                           "HTTPS is required over HTTP except for http://localhost.")
+    if parts.scheme in ("http", "https") and not parts.netloc:
+        raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid.")
+
+
+def _attribute_names(pool: dict) -> set[str]:
+    names = set()
+    for attr in pool["SchemaAttributes"]:
+        names.add(attr["Name"].removeprefix("dev:"))
+    return names
+
+
+def _check_attributes(db, pool: dict, req: dict, verb: str) -> None:
+    known = _attribute_names(pool)
+    for key, label in (("ReadAttributes", "read"), ("WriteAttributes", "write")):
+        given = req.get(key)
+        if given is None:
+            continue
+        if any(a not in known for a in given):
+            raise ServiceError("InvalidParameterException",
+                               f"Invalid {label} attributes specified while {verb} a client")
+        if key == "WriteAttributes" and "sub" in given:
+            raise ServiceError("InvalidParameterException",
+                               f"Invalid {label} attributes specified while {verb} a client")
+
+
+def _check_oauth(db, pool_id: str, client: dict, has_secret: bool) -> None:
+    flows = client.get("AllowedOAuthFlows") or []
+    scopes = client.get("AllowedOAuthScopes") or []
+    callbacks = client.get("CallbackURLs") or []
+    for url in callbacks:
+        _check_url(url, "Callback URL")
+    for url in client.get("LogoutURLs") or []:
+        _check_url(url, "Logout URL")
+    if len(callbacks) > MAX_URLS or len(client.get("LogoutURLs") or []) > MAX_URLS:
+        raise ServiceError("LimitExceededException",
+                           f"A client can have at most {MAX_URLS} callback URLs and {MAX_URLS} logout URLs.")
+    default = client.get("DefaultRedirectURI")
+    if default is not None:
+        _check_url(default, "DefaultRedirectURI")
+        if default not in callbacks:
+            raise ServiceError("InvalidParameterException",
+                               "DefaultRedirectURI should be one of the CallbackURLs.")
+    if len(scopes) > MAX_CLIENT_SCOPES:
+        raise ServiceError("LimitExceededException",
+                           f"A client can have at most {MAX_CLIENT_SCOPES} OAuth scopes.")
+    from emulator.userpools import resource_servers
+    custom = resource_servers.scopes_of_pool(db, pool_id)
+    for scope in scopes:
+        if scope not in STANDARD_SCOPES and scope not in custom:
+            raise ServiceError("ScopeDoesNotExistException", f"Invalid scope requested: {scope}")
+    if "client_credentials" in flows:
+        if not has_secret:
+            raise ServiceError("InvalidOAuthFlowException",
+                               "client_credentials flow can not be selected if client does not have "
+                               "a client secret.")
+        if "code" in flows or "implicit" in flows:
+            raise ServiceError("InvalidOAuthFlowException",
+                               "client_credentials flow can not be selected along with code flow or "
+                               "implicit flow.")
+        if not scopes or any(s in STANDARD_SCOPES for s in scopes):
+            raise ServiceError("InvalidOAuthFlowException",
+                               "client_credentials flow can only be used with custom scopes.")
+    if ("code" in flows or "implicit" in flows) and not callbacks:
+        raise ServiceError("InvalidOAuthFlowException",
+                           "CallbackUrls can not be empty when code flow or implicit flow is selected")
+    if client.get("AllowedOAuthFlowsUserPoolClient"):
+        if not flows:
+            raise ServiceError("InvalidOAuthFlowException",
+                               "AllowedOAuthFlows can not be empty when AllowedOAuthFlowsUserPoolClient "
+                               "is true.")
+        if not scopes:
+            raise ServiceError("InvalidOAuthFlowException",
+                               "AllowedOAuthScopes can not be empty when AllowedOAuthFlowsUserPoolClient "
+                               "is true.")
+    providers = client.get("SupportedIdentityProviders") or []
+    if providers:
+        from emulator.userpools import identity_providers
+        names = identity_providers.provider_names(db, pool_id)
+        for name in providers:
+            if name != "COGNITO" and name not in names:
+                raise ServiceError("InvalidParameterException",
+                                   f"The provider {name} does not exist for User Pool {pool_id}")
+
+
+_SETTINGS = ("ClientName", "ReadAttributes", "WriteAttributes", "SupportedIdentityProviders",
+             "CallbackURLs", "LogoutURLs", "DefaultRedirectURI", "AllowedOAuthFlows", "AllowedOAuthScopes",
+             "AnalyticsConfiguration", "RefreshTokenRotation")
+
+
+def _apply_settings(db, pool: dict, client: dict, req: dict, verb: str) -> None:
+    """Fill every updatable setting from `req`; absent settings return to their defaults."""
+    for key in (*_SETTINGS, "AccessTokenValidity", "IdTokenValidity", "TokenValidityUnits",
+                "RefreshTokenValidity"):
+        if key != "ClientName":
+            client.pop(key, None)
+    for key in _SETTINGS:
+        value = req.get(key)
+        if value is not None and key != "ClientName":
+            client[key] = list(dict.fromkeys(value)) if isinstance(value, list) else value
+    if req.get("ClientName") is not None:
+        client["ClientName"] = req["ClientName"]
+    client.update(_validity(req))
+    client["ExplicitAuthFlows"] = _flows(req.get("ExplicitAuthFlows"))
+    client["AllowedOAuthFlowsUserPoolClient"] = bool(req.get("AllowedOAuthFlowsUserPoolClient", False))
+    client["PreventUserExistenceErrors"] = req.get("PreventUserExistenceErrors") or "LEGACY"
+    client["EnableTokenRevocation"] = bool(req.get("EnableTokenRevocation", True))
+    client["EnablePropagateAdditionalUserContextData"] = bool(
+        req.get("EnablePropagateAdditionalUserContextData", False))
+    client["AuthSessionValidity"] = req.get("AuthSessionValidity") or 3
+    rotation = client.get("RefreshTokenRotation")
+    if rotation is not None:
+        client["RefreshTokenRotation"] = {"Feature": rotation["Feature"],
+                                          "RetryGracePeriodSeconds": rotation.get("RetryGracePeriodSeconds", 0)}
+    if client.get("EnablePropagateAdditionalUserContextData") and not client.get("ClientSecret"):
+        raise ServiceError("InvalidParameterException",
+                           "EnablePropagateAdditionalUserContextData can only be enabled for a client "
+                           "with a client secret.")
+    _check_attributes(db, pool, req, verb)
+    _check_oauth(db, pool["Id"], client, bool(client.get("ClientSecret")))
+
+
+# -- operations -------------------------------------------------------------------------------
+@registry.handler
+def create_user_pool_client(ctx, req):
+    db = ctx.db
+    pool = pools.load_pool(db, req["UserPoolId"])
+    count = db.execute("SELECT COUNT(*) FROM user_pool_clients WHERE pool_id = ?", (pool["Id"],)).fetchone()[0]
+    if count >= MAX_CLIENTS:
+        raise ServiceError("LimitExceededException",
+                           f"User pool {pool['Id']} has reached its limit of {MAX_CLIENTS} app clients.")
+    client_id = _random(26)
+    now = ctx.now()
+    client: dict = {"UserPoolId": pool["Id"], "ClientName": req["ClientName"], "ClientId": client_id,
+                    "LastModifiedDate": now, "CreationDate": now}
+    secret = req.get("ClientSecret")
+    if secret is None and req.get("GenerateSecret"):
+        secret = _random(51)
+    if secret is not None:
+        client["ClientSecret"] = secret
+    _apply_settings(db, pool, client, req, "creating")
+    db.execute("INSERT INTO user_pool_clients(id, pool_id, name, created, data) VALUES(?,?,?,?,?)",
+               (client_id, pool["Id"], client["ClientName"], now, dumps(client)))
+    if secret is not None:
+        _add_secret(db, client, secret, now)
+    return {"UserPoolClient": client}
+
+
+def _add_secret(db, client: dict, secret: str, now: float) -> dict:
+    secret_id = f"{client['ClientId']}--{int(now * 1000)}{_random(6)}"
+    db.execute("INSERT INTO user_pool_client_secrets(id, client_id, pool_id, secret, created) "
+               "VALUES(?,?,?,?,?)", (secret_id, client["ClientId"], client["UserPoolId"], secret, now))
+    return {"ClientSecretId": secret_id, "ClientSecretValue": secret, "ClientSecretCreateDate": now}
+
+
+def _save(db, client: dict) -> None:
+    db.execute("UPDATE user_pool_clients SET name = ?, data = ? WHERE id = ?",
+               (client["ClientName"], dumps(client), client["ClientId"]))
+
+
+@registry.handler
+def describe_user_pool_client(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    return {"UserPoolClient": load_client(ctx.db, req["ClientId"], req["UserPoolId"])}
+
+
+@registry.handler
+def update_user_pool_client(ctx, req):
+    pool = pools.load_pool(ctx.db, req["UserPoolId"])
+    client = load_client(ctx.db, req["ClientId"], pool["Id"])
+    _apply_settings(ctx.db, pool, client, req, "updating")
+    client["LastModifiedDate"] = ctx.now()
+    _save(ctx.db, client)
+    return {"UserPoolClient": client}
+
+
+@registry.handler
+def delete_user_pool_client(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    for cleanup in on_client_deleted:
+        cleanup(ctx.db, client["UserPoolId"], client["ClientId"])
+    ctx.db.execute("DELETE FROM user_pool_client_secrets WHERE client_id = ?", (client["ClientId"],))
+    ctx.db.execute("DELETE FROM user_pool_clients WHERE id = ?", (client["ClientId"],))
+    return {}
+
+
+@registry.handler
+def list_user_pool_clients(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    limit = req.get("MaxResults") or 60
+    after = pools.decode_token(req.get("NextToken"), 2)
+    sql = "SELECT id, created, data FROM user_pool_clients WHERE pool_id = ?"
+    args: list = [req["UserPoolId"]]
+    if after is not None:
+        sql += " AND (created > ? OR (created = ? AND id > ?))"
+        args += [after[0], after[0], after[1]]
+    rows = ctx.db.execute(sql + " ORDER BY created, id LIMIT ?", (*args, limit + 1)).fetchall()
+    items = []
+    for row in rows[:limit]:
+        client = loads(row["data"])
+        items.append({"ClientId": client["ClientId"], "UserPoolId": client["UserPoolId"],
+                      "ClientName": client["ClientName"]})
+    result: dict = {"UserPoolClients": items}
+    if len(rows) > limit:
+        result["NextToken"] = pools.encode_token([rows[limit - 1]["created"], rows[limit - 1]["id"]])
+    return result
+
+
+@registry.handler
+def add_user_pool_client_secret(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    if not client.get("ClientSecret"):
+        raise ServiceError("InvalidParameterException",
+                           "Client secrets can only be added to a client that has a client secret.")
+    if len(client_secrets(ctx.db, client["ClientId"])) >= MAX_SECRETS:
+        raise ServiceError("LimitExceededException",
+                           f"A client can have at most {MAX_SECRETS} client secrets.")
+    secret = req.get("ClientSecret") or _random(51)
+    if secret in client_secrets(ctx.db, client["ClientId"]):
+        raise ServiceError("InvalidParameterException", "The client secret already exists for this client.")
+    return {"ClientSecretDescriptor": _add_secret(ctx.db, client, secret, ctx.now())}
+
+
+@registry.handler
+def list_user_pool_client_secrets(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    rows = ctx.db.execute("SELECT id, created FROM user_pool_client_secrets WHERE client_id = ? "
+                          "ORDER BY created, id", (client["ClientId"],)).fetchall()
+    return {"ClientSecrets": [{"ClientSecretId": r["id"], "ClientSecretCreateDate": r["created"]}
+                              for r in rows]}
+
+
+@registry.handler
+def delete_user_pool_client_secret(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    rows = ctx.db.execute("SELECT id, secret FROM user_pool_client_secrets WHERE client_id = ? "
+                          "ORDER BY created, id", (client["ClientId"],)).fetchall()
+    target = next((r for r in rows if r["id"] == req["ClientSecretId"]), None)
+    if target is None:
+        raise ServiceError("ResourceNotFoundException",
+                           f"Client secret {req['ClientSecretId']} does not exist.")
+    if len(rows) == 1:
+        raise ServiceError("InvalidParameterException", "The last client secret of a client cannot be deleted.")
+    ctx.db.execute("DELETE FROM user_pool_client_secrets WHERE id = ?", (target["id"],))
+    if client.get("ClientSecret") == target["secret"]:
+        client["ClientSecret"] = next(r["secret"] for r in rows if r["id"] != target["id"])
+        client["LastModifiedDate"] = ctx.now()
+        _save(ctx.db, client)
+    return {}

@@ -1,0 +1,289 @@
+"""Remembered devices: the device record and verifier the sign-in engine uses for
+DEVICE_SRP_AUTH, and ConfirmDevice, Get/List/Forget/UpdateDeviceStatus with their Admin forms.
+
+A device is created unconfirmed when a sign-in hands out NewDeviceMetadata; ConfirmDevice
+stores its SRP verifier (salt + v, from DeviceGroupKey/DeviceKey/random password on the
+client) and makes it a device of the user.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import string
+import uuid
+from typing import Any
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import registry
+from protocol import ServiceError
+
+register_schema("userpools.devices", [
+    """
+    CREATE TABLE user_devices (
+        pool_id TEXT NOT NULL,
+        device_key TEXT NOT NULL,
+        username TEXT NOT NULL,
+        group_key TEXT NOT NULL,
+        confirmed INTEGER NOT NULL DEFAULT 0,
+        remembered INTEGER NOT NULL DEFAULT 0,
+        salt TEXT,
+        verifier TEXT,
+        name TEXT,
+        last_ip TEXT,
+        created REAL NOT NULL,
+        modified REAL NOT NULL,
+        last_auth REAL,
+        data TEXT,
+        PRIMARY KEY (pool_id, device_key)
+    );
+    CREATE INDEX user_devices_user ON user_devices(pool_id, username, created, device_key);
+    """,
+])
+
+MAX_LIMIT = 60
+_ALNUM = string.ascii_letters + string.digits
+
+
+# -- records ---------------------------------------------------------------------------
+def _device(row) -> dict:
+    return {
+        "DeviceKey": row["device_key"],
+        "DeviceGroupKey": row["group_key"],
+        "username": row["username"],
+        "confirmed": bool(row["confirmed"]),
+        "remembered": bool(row["remembered"]),
+        "salt": int(row["salt"], 16) if row["salt"] else None,
+        "verifier": int(row["verifier"], 16) if row["verifier"] else None,
+        "name": row["name"],
+        "last_ip": row["last_ip"],
+        "created": row["created"],
+        "modified": row["modified"],
+        "last_auth": row["last_auth"],
+        "attributes": loads(row["data"], {}),
+    }
+
+
+def load_device(db, pool_id: str, username: str, device_key: str) -> dict | None:
+    """The user's device (confirmed or not) with `salt`/`verifier` as ints, or None."""
+    row = db.execute("SELECT * FROM user_devices WHERE pool_id = ? AND device_key = ? AND username = ?",
+                     (pool_id, device_key, username)).fetchone()
+    return _device(row) if row else None
+
+
+def new_device(db, pool: dict, user: dict, now: float) -> dict:
+    """A new, unconfirmed device for NewDeviceMetadata: {DeviceKey, DeviceGroupKey}."""
+    region = pool["Id"].split("_", 1)[0]
+    device_key = f"{region}_{uuid.uuid4()}"
+    group_key = "-" + "".join(secrets.choice(_ALNUM) for _ in range(9))
+    db.execute("INSERT INTO user_devices(pool_id, device_key, username, group_key, created, modified)"
+               " VALUES(?,?,?,?,?,?)", (pool["Id"], device_key, user["username"], group_key, now, now))
+    return {"DeviceKey": device_key, "DeviceGroupKey": group_key}
+
+
+def touch(db, pool_id: str, username: str, device_key: str, now: float, ip: str | None) -> None:
+    """Record a sign-in from the device (DeviceLastAuthenticatedDate, last_ip_used)."""
+    db.execute("UPDATE user_devices SET last_auth = ?, last_ip = COALESCE(?, last_ip) "
+               "WHERE pool_id = ? AND device_key = ? AND username = ?",
+               (now, ip, pool_id, device_key, username))
+
+
+def delete_user_data(db, pool_id: str, username: str) -> None:
+    """Forget every device of a user (the user is being deleted)."""
+    db.execute("DELETE FROM user_devices WHERE pool_id = ? AND username = ?", (pool_id, username))
+
+
+def delete_pool_data(db, pool_id: str) -> None:
+    db.execute("DELETE FROM user_devices WHERE pool_id = ?", (pool_id,))
+
+
+def device_type(device: dict) -> dict:
+    """DeviceType as the API returns it."""
+    attrs = [{"Name": "device_status", "Value": "valid"}]
+    if device.get("name"):
+        attrs.append({"Name": "device_name", "Value": device["name"]})
+    if device.get("last_ip"):
+        attrs.append({"Name": "last_ip_used", "Value": device["last_ip"]})
+    attrs.append({"Name": "dev:device_remembered_status",
+                  "Value": "remembered" if device["remembered"] else "not_remembered"})
+    out: dict[str, Any] = {"DeviceKey": device["DeviceKey"], "DeviceAttributes": attrs,
+                           "DeviceCreateDate": device["created"],
+                           "DeviceLastModifiedDate": device["modified"]}
+    if device.get("last_auth") is not None:
+        out["DeviceLastAuthenticatedDate"] = device["last_auth"]
+    return out
+
+
+# -- adapters --------------------------------------------------------------------------
+def _users():
+    from emulator.userpools import users
+    return users
+
+
+def _pools():
+    from emulator.userpools import pools
+    return pools
+
+
+def _tokens():
+    from emulator.userpools import tokens
+    return tokens
+
+
+def _install_cleanup() -> None:
+    try:
+        from emulator.userpools import pools
+    except ImportError:
+        return
+    hooks = getattr(pools, "on_pool_deleted", None)
+    if hooks is not None and delete_pool_data not in hooks:
+        hooks.append(delete_pool_data)
+
+
+_install_cleanup()
+
+
+def _b64_int(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return int.from_bytes(raw, "big") if raw else None
+
+
+def _confirmed_device(db, pool_id: str, username: str, device_key: str) -> dict:
+    device = load_device(db, pool_id, username, device_key)
+    if device is None or not device["confirmed"]:
+        raise ServiceError("ResourceNotFoundException", "Device does not exist.")
+    return device
+
+
+def _set_remembered(db, pool_id: str, username: str, device_key: str, status: str | None,
+                    now: float) -> None:
+    _confirmed_device(db, pool_id, username, device_key)
+    db.execute("UPDATE user_devices SET remembered = ?, modified = ? "
+               "WHERE pool_id = ? AND device_key = ? AND username = ?",
+               (1 if status == "remembered" else 0, now, pool_id, device_key, username))
+
+
+def _forget(db, pool_id: str, username: str, device_key: str) -> None:
+    _confirmed_device(db, pool_id, username, device_key)
+    db.execute("DELETE FROM user_devices WHERE pool_id = ? AND device_key = ?", (pool_id, device_key))
+
+
+def _page(db, pool_id: str, username: str, limit: int | None, token: str | None) -> dict:
+    limit = MAX_LIMIT if not limit else min(limit, MAX_LIMIT)
+    args: list[Any] = [pool_id, username]
+    where = "pool_id = ? AND username = ? AND confirmed = 1"
+    if token:
+        try:
+            created_s, key = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+            created = float(created_s)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
+        where += " AND (created > ? OR (created = ? AND device_key > ?))"
+        args += [created, created, key]
+    rows = db.execute(f"SELECT * FROM user_devices WHERE {where} ORDER BY created, device_key LIMIT ?",
+                      (*args, limit + 1)).fetchall()
+    out: dict[str, Any] = {"Devices": [device_type(_device(r)) for r in rows[:limit]]}
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        out["PaginationToken"] = base64.urlsafe_b64encode(
+            f"{last['created']!r}|{last['device_key']}".encode()).decode()
+    return out
+
+
+def _admin_user(ctx, req) -> tuple[dict, dict]:
+    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
+    user = _users().get_user(ctx.db, pool, req["Username"])
+    return pool, user
+
+
+# -- operations ------------------------------------------------------------------------
+@registry.handler
+def confirm_device(ctx, req):
+    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    device = load_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
+    if device is None:
+        raise ServiceError("InvalidParameterException", "Invalid device key given.")
+    if device["confirmed"]:
+        raise ServiceError("DeviceKeyExistsException", "Device key already exists.")
+    config = req.get("DeviceSecretVerifierConfig") or {}
+    salt = _b64_int(config.get("Salt"))
+    verifier = _b64_int(config.get("PasswordVerifier"))
+    if salt is None or verifier is None:
+        raise ServiceError("InvalidParameterException", "Invalid device verifier config.")
+    on_prompt = bool((pool.get("DeviceConfiguration") or {}).get("DeviceOnlyRememberedOnUserPrompt"))
+    now = ctx.now()
+    ctx.db.execute(
+        "UPDATE user_devices SET confirmed = 1, remembered = ?, salt = ?, verifier = ?, name = ?, "
+        "last_ip = COALESCE(last_ip, ?), modified = ?, last_auth = COALESCE(last_auth, ?), data = ? "
+        "WHERE pool_id = ? AND device_key = ?",
+        (0 if on_prompt else 1, format(salt, "x"), format(verifier, "x"), req.get("DeviceName"),
+         ctx.source_ip, now, now, dumps({}), pool["Id"], req["DeviceKey"]))
+    return {"UserConfirmationNecessary": on_prompt}
+
+
+def _token_user(ctx, req) -> tuple[dict, dict]:
+    token = req.get("AccessToken")
+    if not token:
+        raise ServiceError("InvalidParameterException", "Missing required parameter ACCESS_TOKEN")
+    pool, user, _claims = _tokens().authenticate_access_token(ctx, token)
+    return pool, user
+
+
+@registry.handler
+def get_device(ctx, req):
+    pool, user = _token_user(ctx, req)
+    return {"Device": device_type(_confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"]))}
+
+
+@registry.handler
+def list_devices(ctx, req):
+    pool, user = _token_user(ctx, req)
+    return _page(ctx.db, pool["Id"], user["username"], req.get("Limit"), req.get("PaginationToken"))
+
+
+@registry.handler
+def forget_device(ctx, req):
+    pool, user = _token_user(ctx, req)
+    _forget(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
+    return {}
+
+
+@registry.handler
+def update_device_status(ctx, req):
+    pool, user = _token_user(ctx, req)
+    _set_remembered(ctx.db, pool["Id"], user["username"], req["DeviceKey"],
+                    req.get("DeviceRememberedStatus"), ctx.now())
+    return {}
+
+
+@registry.handler
+def admin_get_device(ctx, req):
+    pool, user = _admin_user(ctx, req)
+    return {"Device": device_type(_confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"]))}
+
+
+@registry.handler
+def admin_list_devices(ctx, req):
+    pool, user = _admin_user(ctx, req)
+    return _page(ctx.db, pool["Id"], user["username"], req.get("Limit"), req.get("PaginationToken"))
+
+
+@registry.handler
+def admin_forget_device(ctx, req):
+    pool, user = _admin_user(ctx, req)
+    _forget(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
+    return {}
+
+
+@registry.handler
+def admin_update_device_status(ctx, req):
+    pool, user = _admin_user(ctx, req)
+    _set_remembered(ctx.db, pool["Id"], user["username"], req["DeviceKey"],
+                    req.get("DeviceRememberedStatus"), ctx.now())
+    return {}

@@ -1,0 +1,123 @@
+"""Resource servers: identifiers and their custom OAuth scopes (`{identifier}/{scope}`)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import pools, registry
+from protocol import ServiceError
+
+register_schema("userpools.resource_servers", [
+    """
+    CREATE TABLE user_pool_resource_servers (
+        pool_id TEXT NOT NULL,
+        identifier TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (pool_id, identifier)
+    );
+    """,
+])
+
+MAX_RESOURCE_SERVERS = 25
+
+
+def scopes_of_pool(db: sqlite3.Connection, pool_id: str) -> set[str]:
+    """Every custom scope of the pool, as clients name it: `{identifier}/{scope name}`."""
+    out = set()
+    for row in db.execute("SELECT identifier, data FROM user_pool_resource_servers WHERE pool_id = ?",
+                          (pool_id,)):
+        for scope in loads(row["data"]).get("Scopes") or []:
+            out.add(f"{row['identifier']}/{scope['ScopeName']}")
+    return out
+
+
+def load_resource_server(db: sqlite3.Connection, pool_id: str, identifier: str) -> dict:
+    row = db.execute("SELECT data FROM user_pool_resource_servers WHERE pool_id = ? AND identifier = ?",
+                     (pool_id, identifier)).fetchone()
+    if row is None:
+        raise ServiceError("ResourceNotFoundException",
+                           f"Resource server {identifier} does not exist in user pool {pool_id}.")
+    return loads(row["data"])
+
+
+def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
+    db.execute("DELETE FROM user_pool_resource_servers WHERE pool_id = ?", (pool_id,))
+
+
+pools.on_pool_deleted.append(_delete_pool)
+
+
+def _server(req: dict) -> dict:
+    scopes = []
+    seen = set()
+    for scope in req.get("Scopes") or []:
+        if scope["ScopeName"] in seen:
+            raise ServiceError("InvalidParameterException",
+                               f"Duplicate scope name {scope['ScopeName']} in resource server.")
+        seen.add(scope["ScopeName"])
+        scopes.append({"ScopeName": scope["ScopeName"], "ScopeDescription": scope["ScopeDescription"]})
+    return {"UserPoolId": req["UserPoolId"], "Identifier": req["Identifier"], "Name": req["Name"],
+            "Scopes": scopes}
+
+
+@registry.handler
+def create_resource_server(ctx, req):
+    pool = pools.load_pool(ctx.db, req["UserPoolId"])
+    exists = ctx.db.execute("SELECT 1 FROM user_pool_resource_servers WHERE pool_id = ? AND identifier = ?",
+                            (pool["Id"], req["Identifier"])).fetchone()
+    if exists:
+        raise ServiceError("InvalidParameterException",
+                           f"{req['Identifier']} already exists in user pool {pool['Id']}.")
+    count = ctx.db.execute("SELECT COUNT(*) FROM user_pool_resource_servers WHERE pool_id = ?",
+                           (pool["Id"],)).fetchone()[0]
+    if count >= MAX_RESOURCE_SERVERS:
+        raise ServiceError("LimitExceededException",
+                           f"User pool {pool['Id']} has reached its limit of {MAX_RESOURCE_SERVERS} "
+                           "resource servers.")
+    server = _server(req)
+    ctx.db.execute("INSERT INTO user_pool_resource_servers(pool_id, identifier, data) VALUES(?,?,?)",
+                   (pool["Id"], server["Identifier"], dumps(server)))
+    return {"ResourceServer": server}
+
+
+@registry.handler
+def describe_resource_server(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    return {"ResourceServer": load_resource_server(ctx.db, req["UserPoolId"], req["Identifier"])}
+
+
+@registry.handler
+def update_resource_server(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    load_resource_server(ctx.db, req["UserPoolId"], req["Identifier"])
+    server = _server(req)
+    ctx.db.execute("UPDATE user_pool_resource_servers SET data = ? WHERE pool_id = ? AND identifier = ?",
+                   (dumps(server), req["UserPoolId"], req["Identifier"]))
+    return {"ResourceServer": server}
+
+
+@registry.handler
+def delete_resource_server(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    load_resource_server(ctx.db, req["UserPoolId"], req["Identifier"])
+    ctx.db.execute("DELETE FROM user_pool_resource_servers WHERE pool_id = ? AND identifier = ?",
+                   (req["UserPoolId"], req["Identifier"]))
+    return {}
+
+
+@registry.handler
+def list_resource_servers(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    limit = req.get("MaxResults") or 50
+    after = pools.decode_token(req.get("NextToken"))
+    sql = "SELECT identifier, data FROM user_pool_resource_servers WHERE pool_id = ?"
+    args: list = [req["UserPoolId"]]
+    if after is not None:
+        sql += " AND identifier > ?"
+        args.append(after[0])
+    rows = ctx.db.execute(sql + " ORDER BY identifier LIMIT ?", (*args, limit + 1)).fetchall()
+    result: dict = {"ResourceServers": [loads(r["data"]) for r in rows[:limit]]}
+    if len(rows) > limit:
+        result["NextToken"] = pools.encode_token([rows[limit - 1]["identifier"]])
+    return result

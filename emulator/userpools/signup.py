@@ -1,0 +1,243 @@
+"""Self-service without a token: SignUp, ConfirmSignUp, ResendConfirmationCode,
+ForgotPassword, ConfirmForgotPassword.
+
+Each runs with an app client id (SECRET_HASH checked for clients with a secret) and honours
+the client's PreventUserExistenceErrors (LEGACY: UserNotFoundException; ENABLED: a
+simulated answer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from emulator.userpools import attributes as attrs_mod
+from emulator.userpools import codes, delivery, passwords, registry, secret_hash, triggers, users
+from protocol import ServiceError
+
+UNKNOWN_USER = "Username/client id combination not found."
+SIGNUP_FAILURES = 5
+FORGOT_FAILURES = 5
+RESENDS_PER_HOUR = 5
+FORGOT_PER_HOUR = 20
+
+
+def _client_and_pool(ctx, client_id: str) -> tuple[dict, dict]:
+    from emulator.userpools import clients
+    client = clients.load_client(ctx.db, client_id)
+    return client, users.load_pool(ctx.db, client["UserPoolId"])
+
+
+def _hides_existence(client: dict) -> bool:
+    return client.get("PreventUserExistenceErrors") == "ENABLED"
+
+
+def _check_hash(ctx, client: dict, req: dict, user: dict | None = None) -> None:
+    names = [req["Username"]]
+    if user is not None and user["username"] != req["Username"]:
+        names.append(user["username"])
+    secret_hash.check_secret_hash(ctx.db, client, names, req.get("SecretHash"))
+
+
+def _simulated_delivery(pool: dict, username: str) -> dict:
+    """CodeDeliveryDetails for a user that does not exist (PreventUserExistenceErrors ENABLED)."""
+    if "@" in username:
+        return delivery.details("email", username)
+    if username.startswith("+") and username[1:].isdigit():
+        return delivery.details("phone_number", username)
+    digest = hashlib.sha256(username.encode()).hexdigest()
+    targets = delivery.auto_verified(pool) or ["email"]
+    if "phone_number" in targets:
+        return delivery.details("phone_number", "+1" + str(int(digest[:12], 16))[:10].rjust(10, "0"))
+    return delivery.details("email", f"{digest[0]}@{digest[1]}.com")
+
+
+# -- SignUp ------------------------------------------------------------------------------------
+@registry.handler
+def sign_up(ctx, req):
+    db, now = ctx.db, ctx.now()
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    _check_hash(ctx, client, req)
+    if (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"):
+        raise ServiceError("NotAuthorizedException", "SignUp is not permitted for this user pool")
+    given = attrs_mod.to_dict(req.get("UserAttributes"))
+    attrs_mod.check_client_write(client, list(given))
+    attrs_mod.validate_values(pool, given, creating=True, admin=False)
+    password = req.get("Password")
+    if password is None:
+        factors = (pool.get("Policies") or {}).get("SignInPolicy", {}).get("AllowedFirstAuthFactors") or []
+        if not set(factors) & {"EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"}:
+            raise ServiceError("InvalidParameterException", "Password is required for this user pool.")
+    username = users.resolve_new_username(pool, req["Username"], given)
+    if "preferred_username" in users.alias_attributes(pool) and given.get("preferred_username"):
+        raise ServiceError("InvalidParameterException",
+                           "preferred_username cannot be set at sign-up when it is an alias; "
+                           "update it after confirmation.")
+    attrs_mod.check_required(pool, given)
+    if password is not None:
+        passwords.check_policy(pool, password)
+    users.check_username_free(db, pool, username, given)
+    response = triggers.run_trigger(
+        ctx, pool, "PreSignUp", "PreSignUp_SignUp", username=username,
+        request={"userAttributes": dict(given),
+                 "validationData": attrs_mod.to_dict(req.get("ValidationData")) or None,
+                 "clientMetadata": req.get("ClientMetadata") or {}},
+        client_id=client["ClientId"],
+        response={"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}) or {}
+    user = users.new_user(pool, username, given, status="UNCONFIRMED", now=now,
+                          sub=username if users.username_attributes(pool) else None)
+    a = user["attributes"]
+    for name in ("email", "phone_number"):
+        if a.get(name):
+            a[f"{name}_verified"] = "false"
+    if response.get("autoVerifyEmail") and a.get("email"):
+        a["email_verified"] = "true"
+    if response.get("autoVerifyPhone") and a.get("phone_number"):
+        a["phone_number_verified"] = "true"
+    confirmed = bool(response.get("autoConfirmUser"))
+    if confirmed:
+        user["status"] = "CONFIRMED"
+        # Pre-verified aliases move to this user, as a confirmation with forced alias creation.
+        users.claim_aliases(db, pool, user, force=True)
+    if password is not None:
+        passwords.set_password(db, pool, user, password, temporary=False, now=now, check_history=False)
+    users.save_user(db, pool, user)
+    out: dict = {"UserConfirmed": confirmed, "UserSub": user["sub"]}
+    if not confirmed:
+        target = delivery.verification_target(pool, a)
+        if target:
+            code = codes.issue(db, pool["Id"], username, "signup", now=now, ttl=codes.SIGNUP_TTL,
+                               data={"attribute": target})
+            out["CodeDeliveryDetails"] = delivery.send_code(ctx, pool, user, "SignUp", target, code,
+                                                            client_id=client["ClientId"],
+                                                            client_metadata=req.get("ClientMetadata"))
+    return out
+
+
+# -- ConfirmSignUp -----------------------------------------------------------------------------
+@registry.handler
+def confirm_sign_up(ctx, req):
+    db, now = ctx.db, ctx.now()
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    user = users.find_user(db, pool, req["Username"])
+    _check_hash(ctx, client, req, user)
+    if user is None:
+        if _hides_existence(client):
+            raise ServiceError("CodeMismatchException", codes.MISMATCH)
+        raise ServiceError("UserNotFoundException", UNKNOWN_USER)
+    if user["status"] != "UNCONFIRMED":
+        raise ServiceError("NotAuthorizedException", f"User cannot be confirmed. Current status is {user['status']}")
+    data = codes.consume(ctx, pool["Id"], user["username"], "signup", req["ConfirmationCode"],
+                         max_failures=SIGNUP_FAILURES)
+    users.verify_contact_from_code(user, data.get("attribute"))
+    users.claim_aliases(db, pool, user, force=bool(req.get("ForceAliasCreation")),
+                        only=[data["attribute"]] if data.get("attribute") else [])
+    user["status"] = "CONFIRMED"
+    users.touch(user, now)
+    users.save_user(db, pool, user)
+    users.run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmSignUp", client["ClientId"],
+                                req.get("ClientMetadata"))
+    return {}
+
+
+# -- ResendConfirmationCode --------------------------------------------------------------------
+@registry.handler
+def resend_confirmation_code(ctx, req):
+    db, now = ctx.db, ctx.now()
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    user = users.find_user(db, pool, req["Username"])
+    _check_hash(ctx, client, req, user)
+    if user is None:
+        if _hides_existence(client):
+            return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
+        raise ServiceError("UserNotFoundException", UNKNOWN_USER)
+    if user["status"] != "UNCONFIRMED":
+        raise ServiceError("InvalidParameterException", "User is already confirmed.")
+    target = delivery.verification_target(pool, user["attributes"])
+    if target is None:
+        raise ServiceError("InvalidParameterException", "Auto verification not turned on.")
+    codes.rate_limit(db, pool["Id"], user["username"], "resend_confirmation", now=now, limit=RESENDS_PER_HOUR)
+    code = codes.issue(db, pool["Id"], user["username"], "signup", now=now, ttl=codes.SIGNUP_TTL,
+                       data={"attribute": target})
+    details = delivery.send_code(ctx, pool, user, "ResendCode", target, code, client_id=client["ClientId"],
+                                 client_metadata=req.get("ClientMetadata"))
+    return {"CodeDeliveryDetails": details}
+
+
+# -- ForgotPassword ----------------------------------------------------------------------------
+def _migrate_user(ctx, pool: dict, client: dict, req: dict) -> dict | None:
+    """UserMigration_ForgotPassword: create the user from the function's answer, if any."""
+    response = triggers.run_trigger(
+        ctx, pool, "UserMigration", "UserMigration_ForgotPassword", username=req["Username"],
+        request={"validationData": None, "clientMetadata": req.get("ClientMetadata") or {}},
+        client_id=client["ClientId"])
+    if not response or not response.get("userAttributes"):
+        return None
+    db, now = ctx.db, ctx.now()
+    given = {k: str(v) for k, v in (response.get("userAttributes") or {}).items()}
+    given.pop("sub", None)
+    given.pop("username", None)
+    attrs_mod.validate_values(pool, given, creating=True, admin=True)
+    attrs_mod.normalise_flags(given)
+    username = users.resolve_new_username(pool, req["Username"], given) if users.username_attributes(pool) \
+        else req["Username"]
+    users.check_username_free(db, pool, username, given)
+    status = "RESET_REQUIRED" if response.get("finalUserStatus") != "CONFIRMED" else "CONFIRMED"
+    user = users.new_user(pool, username, given, status=status, now=now,
+                          sub=username if users.username_attributes(pool) else None)
+    users.claim_aliases(db, pool, user, force=bool(response.get("forceAliasCreation")))
+    users.save_user(db, pool, user)
+    return user
+
+
+@registry.handler
+def forgot_password(ctx, req):
+    db, now = ctx.db, ctx.now()
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    user = users.find_user(db, pool, req["Username"])
+    _check_hash(ctx, client, req, user)
+    if user is None and triggers.has_trigger(pool, "UserMigration"):
+        user = _migrate_user(ctx, pool, client, req)
+    if user is None:
+        if _hides_existence(client):
+            return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
+        raise ServiceError("UserNotFoundException", UNKNOWN_USER)
+    if not user["enabled"]:
+        raise ServiceError("NotAuthorizedException", "User is disabled.")
+    target = users.recovery_target(pool, user)
+    if target == "admin_only":
+        raise ServiceError("NotAuthorizedException", "Contact administrator to reset password.")
+    if target is None:
+        raise users.no_recovery_channel()
+    codes.rate_limit(db, pool["Id"], user["username"], "forgot_password", now=now, limit=FORGOT_PER_HOUR)
+    code = codes.issue(db, pool["Id"], user["username"], "forgot_password", now=now,
+                       ttl=codes.FORGOT_PASSWORD_TTL, data={"attribute": target})
+    details = delivery.send_code(ctx, pool, user, "ForgotPassword", target, code, client_id=client["ClientId"],
+                                 client_metadata=req.get("ClientMetadata"))
+    return {"CodeDeliveryDetails": details}
+
+
+# -- ConfirmForgotPassword ---------------------------------------------------------------------
+@registry.handler
+def confirm_forgot_password(ctx, req):
+    db, now = ctx.db, ctx.now()
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    user = users.find_user(db, pool, req["Username"])
+    _check_hash(ctx, client, req, user)
+    if user is None:
+        if _hides_existence(client):
+            raise ServiceError("CodeMismatchException", codes.MISMATCH)
+        raise ServiceError("UserNotFoundException", UNKNOWN_USER)
+    if not user["enabled"]:
+        raise ServiceError("NotAuthorizedException", "User is disabled.")
+    password = req["Password"]
+    passwords.check_policy(pool, password, user)
+    codes.consume(ctx, pool["Id"], user["username"], "forgot_password", req["ConfirmationCode"],
+                  max_failures=FORGOT_FAILURES)
+    passwords.set_password(db, pool, user, password, temporary=False, now=now)
+    if user["status"] != "EXTERNAL_PROVIDER":
+        user["status"] = "CONFIRMED"
+    users.touch(user, now)
+    users.save_user(db, pool, user)
+    users.run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmForgotPassword", client["ClientId"],
+                                req.get("ClientMetadata"))
+    return {}

@@ -1,0 +1,143 @@
+"""Terms documents (terms of use, privacy policy) per app client, shown by managed login."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from urllib.parse import urlsplit
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import clients, pools, registry
+from protocol import ServiceError
+
+register_schema("userpools.terms", [
+    """
+    CREATE TABLE user_pool_terms (
+        terms_id TEXT PRIMARY KEY,
+        pool_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX user_pool_terms_pool ON user_pool_terms(pool_id, created, terms_id);
+    """,
+])
+
+MAX_TERMS_PER_CLIENT = 2
+
+
+def terms_for_client(db: sqlite3.Connection, pool_id: str, client_id: str) -> list[dict]:
+    return [loads(r["data"]) for r in db.execute(
+        "SELECT data FROM user_pool_terms WHERE pool_id = ? AND client_id = ? ORDER BY name",
+        (pool_id, client_id))]
+
+
+def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
+    db.execute("DELETE FROM user_pool_terms WHERE pool_id = ?", (pool_id,))
+
+
+def _delete_client(db: sqlite3.Connection, pool_id: str, client_id: str) -> None:
+    db.execute("DELETE FROM user_pool_terms WHERE pool_id = ? AND client_id = ?", (pool_id, client_id))
+
+
+pools.on_pool_deleted.append(_delete_pool)
+clients.on_client_deleted.append(_delete_client)
+
+
+def _check_links(links: dict) -> None:
+    if "cognito:default" not in links:
+        raise ServiceError("InvalidParameterException", "Links must include a cognito:default link.")
+    for url in links.values():
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ServiceError("InvalidParameterException", f"Link {url} must be an https URL.")
+
+
+def _load(db, pool_id: str, terms_id: str) -> dict:
+    row = db.execute("SELECT data FROM user_pool_terms WHERE pool_id = ? AND terms_id = ?",
+                     (pool_id, terms_id)).fetchone()
+    if row is None:
+        raise ServiceError("ResourceNotFoundException", f"Terms {terms_id} does not exist.")
+    return loads(row["data"])
+
+
+def _exists(db, pool_id: str, client_id: str, name: str, other_than: str | None = None) -> None:
+    row = db.execute("SELECT terms_id FROM user_pool_terms WHERE pool_id = ? AND client_id = ? AND name = ?",
+                     (pool_id, client_id, name)).fetchone()
+    if row is not None and row["terms_id"] != other_than:
+        raise ServiceError("TermsExistsException", f"Terms {name} already exist for this app client.")
+
+
+@registry.handler
+def create_terms(ctx, req):
+    db = ctx.db
+    pool = pools.load_pool(db, req["UserPoolId"])
+    client = clients.load_client(db, req["ClientId"], pool["Id"])
+    _exists(db, pool["Id"], client["ClientId"], req["TermsName"])
+    _check_links(req["Links"])
+    now = ctx.now()
+    terms = {"TermsId": str(uuid.uuid4()), "UserPoolId": pool["Id"], "ClientId": client["ClientId"],
+             "TermsName": req["TermsName"], "TermsSource": req["TermsSource"],
+             "Enforcement": req["Enforcement"], "Links": dict(req["Links"]),
+             "CreationDate": now, "LastModifiedDate": now}
+    db.execute("INSERT INTO user_pool_terms(terms_id, pool_id, client_id, name, created, data) "
+               "VALUES(?,?,?,?,?,?)", (terms["TermsId"], pool["Id"], client["ClientId"], terms["TermsName"],
+                                       now, dumps(terms)))
+    return {"Terms": terms}
+
+
+@registry.handler
+def describe_terms(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    return {"Terms": _load(ctx.db, req["UserPoolId"], req["TermsId"])}
+
+
+@registry.handler
+def update_terms(ctx, req):
+    db = ctx.db
+    pools.load_pool(db, req["UserPoolId"])
+    terms = _load(db, req["UserPoolId"], req["TermsId"])
+    if req.get("TermsName") is not None and req["TermsName"] != terms["TermsName"]:
+        _exists(db, terms["UserPoolId"], terms["ClientId"], req["TermsName"], terms["TermsId"])
+        terms["TermsName"] = req["TermsName"]
+    for key in ("TermsSource", "Enforcement"):
+        if req.get(key) is not None:
+            terms[key] = req[key]
+    if req.get("Links") is not None:
+        _check_links(req["Links"])
+        terms["Links"] = dict(req["Links"])
+    terms["LastModifiedDate"] = ctx.now()
+    db.execute("UPDATE user_pool_terms SET name = ?, data = ? WHERE terms_id = ?",
+               (terms["TermsName"], dumps(terms), terms["TermsId"]))
+    return {"Terms": terms}
+
+
+@registry.handler
+def delete_terms(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    terms = _load(ctx.db, req["UserPoolId"], req["TermsId"])
+    ctx.db.execute("DELETE FROM user_pool_terms WHERE terms_id = ?", (terms["TermsId"],))
+    return {}
+
+
+@registry.handler
+def list_terms(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    limit = req.get("MaxResults") or 60
+    after = pools.decode_token(req.get("NextToken") or None, 2)
+    sql = "SELECT terms_id, created, data FROM user_pool_terms WHERE pool_id = ?"
+    args: list = [req["UserPoolId"]]
+    if after is not None:
+        sql += " AND (created > ? OR (created = ? AND terms_id > ?))"
+        args += [after[0], after[0], after[1]]
+    rows = ctx.db.execute(sql + " ORDER BY created, terms_id LIMIT ?", (*args, limit + 1)).fetchall()
+    items = []
+    for row in rows[:limit]:
+        t = loads(row["data"])
+        items.append({k: t[k] for k in ("TermsId", "TermsName", "Enforcement", "CreationDate",
+                                        "LastModifiedDate")})
+    result: dict = {"Terms": items}
+    if len(rows) > limit:
+        result["NextToken"] = pools.encode_token([rows[limit - 1]["created"], rows[limit - 1]["terms_id"]])
+    return result

@@ -1,0 +1,216 @@
+"""What a signed-in user does with their access token: GetUser, UpdateUserAttributes,
+DeleteUserAttributes, DeleteUser, ChangePassword, GetUserAttributeVerificationCode,
+VerifyUserAttribute, SetUserSettings.
+
+Every operation is authorised by the access token (tokens.authenticate_access_token
+refuses revoked, expired, foreign and tampered tokens with AWS's messages).
+
+Changing a verified email/phone that the pool lists in
+UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate keeps the old value
+active; the new one waits in user["misc"]["pending_attributes"] until VerifyUserAttribute.
+"""
+
+from __future__ import annotations
+
+from emulator.userpools import attributes, codes, delivery, mfa, passwords, registry
+from protocol import ServiceError
+
+CONTACTS = ("email", "phone_number")
+VERIFY_CODE_LIMIT = 5  # GetUserAttributeVerificationCode per user per hour
+
+
+# -- adapters --------------------------------------------------------------------------
+def _users():
+    from emulator.userpools import users
+    return users
+
+
+def _tokens():
+    from emulator.userpools import tokens
+    return tokens
+
+
+def _clients():
+    from emulator.userpools import clients
+    return clients
+
+
+def _lockout():
+    from emulator.userpools import lockout
+    return lockout
+
+
+def _authenticate(ctx, req) -> tuple[dict, dict, dict]:
+    return _tokens().authenticate_access_token(ctx, req["AccessToken"])
+
+
+def _client(ctx, pool: dict, claims: dict) -> dict | None:
+    client_id = claims.get("client_id")
+    if not client_id:
+        return None
+    try:
+        return _clients().load_client(ctx.db, client_id, pool["Id"])
+    except ServiceError:
+        return None
+
+
+def _purpose(attribute: str) -> str:
+    return f"verify:{attribute}"
+
+
+def _pending(user: dict) -> dict:
+    """New email/phone values waiting for VerifyUserAttribute (kept by users.apply_attribute_changes)."""
+    return (user.get("misc") or {}).get("pending_attributes") or {}
+
+
+def _send_verification(ctx, pool: dict, user: dict, attribute: str, value: str, kind: str,
+                       client_id: str | None, metadata: dict | None) -> dict:
+    code = codes.issue(ctx.db, pool["Id"], user["username"], _purpose(attribute), now=ctx.now(),
+                       ttl=codes.VERIFY_TTL, data={"value": value})
+    target = {**user, "attributes": {**user["attributes"], attribute: value}}
+    return delivery.send_code(ctx, pool, target, kind, attribute, code, client_id=client_id,
+                              client_metadata=metadata)
+
+
+# -- operations ------------------------------------------------------------------------
+@registry.handler
+def get_user(ctx, req):
+    pool, user, claims = _authenticate(ctx, req)
+    visible = attributes.readable(_client(ctx, pool, claims), user.get("attributes") or {})
+    out = {"Username": user["username"], "UserAttributes": attributes.to_list(visible)}
+    out.update(mfa.user_mfa_settings(user))
+    return out
+
+
+@registry.handler
+def update_user_attributes(ctx, req):
+    pool, user, claims = _authenticate(ctx, req)
+    users = _users()
+    client = _client(ctx, pool, claims)
+    changes = attributes.to_dict(req["UserAttributes"])
+    attributes.check_client_write(client, list(changes))
+    attributes.validate_values(pool, changes, creating=False, admin=False)
+    emptied = [n for n, v in changes.items() if v == "" and n in attributes.required_names(pool)]
+    if emptied:
+        raise attributes.schema_error([f"{attributes.error_name(n)}: The attribute is required" for n in emptied])
+    sent = users.apply_attribute_changes(ctx, pool, user, changes, admin=False,
+                                         client_id=claims.get("client_id"),
+                                         client_metadata=req.get("ClientMetadata"))
+    users.check_unique_username_attributes(ctx.db, pool, user)
+    users.claim_aliases(ctx.db, pool, user, force=False,
+                        only=[n for n in ("email", "phone_number", "preferred_username") if n in changes])
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
+    return {"CodeDeliveryDetailsList": sent} if sent else {}
+
+
+@registry.handler
+def delete_user_attributes(ctx, req):
+    pool, user, claims = _authenticate(ctx, req)
+    names = list(req["UserAttributeNames"])
+    attributes.check_client_write(_client(ctx, pool, claims), names)
+    defs = attributes.schema(pool)
+    for name in names:
+        if name == "sub" or name not in defs:
+            raise attributes.schema_error([f"{name}: Attribute does not exist in the schema."]) \
+                if name not in defs else ServiceError(
+                    "InvalidParameterException", "Cannot delete the sub attribute.")
+        if defs[name].get("Required") or name in (pool.get("UsernameAttributes") or []):
+            raise attributes.schema_error([f"{attributes.error_name(name)}: The attribute is required"])
+        if defs[name].get("Mutable") is False:
+            raise attributes.schema_error(
+                [f"{name}: Attribute cannot be updated. (changing an immutable attribute)"])
+    current = user["attributes"]
+    for name in names:
+        current.pop(name, None)
+        if name in CONTACTS:
+            current.pop(f"{name}_verified", None)
+            _pending(user).pop(name, None)
+            codes.discard(ctx.db, pool["Id"], user["username"], _purpose(name))
+    _users().touch(user, ctx.now())
+    _users().save_user(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def delete_user(ctx, req):
+    pool, user, _claims = _authenticate(ctx, req)
+    _users().delete_user_row(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def change_password(ctx, req):
+    pool, user, _claims = _authenticate(ctx, req)
+    lockout = _lockout()
+    previous = req.get("PreviousPassword")
+    if passwords.has_password(user):
+        lockout.check(ctx, pool["Id"], user["username"])
+        if previous is None or not passwords.password_matches(pool, user, previous):
+            lockout.failure(ctx, pool["Id"], user["username"])
+            codes.commit_now(ctx)
+            raise ServiceError("NotAuthorizedException", "Incorrect username or password.")
+        lockout.success(ctx, pool["Id"], user["username"])
+    passwords.check_policy(pool, req["ProposedPassword"], user)
+    passwords.set_password(ctx.db, pool, user, req["ProposedPassword"], temporary=False, now=ctx.now())
+    _users().touch(user, ctx.now())
+    _users().save_user(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def get_user_attribute_verification_code(ctx, req):
+    pool, user, claims = _authenticate(ctx, req)
+    name = req["AttributeName"]
+    pending = _pending(user).get(name)
+    value = pending or user["attributes"].get(name)
+    if name not in CONTACTS or not value:
+        raise ServiceError("InvalidParameterException",
+                           f"Invalid attribute name or the attribute has no value: {name}")
+    codes.rate_limit(ctx.db, pool["Id"], user["username"], "attribute_verification_code",
+                     now=ctx.now(), limit=VERIFY_CODE_LIMIT)
+    sent = _send_verification(ctx, pool, user, name, value, "VerifyUserAttribute", claims.get("client_id"),
+                              req.get("ClientMetadata"))
+    return {"CodeDeliveryDetails": sent}
+
+
+@registry.handler
+def verify_user_attribute(ctx, req):
+    pool, user, _claims = _authenticate(ctx, req)
+    name = req["AttributeName"]
+    if name not in CONTACTS:
+        raise ServiceError("InvalidParameterException",
+                           f"Invalid attribute name or the attribute has no value: {name}")
+    data = codes.consume(ctx, pool["Id"], user["username"], _purpose(name), req["Code"])
+    value = data.get("value")
+    current = user["attributes"]
+    pending = _pending(user)
+    if value is not None and pending.get(name) == value:
+        current[name] = value
+        pending.pop(name, None)
+    elif value is not None and current.get(name) != value:
+        # The attribute changed after this code was sent.
+        raise ServiceError("ExpiredCodeException", codes.EXPIRED)
+    if not current.get(name):
+        raise ServiceError("ExpiredCodeException", codes.EXPIRED)
+    current[f"{name}_verified"] = "true"
+    users = _users()
+    users.check_unique_username_attributes(ctx.db, pool, user)
+    users.claim_aliases(ctx.db, pool, user, force=False, only=[name])
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def set_user_settings(ctx, req):
+    pool, user, _claims = _authenticate(ctx, req)
+    options = req["MFAOptions"]
+    for option in options:
+        if option.get("DeliveryMedium") == "SMS" and not user["attributes"].get("phone_number"):
+            raise ServiceError("InvalidParameterException",
+                               "User does not have delivery config set to turn on SMS_MFA")
+    mfa.set_mfa_options(user, options)
+    _users().touch(user, ctx.now())
+    _users().save_user(ctx.db, pool, user)
+    return {}

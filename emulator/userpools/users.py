@@ -1,0 +1,909 @@
+"""Users of a user pool: the store, lookups by username/alias, and the Admin* user operations.
+
+A user is a dict: `username`, `sub`, `status`, `enabled`, `attributes` (name -> string,
+always with `sub`), `created`, `modified`, `password` (see passwords.py), `mfa` (see mfa.py),
+`misc` (pending attribute values, links, ...), `pool_id`, `seq` (stable creation order).
+Every looked-up or filtered value is also an indexed column.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+
+from emulator.store import dumps, loads, register_schema
+from emulator.userpools import attributes as attrs_mod
+from emulator.userpools import codes, delivery, passwords, registry, triggers, user_filter
+from protocol import ServiceError
+
+register_schema("userpools.users", [
+    """
+    CREATE TABLE users (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        pool_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        username_lc TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        email TEXT,
+        email_lc TEXT,
+        email_verified INTEGER NOT NULL DEFAULT 0,
+        phone_number TEXT,
+        phone_number_verified INTEGER NOT NULL DEFAULT 0,
+        preferred_username TEXT,
+        preferred_username_lc TEXT,
+        name TEXT,
+        given_name TEXT,
+        family_name TEXT,
+        status TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created REAL NOT NULL,
+        modified REAL NOT NULL,
+        attributes TEXT NOT NULL,
+        password TEXT,
+        mfa TEXT,
+        misc TEXT
+    );
+    CREATE UNIQUE INDEX users_username ON users(pool_id, username);
+    CREATE INDEX users_username_lc ON users(pool_id, username_lc, seq);
+    CREATE INDEX users_sub ON users(pool_id, sub);
+    CREATE INDEX users_email ON users(pool_id, email, seq);
+    CREATE INDEX users_email_lc ON users(pool_id, email_lc, seq);
+    CREATE INDEX users_phone ON users(pool_id, phone_number, seq);
+    CREATE INDEX users_preferred ON users(pool_id, preferred_username, seq);
+    CREATE INDEX users_preferred_lc ON users(pool_id, preferred_username_lc, seq);
+    CREATE INDEX users_name ON users(pool_id, name, seq);
+    CREATE INDEX users_given_name ON users(pool_id, given_name, seq);
+    CREATE INDEX users_family_name ON users(pool_id, family_name, seq);
+    CREATE INDEX users_status ON users(pool_id, status, seq);
+    CREATE INDEX users_enabled ON users(pool_id, enabled, seq);
+    CREATE INDEX users_seq ON users(pool_id, seq);
+    CREATE TABLE user_links (
+        pool_id TEXT NOT NULL,
+        provider_name TEXT NOT NULL,
+        provider_user_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        attribute_name TEXT,
+        created REAL NOT NULL,
+        PRIMARY KEY (pool_id, provider_name, provider_user_id)
+    );
+    CREATE INDEX user_links_user ON user_links(pool_id, username);
+    """,
+])
+
+NOT_FOUND = "User does not exist."
+STATUSES = ("UNCONFIRMED", "CONFIRMED", "FORCE_CHANGE_PASSWORD", "RESET_REQUIRED", "EXTERNAL_PROVIDER",
+            "ARCHIVED", "COMPROMISED", "UNKNOWN")
+MAX_LIMIT = 60
+MAX_LINKED_IDENTITIES = 5
+_PHONE_SHAPED = re.compile(r"^\+[0-9]+$")
+_EMAIL_SHAPED = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+# -- pool rules --------------------------------------------------------------------------------
+def case_insensitive(pool: dict) -> bool:
+    return (pool.get("UsernameConfiguration") or {}).get("CaseSensitive") is False
+
+
+def username_attributes(pool: dict) -> list[str]:
+    return list(pool.get("UsernameAttributes") or [])
+
+
+def alias_attributes(pool: dict) -> list[str]:
+    return list(pool.get("AliasAttributes") or [])
+
+
+def _fold(pool: dict, value: str | None) -> str | None:
+    return value.lower() if value is not None and case_insensitive(pool) else value
+
+
+# -- storage -----------------------------------------------------------------------------------
+def _row_user(row) -> dict:
+    return {
+        "seq": row["seq"], "pool_id": row["pool_id"], "username": row["username"], "sub": row["sub"],
+        "status": row["status"], "enabled": bool(row["enabled"]), "created": row["created"],
+        "modified": row["modified"], "attributes": loads(row["attributes"], {}),
+        "password": loads(row["password"], {}), "mfa": loads(row["mfa"], {}), "misc": loads(row["misc"], {}),
+    }
+
+
+def _columns(user: dict) -> dict:
+    a = user["attributes"]
+    email = a.get("email") or None
+    preferred = a.get("preferred_username") or None
+    return {
+        "username": user["username"], "username_lc": user["username"].lower(), "sub": user["sub"],
+        "email": email, "email_lc": email.lower() if email else None,
+        "email_verified": 1 if a.get("email_verified", "").lower() == "true" else 0,
+        "phone_number": a.get("phone_number") or None,
+        "phone_number_verified": 1 if a.get("phone_number_verified", "").lower() == "true" else 0,
+        "preferred_username": preferred, "preferred_username_lc": preferred.lower() if preferred else None,
+        "name": a.get("name") or None, "given_name": a.get("given_name") or None,
+        "family_name": a.get("family_name") or None, "status": user["status"],
+        "enabled": 1 if user.get("enabled", True) else 0, "created": user["created"],
+        "modified": user["modified"], "attributes": dumps(a), "password": dumps(user.get("password") or {}),
+        "mfa": dumps(user.get("mfa") or {}), "misc": dumps(user.get("misc") or {}),
+    }
+
+
+def save_user(db, pool: dict, user: dict) -> dict:
+    """Insert a new user (no `seq` yet) or write back a loaded one; returns the user."""
+    user["pool_id"] = pool["Id"]
+    user["attributes"]["sub"] = user["sub"]
+    cols = _columns(user)
+    if user.get("seq") is None:
+        names = ["pool_id", *cols]
+        cur = db.execute(f"INSERT INTO users({', '.join(names)}) VALUES({', '.join('?' for _ in names)})",
+                         [pool["Id"], *cols.values()])
+        user["seq"] = cur.lastrowid
+    else:
+        assignments = ", ".join(f"{k} = ?" for k in cols)
+        db.execute(f"UPDATE users SET {assignments} WHERE seq = ?", [*cols.values(), user["seq"]])
+    return user
+
+
+def new_user(pool: dict, username: str, attributes: dict[str, str], *, status: str, now: float,
+             sub: str | None = None) -> dict:
+    sub = sub or str(uuid.uuid4())
+    attributes = {"sub": sub, **{k: v for k, v in attributes.items() if k != "sub"}}
+    return {"seq": None, "pool_id": pool["Id"], "username": username, "sub": sub, "status": status,
+            "enabled": True, "created": now, "modified": now, "attributes": attributes,
+            "password": {}, "mfa": {}, "misc": {}}
+
+
+def count_users(db, pool_id: str) -> int:
+    return db.execute("SELECT COUNT(*) FROM users WHERE pool_id = ?", (pool_id,)).fetchone()[0]
+
+
+def _one(db, sql: str, args: tuple) -> dict | None:
+    row = db.execute(sql, args).fetchone()
+    return _row_user(row) if row else None
+
+
+def by_username(db, pool: dict, username: str) -> dict | None:
+    """Exact (or case-folded, in case-insensitive pools) username match only."""
+    if case_insensitive(pool):
+        return _one(db, "SELECT * FROM users WHERE pool_id = ? AND username_lc = ? ORDER BY seq LIMIT 1",
+                    (pool["Id"], username.lower()))
+    return _one(db, "SELECT * FROM users WHERE pool_id = ? AND username = ?", (pool["Id"], username))
+
+
+def by_sub(db, pool_id: str, sub: str) -> dict | None:
+    return _one(db, "SELECT * FROM users WHERE pool_id = ? AND sub = ?", (pool_id, sub))
+
+
+def _by_email(db, pool: dict, email: str, verified_only: bool, exclude_seq: int | None = None) -> dict | None:
+    col, value = ("email_lc", email.lower()) if case_insensitive(pool) else ("email", email)
+    sql = f"SELECT * FROM users WHERE pool_id = ? AND {col} = ?"
+    args: list = [pool["Id"], value]
+    if verified_only:
+        sql += " AND email_verified = 1"
+    if exclude_seq is not None:
+        sql += " AND seq != ?"
+        args.append(exclude_seq)
+    return _one(db, sql + " ORDER BY seq LIMIT 1", tuple(args))
+
+
+def _by_phone(db, pool: dict, phone: str, verified_only: bool, exclude_seq: int | None = None) -> dict | None:
+    sql = "SELECT * FROM users WHERE pool_id = ? AND phone_number = ?"
+    args: list = [pool["Id"], phone]
+    if verified_only:
+        sql += " AND phone_number_verified = 1"
+    if exclude_seq is not None:
+        sql += " AND seq != ?"
+        args.append(exclude_seq)
+    return _one(db, sql + " ORDER BY seq LIMIT 1", tuple(args))
+
+
+def _by_preferred(db, pool: dict, value: str, exclude_seq: int | None = None) -> dict | None:
+    col, v = ("preferred_username_lc", value.lower()) if case_insensitive(pool) else ("preferred_username", value)
+    sql = f"SELECT * FROM users WHERE pool_id = ? AND {col} = ?"
+    args: list = [pool["Id"], v]
+    if exclude_seq is not None:
+        sql += " AND seq != ?"
+        args.append(exclude_seq)
+    return _one(db, sql + " ORDER BY seq LIMIT 1", tuple(args))
+
+
+def find_user(db, pool: dict, name: str) -> dict | None:
+    """The user `name` designates: the username, else a username attribute (email/phone as
+    username), else an active alias (verified email/phone, preferred_username), else the sub."""
+    if not name:
+        return None
+    user = by_username(db, pool, name)
+    if user:
+        return user
+    ua, aa = username_attributes(pool), alias_attributes(pool)
+    if "email" in ua and "@" in name:
+        user = _by_email(db, pool, name, verified_only=False)
+    elif "email" in aa and "@" in name:
+        user = _by_email(db, pool, name, verified_only=True)
+    if user:
+        return user
+    if name.startswith("+"):
+        if "phone_number" in ua:
+            user = _by_phone(db, pool, name, verified_only=False)
+        elif "phone_number" in aa:
+            user = _by_phone(db, pool, name, verified_only=True)
+        if user:
+            return user
+    if "preferred_username" in aa:
+        user = _by_preferred(db, pool, name)
+        if user:
+            return user
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return None
+    return by_sub(db, pool["Id"], name.lower())
+
+
+def get_user(db, pool: dict, name: str) -> dict:
+    """find_user, or UserNotFoundException "User does not exist."."""
+    user = find_user(db, pool, name)
+    if user is None:
+        raise ServiceError("UserNotFoundException", NOT_FOUND)
+    return user
+
+
+def delete_user_row(db, pool: dict, user: dict) -> None:
+    """Remove a user and everything hanging off it (codes, links, groups, devices)."""
+    db.execute("DELETE FROM users WHERE seq = ?", (user["seq"],))
+    codes.discard(db, pool["Id"], user["username"])
+    db.execute("DELETE FROM user_links WHERE pool_id = ? AND username = ?", (pool["Id"], user["username"]))
+    _cleanup_user_elsewhere(db, pool["Id"], user["username"])
+
+
+def _cleanup_user_elsewhere(db, pool_id: str, username: str) -> None:
+    import importlib
+    for module_name, function in (("groups", "remove_user_everywhere"), ("devices", "delete_user_data"),
+                                  ("tokens", "delete_user_data"), ("webauthn_ops", "delete_user_data")):
+        try:
+            module = importlib.import_module(f"emulator.userpools.{module_name}")
+        except ImportError:
+            continue
+        cleanup = getattr(module, function, None)
+        if cleanup is not None:
+            cleanup(db, pool_id, username)
+
+
+def _delete_pool(db, pool_id: str) -> None:
+    db.execute("DELETE FROM users WHERE pool_id = ?", (pool_id,))
+    db.execute("DELETE FROM user_links WHERE pool_id = ?", (pool_id,))
+    codes.delete_pool(db, pool_id)
+
+
+def _register_cleanup() -> None:
+    from emulator.userpools import pools
+    if _delete_pool not in pools.on_pool_deleted:
+        pools.on_pool_deleted.append(_delete_pool)
+
+
+_register_cleanup()
+
+
+# -- shapes ------------------------------------------------------------------------------------
+def mfa_settings(user: dict) -> dict:
+    from emulator.userpools import mfa
+    return mfa.user_mfa_settings(user)
+
+
+def user_type(pool: dict, user: dict, attributes_to_get: list[str] | None = None) -> dict:
+    """UserType (ListUsers, AdminCreateUser, ListUsersInGroup)."""
+    out = {
+        "Username": user["username"],
+        "Attributes": attrs_mod.to_list(user["attributes"], attributes_to_get),
+        "UserCreateDate": user["created"],
+        "UserLastModifiedDate": user["modified"],
+        "Enabled": bool(user["enabled"]),
+        "UserStatus": user["status"],
+    }
+    options = mfa_settings(user).get("MFAOptions")
+    if options:
+        out["MFAOptions"] = options
+    return out
+
+
+def lambda_attributes(pool: dict, user: dict) -> dict[str, str]:
+    """userAttributes as Lambda triggers see them (strings, with cognito:user_status and alias markers)."""
+    out = dict(user["attributes"])
+    out["cognito:user_status"] = user["status"]
+    aliases = alias_attributes(pool)
+    if "email" in aliases and attrs_mod.is_verified(out, "email"):
+        out["cognito:email_alias"] = out["email"]
+    if "phone_number" in aliases and attrs_mod.is_verified(out, "phone_number"):
+        out["cognito:phone_number_alias"] = out["phone_number"]
+    return out
+
+
+def touch(user: dict, now: float) -> None:
+    user["modified"] = now
+
+
+# -- usernames ---------------------------------------------------------------------------------
+def resolve_new_username(pool: dict, username: str, attributes: dict[str, str]) -> str:
+    """The stored username for a new user: a UUID in email/phone-as-username pools (the typed
+    value goes into the attribute), else the given username (checked against alias rules)."""
+    ua = username_attributes(pool)
+    if ua:
+        is_email = bool(_EMAIL_SHAPED.match(username))
+        is_phone = bool(_PHONE_SHAPED.match(username))
+        if ua == ["email"] and not is_email:
+            raise ServiceError("InvalidParameterException", "Username should be an email.")
+        if ua == ["phone_number"] and not is_phone:
+            raise ServiceError("InvalidParameterException", "Username should be a phone number.")
+        if not (is_email or is_phone) or (is_email and "email" not in ua) or (is_phone and "phone_number" not in ua):
+            raise ServiceError("InvalidParameterException", "Username should be either an email or a phone number.")
+        if is_email:
+            attributes["email"] = username
+        else:
+            attributes["phone_number"] = username
+        return str(uuid.uuid4())
+    aa = alias_attributes(pool)
+    if "email" in aa and _EMAIL_SHAPED.match(username):
+        raise ServiceError("InvalidParameterException",
+                           "Username cannot be of email format, since user pool is configured for email alias.")
+    if "phone_number" in aa and _PHONE_SHAPED.match(username):
+        raise ServiceError("InvalidParameterException", "Username cannot be of phone number format, "
+                           "since user pool is configured for phone_number alias.")
+    return username
+
+
+def check_username_free(db, pool: dict, username: str, attributes: dict[str, str], *,
+                        message: str = "User already exists") -> None:
+    """UsernameExistsException when the username (or, for email/phone-as-username pools, the
+    email/phone) is taken."""
+    if by_username(db, pool, username) is not None:
+        raise ServiceError("UsernameExistsException", message)
+    ua = username_attributes(pool)
+    if "email" in ua and attributes.get("email") and _by_email(db, pool, attributes["email"], False):
+        raise ServiceError("UsernameExistsException", "An account with the given email already exists.")
+    if "phone_number" in ua and attributes.get("phone_number") and \
+            _by_phone(db, pool, attributes["phone_number"], False):
+        raise ServiceError("UsernameExistsException", "An account with the given phone_number already exists.")
+
+
+def claim_aliases(db, pool: dict, user: dict, *, force: bool, only: list[str] | None = None) -> None:
+    """Make the user's verified aliases unique: AliasExistsException when another user holds
+    one, or (force) take it over, leaving the other user's attribute unverified."""
+    aa = alias_attributes(pool)
+    a = user["attributes"]
+    for attribute in ("email", "phone_number"):
+        if attribute not in aa or (only is not None and attribute not in only):
+            continue
+        if not attrs_mod.is_verified(a, attribute):
+            continue
+        lookup = _by_email if attribute == "email" else _by_phone
+        other = lookup(db, pool, a[attribute], True, user.get("seq"))
+        if other is None:
+            continue
+        if not force:
+            raise ServiceError("AliasExistsException", f"An account with the {attribute} already exists.")
+        other["attributes"][f"{attribute}_verified"] = "false"
+        save_user(db, pool, other)
+    if "preferred_username" in aa and a.get("preferred_username") and (only is None or "preferred_username" in only):
+        if _by_preferred(db, pool, a["preferred_username"], user.get("seq")) is not None:
+            raise ServiceError("AliasExistsException", "An account with the preferred_username already exists.")
+
+
+def check_unique_username_attributes(db, pool: dict, user: dict) -> None:
+    """In email/phone-as-username pools the values stay unique when they change."""
+    ua = username_attributes(pool)
+    a = user["attributes"]
+    if "email" in ua and a.get("email") and _by_email(db, pool, a["email"], False, user.get("seq")):
+        raise ServiceError("AliasExistsException", "An account with the given email already exists.")
+    if "phone_number" in ua and a.get("phone_number") and _by_phone(db, pool, a["phone_number"], False,
+                                                                     user.get("seq")):
+        raise ServiceError("AliasExistsException", "An account with the given phone_number already exists.")
+
+
+# -- helpers shared with signup.py -------------------------------------------------------------
+def load_pool(db, pool_id: str) -> dict:
+    from emulator.userpools import pools
+    return pools.load_pool(db, pool_id)
+
+
+def verify_contact_from_code(user: dict, attribute: str | None) -> None:
+    if attribute in ("email", "phone_number") and user["attributes"].get(attribute):
+        user["attributes"][f"{attribute}_verified"] = "true"
+
+
+def recovery_target(pool: dict, user: dict) -> str | None:
+    """Where ForgotPassword / AdminResetUserPassword sends the code: 'email', 'phone_number',
+    'admin_only', or None (no verified channel)."""
+    a = user["attributes"]
+    setting = (pool.get("AccountRecoverySetting") or {}).get("RecoveryMechanisms")
+    if setting:
+        for mechanism in sorted(setting, key=lambda m: m.get("Priority", 0)):
+            name = mechanism.get("Name")
+            if name == "admin_only":
+                return "admin_only"
+            if name == "verified_email" and attrs_mod.is_verified(a, "email"):
+                return "email"
+            if name == "verified_phone_number" and attrs_mod.is_verified(a, "phone_number"):
+                return "phone_number"
+        return None
+    # Without a setting: a verified phone first, then a verified email.
+    if attrs_mod.is_verified(a, "phone_number"):
+        return "phone_number"
+    if attrs_mod.is_verified(a, "email"):
+        return "email"
+    return None
+
+
+def no_recovery_channel() -> ServiceError:
+    return ServiceError("InvalidParameterException",
+                        "Cannot reset password for the user as there is no registered/verified email or "
+                        "phone_number")
+
+
+def run_post_confirmation(ctx, pool: dict, user: dict, source: str, client_id: str | None,
+                          client_metadata: dict | None) -> None:
+    triggers.run_trigger(ctx, pool, "PostConfirmation", source, username=user["username"],
+                         request={"userAttributes": lambda_attributes(pool, user),
+                                  "clientMetadata": client_metadata or {}},
+                         client_id=client_id)
+
+
+def apply_attribute_changes(ctx, pool: dict, user: dict, changes: dict[str, str], *, admin: bool,
+                            client_id: str | None = None, client_metadata: dict | None = None) -> list[dict]:
+    """Apply validated attribute changes; returns the CodeDeliveryDetails of codes sent.
+
+    Changing email/phone_number unverifies it (unless the same call verifies it, admin only);
+    when the attribute is auto-verified a code is sent; with
+    AttributesRequireVerificationBeforeUpdate the new value waits in misc["pending_attributes"]
+    until verified, and the old one stays active.
+    """
+    a = user["attributes"]
+    sent: list[dict] = []
+    require_first = set((pool.get("UserAttributeUpdateSettings") or {}).get(
+        "AttributesRequireVerificationBeforeUpdate") or [])
+    auto = set(delivery.auto_verified(pool))
+    pending = user.setdefault("misc", {}).setdefault("pending_attributes", {})
+    to_verify: list[str] = []
+    for name, value in changes.items():
+        if name in ("email", "phone_number") and value != a.get(name):
+            flag = f"{name}_verified"
+            verified_now = admin and changes.get(flag, "").lower() == "true"
+            if not verified_now and name in require_first and name in auto and attrs_mod.is_verified(a, name) \
+                    and value:
+                pending[name] = value
+                to_verify.append(name)
+                continue
+            pending.pop(name, None)
+            if value:
+                a[name] = value
+            else:
+                a.pop(name, None)
+            if not verified_now:
+                a[flag] = "false"
+                if value and name in auto:
+                    to_verify.append(name)
+        elif value == "" and name not in attrs_mod.VERIFIED_FLAGS:
+            a.pop(name, None)
+        else:
+            a[name] = value.lower() if name in attrs_mod.VERIFIED_FLAGS else value
+    for name in ("email", "phone_number"):
+        if not a.get(name):
+            a.pop(f"{name}_verified", None)
+    if not user["attributes"].get("email_verified") and "email" in a:
+        a["email_verified"] = "false"
+    for name in to_verify:
+        code = codes.issue(ctx.db, pool["Id"], user["username"], f"verify:{name}", now=ctx.now(),
+                           ttl=codes.VERIFY_TTL, data={"value": pending.get(name, a.get(name))})
+        target = dict(user)
+        target["attributes"] = {**a, name: pending.get(name, a.get(name))}
+        sent.append(delivery.send_code(ctx, pool, target, "UpdateUserAttribute", name, code,
+                                       client_id=client_id, client_metadata=client_metadata))
+    if not pending:
+        user["misc"].pop("pending_attributes", None)
+    return sent
+
+
+# -- Admin operations --------------------------------------------------------------------------
+@registry.handler
+def admin_create_user(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    action = req.get("MessageAction")
+    given = attrs_mod.to_dict(req.get("UserAttributes"))
+    if action == "RESEND":
+        return _resend_invitation(ctx, pool, req)
+    attrs_mod.validate_values(pool, given, creating=True, admin=True)
+    username = resolve_new_username(pool, req["Username"], given)
+    attrs_mod.normalise_flags(given)
+    check_username_free(db, pool, username, given, message="User account already exists")
+    temporary = req.get("TemporaryPassword")
+    if temporary is not None:
+        passwords.check_policy(pool, temporary)
+    response = triggers.run_trigger(
+        ctx, pool, "PreSignUp", "PreSignUp_AdminCreateUser", username=username,
+        request={"userAttributes": dict(given),
+                 "validationData": attrs_mod.to_dict(req.get("ValidationData")) or None,
+                 "clientMetadata": req.get("ClientMetadata") or {}},
+        response={"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False})
+    del response  # auto-confirm/verify are ignored for AdminCreateUser
+    user = new_user(pool, username, given, status="FORCE_CHANGE_PASSWORD", now=now,
+                    sub=username if username_attributes(pool) else None)
+    for name in ("email", "phone_number"):
+        if user["attributes"].get(name) and f"{name}_verified" not in user["attributes"]:
+            user["attributes"][f"{name}_verified"] = "false"
+    claim_aliases(db, pool, user, force=bool(req.get("ForceAliasCreation")))
+    temporary = temporary or passwords.generate_temporary(pool)
+    passwords.set_password(db, pool, user, temporary, temporary=True, now=now)
+    save_user(db, pool, user)
+    if action != "SUPPRESS":
+        _invite(ctx, pool, user, temporary, req)
+    return {"User": user_type(pool, user)}
+
+
+def _invite(ctx, pool: dict, user: dict, temporary: str, req: dict) -> None:
+    mediums = list(req.get("DesiredDeliveryMediums") or ["SMS"])
+    a = user["attributes"]
+    usable = [m for m in mediums if a.get("email" if m == "EMAIL" else "phone_number")]
+    if not usable:
+        # Nothing reachable by the requested medium: fall back to whatever contact exists.
+        usable = [m for m, k in (("EMAIL", "email"), ("SMS", "phone_number")) if a.get(k)][:1]
+    if usable:
+        delivery.send_invitation(ctx, pool, user, temporary, usable, req.get("ClientMetadata"))
+
+
+def _resend_invitation(ctx, pool: dict, req: dict) -> dict:
+    db, now = ctx.db, ctx.now()
+    user = get_user(db, pool, req["Username"])
+    if user["status"] != "FORCE_CHANGE_PASSWORD":
+        raise ServiceError("UnsupportedUserStateException",
+                           f"Resend not possible. {user['username']} status is not FORCE_CHANGE_PASSWORD.")
+    temporary = req.get("TemporaryPassword")
+    if temporary is not None:
+        passwords.check_policy(pool, temporary)
+    temporary = temporary or passwords.generate_temporary(pool)
+    passwords.set_password(db, pool, user, temporary, temporary=True, now=now)
+    touch(user, now)
+    save_user(db, pool, user)
+    _invite(ctx, pool, user, temporary, req)
+    return {"User": user_type(pool, user)}
+
+
+@registry.handler
+def admin_get_user(ctx, req):
+    pool = load_pool(ctx.db, req["UserPoolId"])
+    user = get_user(ctx.db, pool, req["Username"])
+    out = {
+        "Username": user["username"],
+        "UserAttributes": attrs_mod.to_list(user["attributes"]),
+        "UserCreateDate": user["created"],
+        "UserLastModifiedDate": user["modified"],
+        "Enabled": bool(user["enabled"]),
+        "UserStatus": user["status"],
+    }
+    out.update(mfa_settings(user))
+    return out
+
+
+@registry.handler
+def admin_delete_user(ctx, req):
+    pool = load_pool(ctx.db, req["UserPoolId"])
+    user = get_user(ctx.db, pool, req["Username"])
+    delete_user_row(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_update_user_attributes(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    user = get_user(db, pool, req["Username"])
+    changes = attrs_mod.to_dict(req["UserAttributes"])
+    attrs_mod.validate_values(pool, changes, creating=False, admin=True)
+    required = set(attrs_mod.required_names(pool))
+    emptied = [n for n, v in changes.items() if v == "" and n in required]
+    if emptied:
+        raise attrs_mod.schema_error([f"{attrs_mod.error_name(n)}: The attribute is required" for n in emptied])
+    ua = username_attributes(pool)
+    apply_attribute_changes(ctx, pool, user, changes, admin=True, client_metadata=req.get("ClientMetadata"))
+    check_unique_username_attributes(db, pool, user)
+    changed_aliases = [n for n in ("email", "phone_number", "preferred_username")
+                       if n in changes or f"{n}_verified" in changes]
+    claim_aliases(db, pool, user, force=False, only=changed_aliases)
+    if ua:
+        for name in ua:
+            if name in changes and not user["attributes"].get(name):
+                raise attrs_mod.schema_error([f"{name}: The attribute is required"])
+    touch(user, now)
+    save_user(db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_delete_user_attributes(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    user = get_user(db, pool, req["Username"])
+    names = list(req["UserAttributeNames"])
+    defs = attrs_mod.schema(pool)
+    problems = []
+    required = set(attrs_mod.required_names(pool)) | set(username_attributes(pool))
+    for name in names:
+        if name == "sub":
+            problems.append("sub: Attribute cannot be updated. (changing an immutable attribute)")
+        elif name not in defs:
+            problems.append(f"{name}: Attribute does not exist in the schema.")
+        elif name in required:
+            problems.append(f"{attrs_mod.error_name(name)}: The attribute is required")
+        elif defs[name].get("Mutable") is False:
+            problems.append(f"{name}: Attribute cannot be updated. (changing an immutable attribute)")
+    if problems:
+        raise attrs_mod.schema_error(problems)
+    a = user["attributes"]
+    for name in names:
+        a.pop(name, None)
+        if name in ("email", "phone_number"):
+            a.pop(f"{name}_verified", None)
+            user.get("misc", {}).get("pending_attributes", {}).pop(name, None)
+    touch(user, now)
+    save_user(db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_disable_user(ctx, req):
+    pool = load_pool(ctx.db, req["UserPoolId"])
+    user = get_user(ctx.db, pool, req["Username"])
+    user["enabled"] = False
+    touch(user, ctx.now())
+    save_user(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_enable_user(ctx, req):
+    pool = load_pool(ctx.db, req["UserPoolId"])
+    user = get_user(ctx.db, pool, req["Username"])
+    user["enabled"] = True
+    touch(user, ctx.now())
+    save_user(ctx.db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_set_user_password(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    user = get_user(db, pool, req["Username"])
+    password = req["Password"]
+    passwords.check_policy(pool, password, user)
+    permanent = bool(req.get("Permanent"))
+    passwords.set_password(db, pool, user, password, temporary=not permanent, now=now)
+    if permanent:
+        if user["status"] != "EXTERNAL_PROVIDER":
+            user["status"] = "CONFIRMED"
+    elif user["status"] != "EXTERNAL_PROVIDER":
+        user["status"] = "FORCE_CHANGE_PASSWORD"
+    codes.discard(db, pool["Id"], user["username"], "forgot_password")
+    touch(user, now)
+    save_user(db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_reset_user_password(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    user = get_user(db, pool, req["Username"])
+    if not user["enabled"]:
+        raise ServiceError("NotAuthorizedException", "User is disabled.")
+    if user["status"] == "UNCONFIRMED":
+        raise ServiceError("NotAuthorizedException", "User password cannot be reset in the current state.")
+    target = recovery_target(pool, user)
+    if target in ("email", "phone_number"):
+        code = codes.issue(db, pool["Id"], user["username"], "forgot_password", now=now,
+                           ttl=codes.FORGOT_PASSWORD_TTL, data={"attribute": target})
+        delivery.send_code(ctx, pool, user, "ForgotPassword", target, code,
+                           client_metadata=req.get("ClientMetadata"))
+    elif target is None and not (delivery.auto_verified(pool)):
+        raise no_recovery_channel()
+    user["status"] = "RESET_REQUIRED"
+    touch(user, now)
+    save_user(db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_confirm_sign_up(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    user = get_user(db, pool, req["Username"])
+    if user["status"] != "UNCONFIRMED":
+        raise ServiceError("NotAuthorizedException", f"User cannot be confirmed. Current status is {user['status']}")
+    user["status"] = "CONFIRMED"
+    codes.discard(db, pool["Id"], user["username"], "signup")
+    touch(user, now)
+    save_user(db, pool, user)
+    run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmSignUp", None, req.get("ClientMetadata"))
+    return {}
+
+
+@registry.handler
+def admin_set_user_settings(ctx, req):
+    from emulator.userpools import mfa
+    pool = load_pool(ctx.db, req["UserPoolId"])
+    user = get_user(ctx.db, pool, req["Username"])
+    options = list(req["MFAOptions"])
+    for option in options:
+        if option.get("DeliveryMedium") == "SMS" and not user["attributes"].get("phone_number"):
+            raise ServiceError("InvalidParameterException",
+                               "User does not have a phone number to deliver SMS MFA codes.")
+    mfa.set_mfa_options(user, options)
+    touch(user, ctx.now())
+    save_user(ctx.db, pool, user)
+    return {}
+
+
+# -- linking federated identities ------------------------------------------------------------
+def linked_username(db, pool_id: str, provider_name: str, provider_user_id: str) -> str | None:
+    """The local user an external identity is linked to (AdminLinkProviderForUser), or None."""
+    row = db.execute("SELECT username FROM user_links WHERE pool_id = ? AND provider_name = ? AND "
+                     "provider_user_id = ?", (pool_id, provider_name, provider_user_id)).fetchone()
+    return row["username"] if row else None
+
+
+def _provider_type(db, pool_id: str, provider_name: str) -> str | None:
+    from emulator.userpools import identity_providers
+    if provider_name not in identity_providers.provider_names(db, pool_id):
+        return None
+    return identity_providers.load_provider(db, pool_id, provider_name).get("ProviderType") or provider_name
+
+
+def _identities(user: dict) -> list[dict]:
+    try:
+        value = json.loads(user["attributes"].get("identities") or "[]")
+    except ValueError:
+        value = []
+    return value if isinstance(value, list) else []
+
+
+@registry.handler
+def admin_link_provider_for_user(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    dest, source = req["DestinationUser"], req["SourceUser"]
+    if dest.get("ProviderName") != "Cognito" or not dest.get("ProviderAttributeValue"):
+        raise ServiceError("InvalidParameterException",
+                           "DestinationUser must be a native Cognito user (ProviderName Cognito).")
+    if not source.get("ProviderName") or source.get("ProviderName") == "Cognito" or \
+            not source.get("ProviderAttributeValue"):
+        raise ServiceError("InvalidParameterException", "SourceUser must name an external identity provider.")
+    provider_type = _provider_type(db, pool["Id"], source["ProviderName"])
+    if provider_type is None:
+        raise ServiceError("InvalidParameterException",
+                           f"Identity provider {source['ProviderName']} does not exist for the user pool.")
+    user = get_user(db, pool, dest["ProviderAttributeValue"])
+    provider, external_id = source["ProviderName"], source["ProviderAttributeValue"]
+    current = linked_username(db, pool["Id"], provider, external_id)
+    if current is not None:
+        if current == user["username"]:
+            return {}
+        raise ServiceError("AliasExistsException", "An account with the given identity is already linked "
+                           "to another user.")
+    federated = by_username(db, pool, f"{provider}_{external_id}")
+    if federated is not None and federated["status"] == "EXTERNAL_PROVIDER":
+        raise ServiceError("AliasExistsException", f"User {federated['username']} already exists and is "
+                           "linked to a federated identity; delete it before linking.")
+    identities = _identities(user)
+    if len(identities) >= MAX_LINKED_IDENTITIES:
+        raise ServiceError("LimitExceededException", "Exceeded the limit of linked identities for the user.")
+    db.execute("INSERT INTO user_links(pool_id, provider_name, provider_user_id, username, attribute_name, "
+               "created) VALUES(?,?,?,?,?,?)", (pool["Id"], provider, external_id, user["username"],
+                                                source.get("ProviderAttributeName"), now))
+    identities.append({"userId": external_id, "providerName": provider, "providerType": provider_type,
+                       "issuer": None, "primary": "false", "dateCreated": str(int(now * 1000))})
+    user["attributes"]["identities"] = json.dumps(identities, separators=(",", ":"))
+    touch(user, now)
+    save_user(db, pool, user)
+    return {}
+
+
+@registry.handler
+def admin_disable_provider_for_user(ctx, req):
+    db, now = ctx.db, ctx.now()
+    pool = load_pool(db, req["UserPoolId"])
+    target = req["User"]
+    provider, external_id = target.get("ProviderName"), target.get("ProviderAttributeValue")
+    if not provider or provider == "Cognito" or not external_id:
+        raise ServiceError("InvalidParameterException", "User must name an external identity provider user.")
+    username = linked_username(db, pool["Id"], provider, external_id)
+    if username is not None:
+        db.execute("DELETE FROM user_links WHERE pool_id = ? AND provider_name = ? AND provider_user_id = ?",
+                   (pool["Id"], provider, external_id))
+        user = by_username(db, pool, username)
+        if user is not None:
+            identities = [i for i in _identities(user)
+                          if not (i.get("providerName") == provider and i.get("userId") == external_id)]
+            if identities:
+                user["attributes"]["identities"] = json.dumps(identities, separators=(",", ":"))
+            else:
+                user["attributes"].pop("identities", None)
+            touch(user, now)
+            save_user(db, pool, user)
+    federated = by_username(db, pool, f"{provider}_{external_id}")
+    if federated is not None and federated["status"] == "EXTERNAL_PROVIDER":
+        federated["enabled"] = False
+        touch(federated, now)
+        save_user(db, pool, federated)
+    elif username is None:
+        raise ServiceError("UserNotFoundException", NOT_FOUND)
+    return {}
+
+
+# -- ListUsers ---------------------------------------------------------------------------------
+def _encode_page(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": seq}).encode()).decode().rstrip("=")
+
+
+def _decode_page(token: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after = value["after"]
+        if not isinstance(after, int):
+            raise ValueError
+        return after
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
+
+
+def _filter_sql(pool: dict, condition: user_filter.Condition) -> tuple[str, list]:
+    """SQL condition over indexed columns for a parsed filter."""
+    attribute, value = condition.attribute, condition.value
+    if attribute == "status":
+        wanted = [v for v in ("Enabled", "Disabled")
+                  if (v.startswith(value) if condition.prefix else v == value)]
+        if not wanted:
+            return "0 = 1", []
+        return f"enabled IN ({', '.join('?' for _ in wanted)})", [1 if w == "Enabled" else 0 for w in wanted]
+    if attribute == "cognito:user_status":
+        column, value = "status", value.upper()
+    elif attribute == "username":
+        column = "username_lc" if case_insensitive(pool) else "username"
+        value = value.lower() if case_insensitive(pool) else value
+    elif attribute in ("email", "preferred_username") and case_insensitive(pool):
+        column, value = f"{attribute}_lc", value.lower()
+    elif attribute == "sub":
+        column = "sub"
+    else:
+        column = attribute
+    if not condition.prefix:
+        return f"{column} = ?", [value]
+    upper = user_filter.prefix_upper_bound(value)
+    if upper is None:
+        return f"{column} IS NOT NULL", []
+    return f"{column} >= ? AND {column} < ?", [value, upper]
+
+
+@registry.handler
+def list_users(ctx, req):
+    db = ctx.db
+    pool = load_pool(db, req["UserPoolId"])
+    condition = user_filter.parse(req.get("Filter"))
+    limit = req.get("Limit") or MAX_LIMIT
+    after = _decode_page(req["PaginationToken"]) if req.get("PaginationToken") else 0
+    names = req.get("AttributesToGet")
+    if names is not None:
+        defs = attrs_mod.schema(pool)
+        for name in names:
+            if name not in defs and name not in attrs_mod.SYSTEM:
+                raise ServiceError("InvalidParameterException",
+                                   f"Attributes did not conform to the schema: {name}: "
+                                   "Attribute does not exist in the schema.")
+    where, args = "pool_id = ? AND seq > ?", [pool["Id"], after]
+    if condition is not None:
+        extra, extra_args = _filter_sql(pool, condition)
+        where += " AND " + extra
+        args += extra_args
+    rows = db.execute(f"SELECT * FROM users WHERE {where} ORDER BY seq LIMIT ?", [*args, limit + 1]).fetchall()
+    users = [_row_user(r) for r in rows[:limit]]
+    out: dict = {"Users": [user_type(pool, u, names) for u in users]}
+    if len(rows) > limit:
+        out["PaginationToken"] = _encode_page(users[-1]["seq"])
+    return out

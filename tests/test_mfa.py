@@ -1,0 +1,224 @@
+"""TOTP and MFA settings: AssociateSoftwareToken, VerifySoftwareToken (by access token and by
+MFA_SETUP session), SetUserMFAPreference, AdminSetUserMFAPreference, and TOTP at sign-in."""
+
+from __future__ import annotations
+
+import base64
+
+import pyotp
+import pytest
+from botocore.exceptions import ClientError
+from test_user_self import PASSWORD, error, new_pool, new_user, sign_in, signed_in
+
+
+def totp_pool(idp, mode: str = "OPTIONAL") -> tuple[dict, dict]:
+    pool, client = new_pool(idp)
+    idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration=mode,
+                                 SoftwareTokenMfaConfiguration={"Enabled": True})
+    return pool, client
+
+
+def code_at(secret: str, when: float) -> str:
+    return pyotp.TOTP(secret).at(when)
+
+
+def enrol(idp, clock, token: str) -> str:
+    """Associate and verify a software token; returns the secret."""
+    secret = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    out = idp.verify_software_token(AccessToken=token, UserCode=code_at(secret, clock.now()),
+                                    FriendlyDeviceName="phone")
+    assert out["Status"] == "SUCCESS"
+    return secret
+
+
+# -- AssociateSoftwareToken / VerifySoftwareToken ----------------------------------------
+def test_associate_returns_real_base32_secret(idp):
+    _pool, _client, _username, token = signed_in(idp)
+    secret = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    assert len(base64.b32decode(secret + "=" * (-len(secret) % 8))) * 8 >= 160
+    assert secret == secret.upper() and "=" not in secret
+    other = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    assert other != secret
+
+
+def test_verify_wrong_code(idp, clock):
+    _pool, _client, _username, token = signed_in(idp)
+    secret = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    good = code_at(secret, clock.now())
+    wrong = f"{(int(good) + 1) % 1_000_000:06d}"
+    with pytest.raises(ClientError) as exc:
+        idp.verify_software_token(AccessToken=token, UserCode=wrong)
+    assert error(exc) == ("EnableSoftwareTokenMFAException", "Code mismatch and fail enable Software Token MFA")
+
+
+def test_verify_accepts_one_step_either_side_only(idp, clock):
+    _pool, _client, _username, token = signed_in(idp)
+    secret = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    now = clock.now()
+    with pytest.raises(ClientError) as exc:
+        idp.verify_software_token(AccessToken=token, UserCode=code_at(secret, now - 95))
+    assert error(exc)[0] == "EnableSoftwareTokenMFAException"
+    assert idp.verify_software_token(AccessToken=token, UserCode=code_at(secret, now - 30))["Status"] == "SUCCESS"
+
+
+def test_verify_uses_latest_associated_secret(idp, clock):
+    _pool, _client, _username, token = signed_in(idp)
+    first = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    second = idp.associate_software_token(AccessToken=token)["SecretCode"]
+    with pytest.raises(ClientError):
+        idp.verify_software_token(AccessToken=token, UserCode=code_at(first, clock.now()))
+    assert idp.verify_software_token(AccessToken=token, UserCode=code_at(second, clock.now()))["Status"] == "SUCCESS"
+
+
+def test_verify_without_associate(idp):
+    _pool, _client, _username, token = signed_in(idp)
+    with pytest.raises(ClientError) as exc:
+        idp.verify_software_token(AccessToken=token, UserCode="123456")
+    assert error(exc) == ("SoftwareTokenMFANotFoundException",
+                          "Software Token MFA has not been associated with the user.")
+
+
+def test_associate_needs_token_or_session(idp):
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token()
+    assert error(exc) == ("InvalidParameterException", "Invalid Parameter Provided")
+
+
+def test_associate_refuses_bad_token(idp):
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token(AccessToken="x.y.z")
+    assert error(exc) == ("NotAuthorizedException", "Invalid Access Token")
+
+
+def test_associate_refuses_bad_session(idp):
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token(Session="A" * 40)
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
+
+
+# -- SetUserMFAPreference / AdminSetUserMFAPreference ------------------------------------
+def test_enable_totp_before_setup_refused(idp):
+    pool, _client, username, token = signed_in(idp)
+    settings = {"Enabled": True, "PreferredMfa": True}
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings=settings)
+    assert error(exc) == ("InvalidParameterException", "User has not set up software token mfa")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username=username,
+                                          SoftwareTokenMfaSettings=settings)
+    assert error(exc) == ("InvalidParameterException",
+                          "User does not have delivery config set to turn on SOFTWARE_TOKEN_MFA")
+
+
+def test_enable_sms_without_phone_refused(idp):
+    _pool, _client, _username, token = signed_in(idp)
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_mfa_preference(AccessToken=token, SMSMfaSettings={"Enabled": True})
+    assert error(exc) == ("InvalidParameterException", "User does not have delivery config set to turn on SMS_MFA")
+
+
+def test_preferences_show_in_get_user_and_admin_get_user(idp, clock):
+    pool, _client, username, token = signed_in(idp, {"phone_number": "+12065550100"})
+    enrol(idp, clock, token)
+    assert "UserMFASettingList" not in idp.get_user(AccessToken=token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+                                SMSMfaSettings={"Enabled": True})
+    got = idp.get_user(AccessToken=token)
+    assert got["UserMFASettingList"] == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    assert got["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    admin = idp.admin_get_user(UserPoolId=pool["Id"], Username=username)
+    assert admin["UserMFASettingList"] == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    assert admin["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username=username,
+                                      SoftwareTokenMfaSettings={"Enabled": False})
+    got = idp.get_user(AccessToken=token)
+    assert got["UserMFASettingList"] == ["SMS_MFA"]
+    assert "PreferredMfaSetting" not in got
+
+
+def test_preferred_requires_enabled(idp):
+    _pool, _client, _username, token = signed_in(idp, {"phone_number": "+12065550100"})
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_mfa_preference(AccessToken=token, SMSMfaSettings={"Enabled": False, "PreferredMfa": True})
+    assert error(exc) == ("InvalidParameterException", "Cannot set preferred MFA to a disabled MFA type")
+
+
+def test_admin_set_preference_unknown_user(idp):
+    pool, _client = new_pool(idp)
+    with pytest.raises(ClientError) as exc:
+        idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username="nobody",
+                                          SMSMfaSettings={"Enabled": False})
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+# -- TOTP at sign-in ----------------------------------------------------------------------
+def test_totp_sign_in_and_no_code_reuse(idp, clock):
+    pool, client = totp_pool(idp)
+    username = new_user(idp, pool["Id"])
+    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    secret = enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    clock.advance(60)  # the verify code's step is spent; move to a fresh one
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    code = code_at(secret, clock.now())
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                         Session=start["Session"],
+                                         ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code})
+    assert "AccessToken" in done["AuthenticationResult"]
+    again = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                      Session=again["Session"],
+                                      ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code})
+    assert error(exc)[0] == "CodeMismatchException"
+
+
+def test_mfa_setup_with_session(idp, clock):
+    pool, client = totp_pool(idp, "ON")
+    username = new_user(idp, pool["Id"])
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "MFA_SETUP"
+    associated = idp.associate_software_token(Session=start["Session"])
+    secret = associated["SecretCode"]
+    assert associated["Session"] and associated["Session"] != start["Session"]
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token(Session=start["Session"])
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
+    verified = idp.verify_software_token(Session=associated["Session"], UserCode=code_at(secret, clock.now()))
+    assert verified["Status"] == "SUCCESS"
+    assert verified["Session"]
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP",
+                                         Session=verified["Session"], ChallengeResponses={"USERNAME": username})
+    token = done["AuthenticationResult"]["AccessToken"]
+    got = idp.get_user(AccessToken=token)
+    assert got["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+    assert got["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    clock.advance(60)
+    nxt = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                            AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert nxt["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+
+
+def test_mfa_setup_session_expires(idp, clock):
+    pool, client = totp_pool(idp, "ON")
+    username = new_user(idp, pool["Id"])
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    clock.advance(181)
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token(Session=start["Session"])
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+
+
+def test_totp_needs_pool_factor(idp, clock):
+    """A user's TOTP setting does not apply while the pool's MFA is OFF."""
+    pool, client = new_pool(idp)
+    username = new_user(idp, pool["Id"])
+    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)

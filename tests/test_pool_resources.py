@@ -1,0 +1,338 @@
+"""Pool resources: domains, resource servers, identity providers, branding, terms, risk,
+log delivery, tags, MFA configuration, auth events."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from conftest import unique
+
+CERT = "arn:aws:acm:us-east-1:000000000000:certificate/abcd"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _err(exc) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture
+def pool_id(idp):
+    return idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
+
+
+@pytest.fixture
+def client_id(idp, pool_id):
+    return idp.create_user_pool_client(UserPoolId=pool_id, ClientName="c")["UserPoolClient"]["ClientId"]
+
+
+# -- domains ----------------------------------------------------------------------------------
+def test_prefix_domain_lifecycle(idp, pool_id):
+    prefix = unique("auth")
+    out = idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=2)
+    assert out["ManagedLoginVersion"] == 2
+    desc = idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]
+    assert desc["UserPoolId"] == pool_id and desc["Domain"] == prefix and desc["Status"] == "ACTIVE"
+    assert desc["AWSAccountId"] == "000000000000" and desc["ManagedLoginVersion"] == 2
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"] == prefix
+    other = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool_domain(UserPoolId=other, Domain=prefix)
+    assert _err(exc) == ("InvalidParameterException", "Domain already associated with another user pool.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("auth"))
+    assert _err(exc) == ("InvalidParameterException", "User pool already has a domain configured.")
+    idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=1)
+    assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]["ManagedLoginVersion"] == 1
+    with pytest.raises(ClientError) as exc:
+        idp.delete_user_pool_domain(UserPoolId=other, Domain=prefix)
+    assert _err(exc) == ("InvalidParameterException", "No such domain or user pool exists.")
+    idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
+    assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
+    assert "Domain" not in idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+
+
+def test_domain_reserved_words_and_custom(idp, pool_id):
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool_domain(UserPoolId=pool_id, Domain="my-cognito-app")
+    assert _err(exc) == ("InvalidParameterException", "Domain name cannot contain reserved word: cognito")
+    custom = unique("login")
+    out = idp.create_user_pool_domain(UserPoolId=pool_id, Domain=custom,
+                                      CustomDomainConfig={"CertificateArn": CERT})
+    assert out["CloudFrontDomain"].endswith(".cloudfront.net")
+    desc = idp.describe_user_pool_domain(Domain=custom)["DomainDescription"]
+    assert desc["CustomDomainConfig"] == {"CertificateArn": CERT}
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["CustomDomain"] == custom
+    idp.update_user_pool_domain(UserPoolId=pool_id, Domain=custom,
+                                CustomDomainConfig={"CertificateArn": CERT + "2"})
+    assert idp.describe_user_pool_domain(Domain=custom)["DomainDescription"]["CustomDomainConfig"][
+        "CertificateArn"] == CERT + "2"
+    idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=custom)
+
+
+# -- resource servers ---------------------------------------------------------------------------
+def test_resource_servers(idp, pool_id):
+    scopes = [{"ScopeName": "read", "ScopeDescription": "Read"}]
+    server = idp.create_resource_server(UserPoolId=pool_id, Identifier="https://api.example.com", Name="api",
+                                        Scopes=scopes)["ResourceServer"]
+    assert server == {"UserPoolId": pool_id, "Identifier": "https://api.example.com", "Name": "api",
+                      "Scopes": scopes}
+    with pytest.raises(ClientError) as exc:
+        idp.create_resource_server(UserPoolId=pool_id, Identifier="https://api.example.com", Name="api")
+    assert _err(exc) == ("InvalidParameterException",
+                         f"https://api.example.com already exists in user pool {pool_id}.")
+    updated = idp.update_resource_server(UserPoolId=pool_id, Identifier="https://api.example.com", Name="api2",
+                                         Scopes=[])["ResourceServer"]
+    assert updated["Name"] == "api2" and updated["Scopes"] == []
+    assert idp.describe_resource_server(UserPoolId=pool_id,
+                                        Identifier="https://api.example.com")["ResourceServer"] == updated
+    for i in range(4):
+        idp.create_resource_server(UserPoolId=pool_id, Identifier=f"rs{i}", Name="n")
+    page = idp.list_resource_servers(UserPoolId=pool_id, MaxResults=2)
+    seen = [s["Identifier"] for s in page["ResourceServers"]]
+    while "NextToken" in page:
+        page = idp.list_resource_servers(UserPoolId=pool_id, MaxResults=2, NextToken=page["NextToken"])
+        seen += [s["Identifier"] for s in page["ResourceServers"]]
+    assert sorted(seen) == sorted(["https://api.example.com", "rs0", "rs1", "rs2", "rs3"])
+    idp.delete_resource_server(UserPoolId=pool_id, Identifier="rs0")
+    with pytest.raises(ClientError) as exc:
+        idp.describe_resource_server(UserPoolId=pool_id, Identifier="rs0")
+    assert _err(exc) == ("ResourceNotFoundException", f"Resource server rs0 does not exist in user pool {pool_id}.")
+
+
+# -- identity providers -----------------------------------------------------------------------
+def test_identity_providers(idp, pool_id):
+    google = idp.create_identity_provider(
+        UserPoolId=pool_id, ProviderName="Google", ProviderType="Google",
+        ProviderDetails={"client_id": "gid", "client_secret": "gs", "authorize_scopes": "openid email"},
+        AttributeMapping={"email": "email"})["IdentityProvider"]
+    assert google["ProviderDetails"]["authorize_url"] == "https://accounts.google.com/o/oauth2/v2/auth"
+    assert google["AttributeMapping"] == {"email": "email", "username": "sub"}
+    oidc = idp.create_identity_provider(
+        UserPoolId=pool_id, ProviderName="Corp", ProviderType="OIDC", IdpIdentifiers=["corp.example"],
+        ProviderDetails={"client_id": "c", "client_secret": "s", "authorize_scopes": "openid",
+                         "oidc_issuer": "https://issuer.example", "attributes_request_method": "GET"},
+    )["IdentityProvider"]
+    assert oidc["ProviderDetails"]["oidc_issuer"] == "https://issuer.example"
+    found = idp.get_identity_provider_by_identifier(UserPoolId=pool_id, IdpIdentifier="corp.example")
+    assert found["IdentityProvider"]["ProviderName"] == "Corp"
+    saml = idp.create_identity_provider(
+        UserPoolId=pool_id, ProviderName="Okta", ProviderType="SAML",
+        ProviderDetails={"MetadataFile": '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata">'
+                         '<IDPSSODescriptor><SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:'
+                         'bindings:HTTP-Redirect" Location="https://idp.example/sso"/></IDPSSODescriptor>'
+                         '</EntityDescriptor>'})["IdentityProvider"]
+    assert saml["ProviderDetails"]["SSORedirectBindingURI"] == "https://idp.example/sso"
+    cases = [
+        (dict(ProviderName="Corp", ProviderType="OIDC", ProviderDetails=oidc["ProviderDetails"]),
+         ("DuplicateProviderException", "A provider with the name Corp already exists in this user pool.")),
+        (dict(ProviderName="Corp2", ProviderType="OIDC", ProviderDetails=oidc["ProviderDetails"],
+              IdpIdentifiers=["corp.example"]),
+         ("DuplicateProviderException", "Identifier corp.example is already used by provider Corp.")),
+        (dict(ProviderName="Saml2", ProviderType="SAML", ProviderDetails={"IDPSignout": "true"}),
+         ("InvalidParameterException", "MetadataURL or MetadataFile is required for a SAML identity provider.")),
+        (dict(ProviderName="Oidc2", ProviderType="OIDC", ProviderDetails={"client_id": "c"}),
+         ("InvalidParameterException", "authorize_scopes is required for provider type OIDC.")),
+        (dict(ProviderName="Facebook", ProviderType="Facebook", ProviderDetails={"client_id": "c"}),
+         ("InvalidParameterException", "client_secret is required for provider type Facebook.")),
+        (dict(ProviderName="Apple", ProviderType="SignInWithApple", ProviderDetails={"client_id": "c"}),
+         ("InvalidParameterException", "ProviderName must be SignInWithApple for provider type SignInWithApple.")),
+    ]
+    for kwargs, expected in cases:
+        with pytest.raises(ClientError) as exc:
+            idp.create_identity_provider(UserPoolId=pool_id, **kwargs)
+        assert _err(exc) == expected, kwargs
+    updated = idp.update_identity_provider(UserPoolId=pool_id, ProviderName="Google",
+                                           ProviderDetails={"authorize_scopes": "openid"})["IdentityProvider"]
+    assert updated["ProviderDetails"]["authorize_scopes"] == "openid"
+    assert updated["ProviderDetails"]["client_id"] == "gid"
+    listed = idp.list_identity_providers(UserPoolId=pool_id, MaxResults=2)
+    names = [p["ProviderName"] for p in listed["Providers"]]
+    listed = idp.list_identity_providers(UserPoolId=pool_id, MaxResults=2, NextToken=listed["NextToken"])
+    names += [p["ProviderName"] for p in listed["Providers"]]
+    assert names == ["Corp", "Google", "Okta"]
+    client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="fed",
+                                         SupportedIdentityProviders=["COGNITO", "Google"])["UserPoolClient"]
+    assert client["SupportedIdentityProviders"] == ["COGNITO", "Google"]
+    idp.delete_identity_provider(UserPoolId=pool_id, ProviderName="Okta")
+    with pytest.raises(ClientError) as exc:
+        idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="Okta")
+    assert _err(exc) == ("ResourceNotFoundException", "Identity provider Okta does not exist.")
+    with pytest.raises(ClientError) as exc:
+        idp.get_identity_provider_by_identifier(UserPoolId=pool_id, IdpIdentifier="nope")
+    assert _err(exc) == ("ResourceNotFoundException", "Identity provider with identifier nope does not exist.")
+
+
+# -- UI customization and managed login branding ------------------------------------------------
+def test_ui_customization(idp, pool_id, client_id):
+    with pytest.raises(ClientError) as exc:
+        idp.set_ui_customization(UserPoolId=pool_id, CSS=".banner-customizable {color: red}")
+    assert _err(exc) == ("InvalidParameterException",
+                         "There has to be an existing domain associated with this user pool")
+    default = idp.get_ui_customization(UserPoolId=pool_id)["UICustomization"]
+    assert default == {"UserPoolId": pool_id, "ClientId": "ALL"}
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("ui"))
+    pool_level = idp.set_ui_customization(UserPoolId=pool_id, CSS=".a {}")["UICustomization"]
+    assert pool_level["ClientId"] == "ALL" and pool_level["CSS"] == ".a {}"
+    mine = idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, CSS=".b {}",
+                                    ImageFile=PNG)["UICustomization"]
+    assert idp.get_ui_customization(UserPoolId=pool_id, ClientId=client_id)["UICustomization"]["CSS"] == ".b {}"
+    logo = requests.get(mine["ImageUrl"], timeout=10)
+    assert logo.status_code == 200 and logo.content == PNG
+    with pytest.raises(ClientError) as exc:
+        idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, ImageFile=b"GIF89a....")
+    assert _err(exc) == ("InvalidParameterException", "The image file must be a PNG or JPEG image.")
+    domain = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"]
+    idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=domain)
+
+
+def test_managed_login_branding(idp, pool_id, client_id):
+    made = idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id,
+                                             UseCognitoProvidedValues=True)["ManagedLoginBranding"]
+    bid = made["ManagedLoginBrandingId"]
+    assert made["UseCognitoProvidedValues"] is True
+    with pytest.raises(ClientError) as exc:
+        idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, UseCognitoProvidedValues=True)
+    assert _err(exc) == ("ManagedLoginBrandingExistsException",
+                         "A managed login branding style already exists for this app client.")
+    by_client = idp.describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
+    assert by_client["ManagedLoginBranding"]["ManagedLoginBrandingId"] == bid
+    asset = {"Category": "PAGE_HEADER_LOGO", "ColorMode": "LIGHT", "Extension": "PNG", "Bytes": PNG}
+    updated = idp.update_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid,
+                                                Settings={"components": {"pageBackground": {}}},
+                                                Assets=[asset])["ManagedLoginBranding"]
+    assert updated["UseCognitoProvidedValues"] is False
+    assert updated["Assets"][0]["Bytes"] == PNG
+    got = idp.describe_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
+    assert got["ManagedLoginBranding"]["Assets"][0]["Category"] == "PAGE_HEADER_LOGO"
+    idp.delete_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
+    with pytest.raises(ClientError) as exc:
+        idp.describe_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
+    assert _err(exc) == ("ResourceNotFoundException", f"Managed login branding {bid} does not exist.")
+
+
+@pytest.mark.xfail(reason="protocol/serialize.py drops the members of document-typed shapes (Settings)")
+def test_managed_login_branding_settings_echoed(idp, pool_id, client_id):
+    settings = {"components": {"pageBackground": {"image": {"enabled": True}}}}
+    made = idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id,
+                                             Settings=settings)["ManagedLoginBranding"]
+    assert made["Settings"] == settings
+
+
+# -- terms ------------------------------------------------------------------------------------
+def test_terms(idp, pool_id, client_id):
+    links = {"cognito:default": "https://example.com/terms"}
+    terms = idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="terms-of-use",
+                             TermsSource="LINK", Enforcement="NONE", Links=links)["Terms"]
+    assert terms["Links"] == links and terms["ClientId"] == client_id
+    with pytest.raises(ClientError) as exc:
+        idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="terms-of-use",
+                         TermsSource="LINK", Enforcement="NONE", Links=links)
+    assert _err(exc) == ("TermsExistsException", "Terms terms-of-use already exist for this app client.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy",
+                         TermsSource="LINK", Enforcement="NONE", Links={"cognito:english": "https://e.x/p"})
+    assert _err(exc) == ("InvalidParameterException", "Links must include a cognito:default link.")
+    new_links = {"cognito:default": "https://example.com/terms2"}
+    updated = idp.update_terms(UserPoolId=pool_id, TermsId=terms["TermsId"], Links=new_links)["Terms"]
+    assert updated["Links"] == new_links
+    assert idp.describe_terms(UserPoolId=pool_id, TermsId=terms["TermsId"])["Terms"]["Links"] == new_links
+    listed = idp.list_terms(UserPoolId=pool_id)["Terms"]
+    assert [t["TermsId"] for t in listed] == [terms["TermsId"]]
+    idp.delete_terms(UserPoolId=pool_id, TermsId=terms["TermsId"])
+    with pytest.raises(ClientError) as exc:
+        idp.describe_terms(UserPoolId=pool_id, TermsId=terms["TermsId"])
+    assert _err(exc) == ("ResourceNotFoundException", f"Terms {terms['TermsId']} does not exist.")
+
+
+# -- risk configuration, log delivery, tags -----------------------------------------------------
+def test_risk_configuration(idp, pool_id, client_id):
+    assert idp.describe_risk_configuration(UserPoolId=pool_id)["RiskConfiguration"] == {"UserPoolId": pool_id}
+    config = idp.set_risk_configuration(
+        UserPoolId=pool_id,
+        CompromisedCredentialsRiskConfiguration={"EventFilter": ["SIGN_IN"], "Actions": {"EventAction": "BLOCK"}},
+        RiskExceptionConfiguration={"BlockedIPRangeList": ["10.0.0.0/8"]})["RiskConfiguration"]
+    assert config["CompromisedCredentialsRiskConfiguration"]["Actions"] == {"EventAction": "BLOCK"}
+    described = idp.describe_risk_configuration(UserPoolId=pool_id, ClientId=client_id)["RiskConfiguration"]
+    assert described["RiskExceptionConfiguration"] == {"BlockedIPRangeList": ["10.0.0.0/8"]}
+    with pytest.raises(ClientError) as exc:
+        idp.set_risk_configuration(UserPoolId=pool_id, RiskExceptionConfiguration={"SkippedIPRangeList": ["x/99"]})
+    assert _err(exc) == ("InvalidParameterException", "Invalid IP range x/99 in SkippedIPRangeList.")
+    with pytest.raises(ClientError) as exc:
+        idp.set_risk_configuration(UserPoolId=pool_id, AccountTakeoverRiskConfiguration={
+            "Actions": {"HighAction": {"Notify": True, "EventAction": "BLOCK"}}})
+    assert _err(exc) == ("InvalidParameterException",
+                         "NotifyConfiguration is required when a notify action is configured.")
+
+
+def test_log_delivery(idp, pool_id):
+    got = idp.get_log_delivery_configuration(UserPoolId=pool_id)["LogDeliveryConfiguration"]
+    assert got == {"UserPoolId": pool_id, "LogConfigurations": []}
+    config = [{"LogLevel": "ERROR", "EventSource": "userNotification", "CloudWatchLogsConfiguration": {
+        "LogGroupArn": "arn:aws:logs:us-east-1:000000000000:log-group:cognito"}}]
+    idp.set_log_delivery_configuration(UserPoolId=pool_id, LogConfigurations=config)
+    got = idp.get_log_delivery_configuration(UserPoolId=pool_id)["LogDeliveryConfiguration"]
+    assert got["LogConfigurations"] == config
+    with pytest.raises(ClientError) as exc:
+        idp.set_log_delivery_configuration(UserPoolId=pool_id, LogConfigurations=[
+            {"LogLevel": "INFO", "EventSource": "userAuthEvents", "S3Configuration": {
+                "BucketArn": "arn:aws:s3:::bucket"}}])
+    assert _err(exc) == ("FeatureUnavailableInTierException",
+                         "Exporting user authentication events requires the PLUS feature plan.")
+
+
+def test_tags(idp):
+    pool = idp.create_user_pool(PoolName=unique("pool"), UserPoolTags={"a": "1"})["UserPool"]
+    idp.tag_resource(ResourceArn=pool["Arn"], Tags={"b": "2"})
+    assert idp.list_tags_for_resource(ResourceArn=pool["Arn"])["Tags"] == {"a": "1", "b": "2"}
+    idp.untag_resource(ResourceArn=pool["Arn"], TagKeys=["a"])
+    assert idp.list_tags_for_resource(ResourceArn=pool["Arn"])["Tags"] == {"b": "2"}
+    assert idp.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]["UserPoolTags"] == {"b": "2"}
+    missing = "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Nope12345"
+    with pytest.raises(ClientError) as exc:
+        idp.list_tags_for_resource(ResourceArn=missing)
+    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+
+
+# -- MFA configuration ------------------------------------------------------------------------
+def test_mfa_config(idp, pool_id):
+    config = idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert config["MfaConfiguration"] == "OFF"
+    assert config["SoftwareTokenMfaConfiguration"] == {"Enabled": False}
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON")
+    assert _err(exc) == ("InvalidParameterException", "At least one MFA factor (SMS, software token or email) "
+                                                      "must be enabled when MfaConfiguration is ON.")
+    out = idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
+                                       SoftwareTokenMfaConfiguration={"Enabled": True})
+    assert out["MfaConfiguration"] == "OPTIONAL" and out["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["MfaConfiguration"] == "OPTIONAL"
+    out = idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", SmsMfaConfiguration={
+        "SmsAuthenticationMessage": "Code {####}",
+        "SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::000000000000:role/sns"}},
+        SoftwareTokenMfaConfiguration={"Enabled": True})
+    assert out["SmsMfaConfiguration"]["SmsAuthenticationMessage"] == "Code {####}"
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["SmsAuthenticationMessage"] == "Code {####}"
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON",
+                                     EmailMfaConfiguration={"Message": "Code {####}", "Subject": "s"})
+    assert _err(exc) == ("InvalidParameterException", "Email MFA requires the user pool to send email with "
+                                                      "Amazon SES (EmailSendingAccount DEVELOPER).")
+
+
+# -- auth events --------------------------------------------------------------------------------
+def test_auth_events_need_threat_protection(idp, pool_id):
+    idp.admin_create_user(UserPoolId=pool_id, Username="ann", MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")
+    assert _err(exc) == ("UserPoolAddOnNotEnabledException",
+                         "Threat protection (advanced security features) is not enabled for this user pool.")
+    idp.update_user_pool(UserPoolId=pool_id, UserPoolAddOns={"AdvancedSecurityMode": "AUDIT"})
+    assert idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")["AuthEvents"] == []
+    with pytest.raises(ClientError) as exc:
+        idp.admin_update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId="nope",
+                                             FeedbackValue="Valid")
+    assert _err(exc) == ("ResourceNotFoundException", "Auth event not found.")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ghost")
+    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
