@@ -16,13 +16,15 @@ def _serve_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve every Cognito API on one port (the default command)")
     defaults = from_environment()
     for name, (kind, help_text) in SETTINGS.items():
-        flag = "--" + name.replace("_", "-")
+        flags = ["--" + name.replace("_", "-")]
+        if name == "config_file":
+            flags.append("--config")
         default = getattr(defaults, name)
         if kind is bool:
-            p.add_argument(flag, action="store_true", default=default,
+            p.add_argument(*flags, dest=name, action="store_true", default=default,
                            help=f"{help_text} (env {env_name(name)})")
         else:
-            p.add_argument(flag, type=kind, default=default,
+            p.add_argument(*flags, dest=name, type=kind, default=default,
                            help=f"{help_text} (env {env_name(name)}; default {default})")
 
 

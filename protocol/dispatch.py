@@ -110,7 +110,8 @@ class Dispatcher:
             op_model = registry.model.operation_model(op_name)
             caller = read_caller(request.headers, request.args)
             _check_auth(op_model, caller, 400)
-            params = validate_input(op_model.input_shape, params, registry.validation_error)
+            params = validate_input(op_model.input_shape, params, registry.validation_error,
+                                    registry.pattern_exemptions(op_name))
             result = self.invoke(Call(registry, op_name, params, caller, request, request_id), handler)
             payload = serialize_value(op_model.output_shape, result or {}) if op_model.output_shape else {}
             response = Response(json.dumps(payload), 200, content_type="application/x-amz-json-1.1")
@@ -135,7 +136,8 @@ class Dispatcher:
             caller = read_caller(request.headers, request.args)
             _check_auth(op_model, caller, 403)
             params = _rest_input(op_model, request, path_params)
-            params = validate_input(op_model.input_shape, params, registry.validation_error)
+            params = validate_input(op_model.input_shape, params, registry.validation_error,
+                                    registry.pattern_exemptions(op_name))
             result = self.invoke(Call(registry, op_name, params, caller, request, request_id), handler) or {}
             response = _rest_output(op_model, result)
         except ServiceError as err:

@@ -24,6 +24,15 @@ class Registry:
         self.validation_error = validation_error
         self._by_snake: dict[str, Handler] = {}
         self._by_name: dict[str, Handler] | None = None
+        self._pattern_exemptions: dict[str, frozenset[str]] = {}
+
+    def exempt_pattern(self, operation: str, *paths: str) -> None:
+        """Do not apply the model's pattern to these member paths of `operation`
+        (where the real service accepts more than its model says)."""
+        self._pattern_exemptions[operation] = self._pattern_exemptions.get(operation, frozenset()) | set(paths)
+
+    def pattern_exemptions(self, operation: str) -> frozenset[str]:
+        return self._pattern_exemptions.get(operation, frozenset())
 
     def handler(self, func: Handler) -> Handler:
         self._by_snake[func.__name__] = func

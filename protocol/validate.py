@@ -19,7 +19,6 @@ from botocore.model import Shape
 
 from protocol.errors import ServiceError
 
-
 # Java's \w, \d and \s are ASCII-only while \p{..} classes are Unicode; the ASCII
 # flag would narrow both, so the shorthand classes are spelled out as nested sets (V1).
 _JAVA_SHORTHANDS = {
@@ -78,8 +77,9 @@ def _render_inner(value: Any) -> str:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, skip_patterns: frozenset[str] = frozenset()) -> None:
         self.messages: list[str] = []
+        self.skip_patterns = skip_patterns
 
     def add(self, path: str, value: Any, constraint: str, sensitive: bool) -> None:
         if value is None:
@@ -91,7 +91,7 @@ class _Collector:
         self.messages.append(f"{shown} at '{path}' failed to satisfy constraint: {constraint}")
 
 
-def _scalar_constraints(shape: Shape, value: Any) -> list[str]:
+def _scalar_constraints(shape: Shape, value: Any, skip_pattern: bool = False) -> list[str]:
     """Constraint messages for a present scalar/list/map value (not members)."""
     out: list[str] = []
     meta = shape.metadata
@@ -99,7 +99,7 @@ def _scalar_constraints(shape: Shape, value: Any) -> list[str]:
     if t == "string":
         if "enum" in meta and value not in meta["enum"]:
             out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
-        if "pattern" in meta and not pattern_matches(meta["pattern"], value):
+        if "pattern" in meta and not skip_pattern and not pattern_matches(meta["pattern"], value):
             out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
     if t in ("string", "list", "map", "blob"):
         n = len(value)
@@ -190,7 +190,7 @@ def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
         return value  # free-form JSON: no shape to check against
     value = _coerce(shape, value)
     sensitive = bool(shape.metadata.get("sensitive"))
-    for constraint in _scalar_constraints(shape, value):
+    for constraint in _scalar_constraints(shape, value, path in errs.skip_patterns):
         errs.add(path, value, constraint, sensitive)
     t = shape.type_name
     if t == "structure":
@@ -198,6 +198,23 @@ def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
     if t == "list":
         member = shape.member
         out = []
+        if member.type_name not in ("structure", "list", "map"):
+            # AWS reports scalar members on the list itself:
+            # Value '[x]' at 'flows' failed to satisfy constraint: Member must satisfy constraint: [...]
+            problems: list[str] = []
+            for item in value:
+                if item is None:
+                    problems.append("Member must not be null")
+                    out.append(None)
+                    continue
+                item = _coerce(member, item)
+                problems.extend(_scalar_constraints(member, item))
+                out.append(item)
+            if problems:
+                errs.add(path, value, "Member must satisfy constraint: ["
+                         + ", ".join(dict.fromkeys(problems)) + "]",
+                         sensitive or bool(member.metadata.get("sensitive")))
+            return out
         for i, item in enumerate(value, start=1):
             item_path = f"{path}.{i}.member"
             if item is None:
@@ -245,17 +262,19 @@ def _walk_structure(shape: Shape, value: dict, path: str, errs: _Collector) -> d
     return out
 
 
-def validate_input(shape: Shape | None, params: dict, error_code: str) -> dict:
+def validate_input(shape: Shape | None, params: dict, error_code: str,
+                   skip_patterns: frozenset[str] = frozenset()) -> dict:
     """Validate `params` against `shape`; return the plain values for the handler.
 
     Raises ServiceError(error_code) listing every violation as AWS words it, or
-    SerializationException when a value has the wrong JSON type.
+    SerializationException when a value has the wrong JSON type. `skip_patterns` names
+    member paths (e.g. 'domain') whose model pattern the real service does not enforce.
     """
     if shape is None:
         return {}
     if not isinstance(params, dict):
         raise _serialization_error("Start of structure or map found where not expected.")
-    errs = _Collector()
+    errs = _Collector(skip_patterns)
     out = _walk_structure(shape, params, "", errs)
     if errs.messages:
         n = len(errs.messages)

@@ -12,9 +12,8 @@ import json
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from pycognito import aws_srp
-
 from conftest import unique
+from pycognito import aws_srp
 
 PASSWORD = "Passw0rd!"
 ALL_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
@@ -101,7 +100,7 @@ class Srp:
 
 
 def java_timestamp(epoch: float, pad_day: bool = False) -> str:
-    dt = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    dt = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
     day = f"{dt.day:02d}" if pad_day else str(dt.day)
     return dt.strftime("%a %b ") + day + dt.strftime(" %H:%M:%S UTC %Y")
 

@@ -93,7 +93,7 @@ def oidc():
 @pytest.fixture(scope="module")
 def oidc_emulator(oidc):
     """An emulator of our own whose OIDC providers are served by the local issuer."""
-    mapping = json.dumps({OIDC_A: oidc.url, OIDC_B: oidc.url})
+    mapping = json.dumps({OIDC_A: oidc.url, OIDC_B: oidc.url, "accounts.google.com": oidc.url})
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_OIDC_ISSUERS": mapping})
     yield process
     health = requests.get(process.url + "/_emulator/health", timeout=10).json()
@@ -483,6 +483,23 @@ def test_unsupported_provider(oidc, oidc_identity):
     assert error(exc) == ("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
 
 
+def test_public_provider_mapped_to_local_issuer(oidc, oidc_identity):
+    pool_id = oidc_pool(oidc_identity, SupportedLoginProviders={"accounts.google.com": "my-client",
+                                                                "graph.facebook.com": "fb-app"})
+    token = oidc.token("accounts.google.com", "g-user")
+    identity_id = oidc_identity.get_id(IdentityPoolId=pool_id, Logins={"accounts.google.com": token})["IdentityId"]
+    assert oidc_identity.describe_identity(IdentityId=identity_id)["Logins"] == ["accounts.google.com"]
+    with pytest.raises(ClientError) as exc:
+        oidc_identity.get_id(IdentityPoolId=pool_id,
+                             Logins={"accounts.google.com": oidc.token("accounts.google.com", aud="another-app")})
+    assert error(exc) == ("NotAuthorizedException", "Invalid login token. Incorrect token audience.")
+    with pytest.raises(ClientError) as exc:
+        oidc_identity.get_id(IdentityPoolId=pool_id, Logins={"graph.facebook.com": "EAAB-access-token"})
+    assert error(exc) == ("NotAuthorizedException",
+                          "Invalid login token. The emulator cannot verify graph.facebook.com tokens offline; map the "
+                          "provider to an OpenID Connect issuer with COGNITO_EMULATOR_OIDC_ISSUERS.")
+
+
 def test_linking_two_providers(oidc, oidc_identity):
     pool_id = oidc_pool(oidc_identity)
     a, b = oidc.token(OIDC_A, "bob"), oidc.token(OIDC_B, "bob-b")
@@ -793,3 +810,18 @@ def test_logins_keyed_by_issuer_as_amplify_does(idp, identity, endpoint):
     with pytest.raises(ClientError) as exc:
         identity.get_id(IdentityPoolId=pool_id, Logins={key: other["id_token"]})
     assert error(exc) == ("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
+
+
+def test_guest_open_id_token_passed_back_stays_unauthenticated(identity, endpoint):
+    pool_id = guest_pool(identity, AllowClassicFlow=True)
+    guest = identity.get_id(IdentityPoolId=pool_id)["IdentityId"]
+    token = identity.get_open_id_token(IdentityId=guest)["Token"]
+    again = identity.get_open_id_token(IdentityId=guest, Logins={"cognito-identity.amazonaws.com": token})
+    assert jwt.decode(again["Token"], options={"verify_signature": False})["amr"] == ["unauthenticated"]
+    got = identity.get_credentials_for_identity(IdentityId=guest, Logins={"cognito-identity.amazonaws.com": token})
+    assert role_of(endpoint, got["Credentials"]) == UNAUTH_ROLE
+    other_pool = guest_pool(identity, AllowClassicFlow=True)
+    stranger = identity.get_id(IdentityPoolId=other_pool)["IdentityId"]
+    with pytest.raises(ClientError) as exc:
+        identity.get_credentials_for_identity(IdentityId=stranger, Logins={"cognito-identity.amazonaws.com": token})
+    assert error(exc) == ("NotAuthorizedException", "Invalid login token. Incorrect token audience.")

@@ -8,7 +8,6 @@ import threading
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
 from conftest import make_client, unique
 
 

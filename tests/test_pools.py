@@ -224,8 +224,9 @@ def test_custom_attribute_quota(idp, pool):
 
 
 def test_signing_certificate(idp, pool):
-    from cryptography import x509
     import base64
+
+    from cryptography import x509
     cert = idp.get_signing_certificate(UserPoolId=pool["Id"])["Certificate"]
     assert cert == idp.get_signing_certificate(UserPoolId=pool["Id"])["Certificate"]
     parsed = x509.load_der_x509_certificate(base64.b64decode(cert))

@@ -224,3 +224,23 @@ def test_validate_input_decodes_timestamps_and_blobs():
     shape = model.operation_model("AdminListUserAuthEvents").input_shape
     assert validate_input(shape, {"UserPoolId": "us-east-1_a", "Username": "u"}, "X") == {
         "UserPoolId": "us-east-1_a", "Username": "u"}
+
+
+def test_scalar_list_members_are_reported_on_the_list():
+    client, _ = make_app({"create_user_pool_client": lambda ctx, req: {}})
+    r = post(client, IDP + "CreateUserPoolClient", {"UserPoolId": "us-east-1_abc", "ClientName": "c",
+                                                    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "NOPE"]})
+    msg = body(r)["message"]
+    assert msg.startswith("1 validation error detected: Value '[ALLOW_USER_SRP_AUTH, NOPE]' at "
+                          "'explicitAuthFlows' failed to satisfy constraint: Member must satisfy "
+                          "constraint: [Member must satisfy enum value set: [")
+
+
+def test_pattern_exemption_for_custom_domains():
+    registry = Registry("cognito-idp", validation_error="InvalidParameterException")
+    registry.exempt_pattern("CreateUserPoolDomain", "domain")
+    shape = registry.model.operation_model("CreateUserPoolDomain").input_shape
+    params = {"Domain": "auth.example.com", "UserPoolId": "us-east-1_abc"}
+    assert validate_input(shape, params, "X", registry.pattern_exemptions("CreateUserPoolDomain")) == params
+    with pytest.raises(ServiceError):
+        validate_input(shape, params, "X")

@@ -7,8 +7,8 @@ import hashlib
 import hmac
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
-
 from conftest import unique
 
 PASSWORD = "Passw0rd!"
@@ -499,3 +499,114 @@ def test_case_sensitive_by_default(idp):
     with pytest.raises(ClientError) as exc:
         idp.admin_get_user(UserPoolId=pool_id, Username=base.lower())
     assert error(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+# -- Lambda triggers (functions served over HTTP by the test) -----------------------------------------
+class FunctionServer:
+    """A local HTTP endpoint playing Lambda functions: records events, answers with `handlers`."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json as _json
+        import threading
+
+        self.events: list[dict] = []
+        self.handlers: dict = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                event = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.events.append(event)
+                name = self.path.strip("/")
+                try:
+                    result = outer.handlers[name](event)
+                    status, body = 200, _json.dumps(result)
+                except Exception as exc:  # the function throws
+                    status, body = 500, _json.dumps({"errorMessage": str(exc)})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def trigger_env():
+    from conftest import EmulatorProcess
+    from conftest import make_client as boto_client
+    functions = FunctionServer()
+    names = ["PreSignUp", "PostConfirmation", "CustomMessage", "UserMigration"]
+    env = {f"COGNITO_EMULATOR_LAMBDA_{n.upper()}": f"{functions.url}/{n}" for n in names}
+    process = EmulatorProcess("--in-memory", env=env)
+    idp = boto_client("cognito-idp", process.url)
+    lambda_config = {n: f"arn:aws:lambda:us-east-1:000000000000:function:{n}" for n in names}
+    yield idp, functions, lambda_config, process
+    process.stop()
+    functions.stop()
+
+
+def test_pre_sign_up_auto_confirm_and_verify(trigger_env):
+    idp, functions, config, _ = trigger_env
+    pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], LambdaConfig={"PreSignUp": config["PreSignUp"]})
+    client_id = make_client(idp, pool_id)["ClientId"]
+    functions.handlers["PreSignUp"] = lambda e: {**e, "response": {"autoConfirmUser": True, "autoVerifyEmail": True}}
+    username = unique("u")
+    out = sign_up(idp, client_id, username, "auto@example.com", ValidationData=[{"Name": "k", "Value": "v"}])
+    assert out["UserConfirmed"] is True and "CodeDeliveryDetails" not in out
+    event = functions.events[-1]
+    assert event["triggerSource"] == "PreSignUp_SignUp"
+    assert event["userName"] == username and event["callerContext"]["clientId"] == client_id
+    assert event["request"]["userAttributes"]["email"] == "auto@example.com"
+    assert event["request"]["validationData"] == {"k": "v"}
+    user = idp.admin_get_user(UserPoolId=pool_id, Username=username)
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email_verified"] == "true"
+
+    def deny(event):
+        raise RuntimeError("nope")
+    functions.handlers["PreSignUp"] = deny
+    with pytest.raises(ClientError) as exc:
+        sign_up(idp, client_id, unique("u"), "x@example.com")
+    assert error(exc) == ("UserLambdaValidationException", "PreSignUp failed with error nope.")
+
+
+def test_post_confirmation_and_custom_message(trigger_env):
+    idp, functions, config, process = trigger_env
+    pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], LambdaConfig={
+        "PostConfirmation": config["PostConfirmation"], "CustomMessage": config["CustomMessage"]})
+    client_id = make_client(idp, pool_id)["ClientId"]
+    functions.handlers["CustomMessage"] = lambda e: {**e, "response": {
+        "emailSubject": "Custom subject", "emailMessage": f"Hi {e['userName']}, code {e['request']['codeParameter']}"}}
+    functions.handlers["PostConfirmation"] = lambda e: e
+    username = unique("u")
+    sign_up(idp, client_id, username, "c@example.com")
+    assert functions.events[-1]["triggerSource"] == "CustomMessage_SignUp"
+    messages = requests.get(process.url + "/_emulator/messages", params={"username": username}).json()["messages"]
+    assert messages[0]["subject"] == "Custom subject"
+    assert messages[0]["body"] == f"Hi {username}, code {messages[0]['code']}"
+    idp.confirm_sign_up(ClientId=client_id, Username=username, ConfirmationCode=messages[0]["code"])
+    event = functions.events[-1]
+    assert event["triggerSource"] == "PostConfirmation_ConfirmSignUp"
+    assert event["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
+
+
+def test_user_migration_on_forgot_password(trigger_env):
+    idp, functions, config, _ = trigger_env
+    pool_id = make_pool(idp, LambdaConfig={"UserMigration": config["UserMigration"]})
+    client_id = make_client(idp, pool_id)["ClientId"]
+    functions.handlers["UserMigration"] = lambda e: {**e, "response": {
+        "userAttributes": {"email": "legacy@example.com", "email_verified": "true"}, "messageAction": "SUPPRESS"}}
+    out = idp.forgot_password(ClientId=client_id, Username="legacyuser")
+    assert functions.events[-1]["triggerSource"] == "UserMigration_ForgotPassword"
+    assert out["CodeDeliveryDetails"]["Destination"] == "l***@e***.com"
+    assert idp.admin_get_user(UserPoolId=pool_id, Username="legacyuser")["UserStatus"] == "RESET_REQUIRED"

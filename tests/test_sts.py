@@ -81,6 +81,26 @@ def test_user_pool_id_token_accepted(idp, sts):
     assert error(exc)[0] == "InvalidIdentityToken"
 
 
+def test_basic_flow_with_user_pool_sign_in(idp, identity, sts, endpoint):
+    user = sign_in(idp)
+    pool_id = identity.create_identity_pool(
+        IdentityPoolName=unique("classic"), AllowUnauthenticatedIdentities=False, AllowClassicFlow=True,
+        CognitoIdentityProviders=[{"ProviderName": user["provider"], "ClientId": user["client_id"]}])["IdentityPoolId"]
+    logins = {user["provider"]: user["id_token"]}
+    identity_id = identity.get_id(IdentityPoolId=pool_id, Logins=logins)["IdentityId"]
+    token = identity.get_open_id_token(IdentityId=identity_id, Logins=logins)["Token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    sub = jwt.decode(user["id_token"], options={"verify_signature": False})["sub"]
+    assert claims["amr"] == ["authenticated", user["provider"], f"{user['provider']}:CognitoSignIn:{sub}"]
+    got = sts.assume_role_with_web_identity(RoleArn=ROLE, RoleSessionName="app-user", WebIdentityToken=token)
+    assert got["SubjectFromWebIdentityToken"] == identity_id
+    assert caller_arn(endpoint, got["Credentials"]) == \
+        "arn:aws:sts::000000000000:assumed-role/classic-role/app-user"
+    # The OpenID token stands for the identity's logins in later calls.
+    again = identity.get_open_id_token(IdentityId=identity_id, Logins={"cognito-identity.amazonaws.com": token})
+    assert jwt.decode(again["Token"], options={"verify_signature": False})["amr"] == claims["amr"]
+
+
 def test_expired_token(identity, sts, clock):
     pool_id = classic_pool(identity)
     identity_id = identity.get_id(IdentityPoolId=pool_id)["IdentityId"]

@@ -8,7 +8,6 @@ import io
 import pytest
 import requests
 from botocore.exceptions import ClientError
-
 from conftest import unique
 
 ROLE = "arn:aws:iam::000000000000:role/CognitoImport"

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-
 from conftest import unique
 
 PASSWORD = "Passw0rd!"

@@ -111,21 +111,21 @@ def verify_token(ctx, token: str) -> dict:
     return claims
 
 
-def _amr(logins: list[Login], developer: tuple[str, str] | None, pool_id: str,
-         inherited: list[str] | None = None) -> list[str]:
-    amr = ["authenticated"]
+def _amr(logins: list[Login], developer: tuple[str, str] | None, pool_id: str) -> list[str]:
+    """`amr` of a token for these logins; a Cognito OpenID token passed back carries its own."""
+    entries: list[str] = []
+    for login in logins:
+        if login.kind != "cognito":
+            entries += [login.provider, login.amr_detail]
+    if developer is not None:
+        entries += [developer[0], f"{developer[0]}:{pool_id}:{developer[1]}"]
     for login in logins:
         if login.kind == "cognito":
-            for entry in login.claims.get("amr") or []:
-                if entry not in amr:
-                    amr.append(entry)
-            continue
-        amr += [login.provider, login.amr_detail]
-    if developer is not None:
-        amr += [developer[0], f"{developer[0]}:{pool_id}:{developer[1]}"]
-    if amr == ["authenticated"] and inherited:
-        amr = inherited
-    return amr
+            carried = [e for e in login.claims.get("amr") or [] if e not in ("authenticated", "unauthenticated")]
+            if not entries and not carried:
+                return list(login.claims.get("amr") or ["unauthenticated"])
+            entries += carried
+    return ["authenticated", *dict.fromkeys(entries)]
 
 
 def _token(ctx, pool_id: str, identity_id: str, amr: list[str], seconds: int, tags: dict) -> str:
@@ -162,9 +162,7 @@ def get_open_id_token(ctx, req):
     if not logins:
         amr = ["unauthenticated"]
     else:
-        proofs = [login for login in logins if login.kind == "cognito"]
-        inherited = proofs[0].claims.get("amr") if proofs else None
-        amr = _amr(logins, None, pool_id, inherited)
+        amr = _amr(logins, None, pool_id)
     token = _token(ctx, pool_id, identity_id, amr, OPENID_TOKEN_SECONDS,
                    _tags_from_logins(ctx.db, pool_id, logins))
     return {"IdentityId": identity_id, "Token": token}

@@ -79,6 +79,11 @@ def load_identity_pool(db, identity_pool_id: str) -> dict:
     return pool
 
 
+def list_identity_pool_ids(db) -> list[str]:
+    """Every identity pool id, oldest first."""
+    return [r["id"] for r in db.execute("SELECT id FROM identity_pools ORDER BY created, id")]
+
+
 def load_roles(db, identity_pool_id: str) -> tuple[dict, dict]:
     """(Roles, RoleMappings) of an existing pool."""
     row = db.execute("SELECT roles, role_mappings FROM identity_pools WHERE id = ?",

@@ -168,25 +168,13 @@ def _migrate_user(ctx, pool: dict, client: dict, req: dict) -> dict | None:
     """UserMigration_ForgotPassword: create the user from the function's answer, if any."""
     response = triggers.run_trigger(
         ctx, pool, "UserMigration", "UserMigration_ForgotPassword", username=req["Username"],
-        request={"validationData": None, "clientMetadata": req.get("ClientMetadata") or {}},
-        client_id=client["ClientId"])
+        request={"validationData": {}, "clientMetadata": req.get("ClientMetadata") or {}},
+        client_id=client["ClientId"],
+        response={"userAttributes": None, "finalUserStatus": None, "messageAction": None,
+                  "desiredDeliveryMediums": None, "forceAliasCreation": None, "enableSMSMFA": None})
     if not response or not response.get("userAttributes"):
         return None
-    db, now = ctx.db, ctx.now()
-    given = {k: str(v) for k, v in (response.get("userAttributes") or {}).items()}
-    given.pop("sub", None)
-    given.pop("username", None)
-    attrs_mod.validate_values(pool, given, creating=True, admin=True)
-    attrs_mod.normalise_flags(given)
-    username = users.resolve_new_username(pool, req["Username"], given) if users.username_attributes(pool) \
-        else req["Username"]
-    users.check_username_free(db, pool, username, given)
-    status = "RESET_REQUIRED" if response.get("finalUserStatus") != "CONFIRMED" else "CONFIRMED"
-    user = users.new_user(pool, username, given, status=status, now=now,
-                          sub=username if users.username_attributes(pool) else None)
-    users.claim_aliases(db, pool, user, force=bool(response.get("forceAliasCreation")))
-    users.save_user(db, pool, user)
-    return user
+    return users.migrate_user(ctx, pool, req["Username"], None, response)
 
 
 @registry.handler

@@ -141,3 +141,15 @@ def list_terms(ctx, req):
     if len(rows) > limit:
         result["NextToken"] = pools.encode_token([rows[limit - 1]["created"], rows[limit - 1]["terms_id"]])
     return result
+
+
+@registry.handler
+def describe_terms_by_client(ctx, req):
+    pools.load_pool(ctx.db, req["UserPoolId"])
+    client = clients.load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    row = ctx.db.execute("SELECT data FROM user_pool_terms WHERE pool_id = ? AND client_id = ? AND name = ?",
+                         (req["UserPoolId"], client["ClientId"], req["TermsName"])).fetchone()
+    if row is None:
+        raise ServiceError("ResourceNotFoundException",
+                           f"Terms {req['TermsName']} do not exist for app client {client['ClientId']}.")
+    return {"Terms": loads(row["data"])}

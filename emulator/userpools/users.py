@@ -501,6 +501,37 @@ def apply_attribute_changes(ctx, pool: dict, user: dict, changes: dict[str, str]
     return sent
 
 
+def migrate_user(ctx, pool: dict, name: str, password: str | None, response: dict) -> dict:
+    """Create the user a UserMigration function answered for (`name` as the user typed it).
+
+    With a password (UserMigration_Authentication) the user is CONFIRMED unless the function
+    says RESET_REQUIRED; without one (UserMigration_ForgotPassword) it is RESET_REQUIRED.
+    """
+    db, now = ctx.db, ctx.now()
+    given = {k: (str(v).lower() if isinstance(v, bool) else str(v))
+             for k, v in (response.get("userAttributes") or {}).items()
+             if k not in ("sub", "username", "cognito:user_status") and v is not None}
+    attrs_mod.validate_values(pool, given, creating=True, admin=True)
+    attrs_mod.normalise_flags(given)
+    username = resolve_new_username(pool, name, given) if username_attributes(pool) else name
+    check_username_free(db, pool, username, given)
+    final = response.get("finalUserStatus")
+    if password is None:
+        status = "CONFIRMED" if final == "CONFIRMED" else "RESET_REQUIRED"
+    else:
+        status = "RESET_REQUIRED" if final == "RESET_REQUIRED" else "CONFIRMED"
+    user = new_user(pool, username, given, status=status, now=now,
+                    sub=username if username_attributes(pool) else None)
+    claim_aliases(db, pool, user, force=bool(response.get("forceAliasCreation")))
+    if password is not None:
+        passwords.set_password(db, pool, user, password, temporary=False, now=now, check_history=False)
+    if response.get("enableSMSMFA") and user["attributes"].get("phone_number"):
+        from emulator.userpools import mfa
+        mfa.set_mfa_options(user, [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}])
+    save_user(db, pool, user)
+    return user
+
+
 # -- Admin operations --------------------------------------------------------------------------
 @registry.handler
 def admin_create_user(ctx, req):
@@ -881,6 +912,16 @@ def _filter_sql(pool: dict, condition: user_filter.Condition) -> tuple[str, list
     return f"{column} >= ? AND {column} < ?", [value, upper]
 
 
+_SELECTIVE_ROWS = 5000
+
+
+def _selective(db, where: str, args: list) -> bool:
+    """True when a prefix condition matches few users (counted on its index, bounded)."""
+    count = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {where} LIMIT ?)",
+                       [*args, _SELECTIVE_ROWS]).fetchone()[0]
+    return count < _SELECTIVE_ROWS
+
+
 @registry.handler
 def list_users(ctx, req):
     db = ctx.db
@@ -896,12 +937,17 @@ def list_users(ctx, req):
                 raise ServiceError("InvalidParameterException",
                                    f"Attributes did not conform to the schema: {name}: "
                                    "Attribute does not exist in the schema.")
-    where, args = "pool_id = ? AND seq > ?", [pool["Id"], after]
+    seq = "seq"
+    where, args = "pool_id = ?", [pool["Id"]]
     if condition is not None:
         extra, extra_args = _filter_sql(pool, condition)
         where += " AND " + extra
         args += extra_args
-    rows = db.execute(f"SELECT * FROM users WHERE {where} ORDER BY seq LIMIT ?", [*args, limit + 1]).fetchall()
+        if condition.prefix and _selective(db, where, args):
+            # Few matches: walk the attribute's index and sort them, instead of scanning by seq.
+            seq = "+seq"
+    rows = db.execute(f"SELECT * FROM users WHERE {where} AND {seq} > ? ORDER BY {seq} LIMIT ?",
+                      [*args, after, limit + 1]).fetchall()
     users = [_row_user(r) for r in rows[:limit]]
     out: dict = {"Users": [user_type(pool, u, names) for u in users]}
     if len(rows) > limit:
