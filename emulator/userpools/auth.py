@@ -209,8 +209,7 @@ def _post_authentication(ctx, pool: dict, client: dict, user: dict, new_device: 
 def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
                   client_metadata: dict | None) -> dict | None:
     """UserMigration_Authentication: create the user the function vouches for, or None."""
-    users = _users()
-    if not triggers.has_trigger(pool, "UserMigration") or not hasattr(users, "migrate_user"):
+    if not triggers.has_trigger(pool, "UserMigration"):
         return None
     response = triggers.run_trigger(ctx, pool, "UserMigration", "UserMigration_Authentication", username=name,
                                     client_id=client["ClientId"],
@@ -219,9 +218,27 @@ def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
                                     response={"userAttributes": None, "finalUserStatus": None,
                                               "messageAction": None, "desiredDeliveryMediums": None,
                                               "forceAliasCreation": None, "enableSMSMFA": None})
-    if not response or not response.get("userAttributes"):
+    if not response or not isinstance(response.get("userAttributes"), dict):
         return None
-    return users.migrate_user(ctx, pool, name, password, response)
+    users = _users()
+    if hasattr(users, "migrate_user"):
+        return users.migrate_user(ctx, pool, name, password, response)
+    return _create_migrated_user(ctx, pool, name, password, response)
+
+
+def _create_migrated_user(ctx, pool: dict, name: str, password: str, response: dict) -> dict:
+    users, passwords, attributes = _users(), _passwords(), _m("attributes")
+    given = {str(k): str(v) for k, v in response["userAttributes"].items() if k != "sub"}
+    username = users.resolve_new_username(pool, name, given)
+    if attributes is not None:
+        attributes.validate_values(pool, given, creating=True, admin=True)
+        attributes.normalise_flags(given)
+    users.check_username_free(ctx.db, pool, username, given)
+    status = "RESET_REQUIRED" if response.get("finalUserStatus") == "RESET_REQUIRED" else "CONFIRMED"
+    user = users.new_user(pool, username, given, status=status, now=ctx.now())
+    users.claim_aliases(ctx.db, pool, user, force=bool(response.get("forceAliasCreation")))
+    passwords.set_password(ctx.db, pool, user, password, temporary=False, now=ctx.now(), check_history=False)
+    return users.save_user(ctx.db, pool, user)
 
 
 # -- answers ------------------------------------------------------------------------------------------

@@ -256,16 +256,13 @@ def delete_user_row(db, pool: dict, user: dict) -> None:
 
 
 def _cleanup_user_elsewhere(db, pool_id: str, username: str) -> None:
-    import importlib
-    for module_name, function in (("groups", "remove_user_everywhere"), ("devices", "delete_user_data"),
-                                  ("tokens", "delete_user_data"), ("webauthn_ops", "delete_user_data")):
-        try:
-            module = importlib.import_module(f"emulator.userpools.{module_name}")
-        except ImportError:
-            continue
-        cleanup = getattr(module, function, None)
-        if cleanup is not None:
-            cleanup(db, pool_id, username)
+    """Remove what other modules keep about a deleted user (groups, devices, tokens, ...)."""
+    from emulator.userpools import auth_events, devices, groups, tokens, webauthn_ops
+    groups.remove_user_everywhere(db, pool_id, username)
+    devices.delete_user_data(db, pool_id, username)
+    tokens.delete_user_data(db, pool_id, username)
+    webauthn_ops.delete_user_data(db, pool_id, username)
+    auth_events.delete_user_events(db, pool_id, username)
 
 
 def _delete_pool(db, pool_id: str) -> None:
