@@ -95,9 +95,13 @@ class Server:
     def command(self, port: int) -> tuple[list[str], dict]:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Write what the server reads from its working directory (self.tmp) at start."""
+
     def start(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{self.key}-"))
         port = free_port()
+        self.prepare()
         cmd, env = self.command(port)
         log = self.tmp / "server.log"
         self._log = open(log, "w")
@@ -178,6 +182,13 @@ class CognitoLocal(Server):
         meta = json.loads((self.package / "package.json").read_text())
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
         return f"cognito-local {meta['version']} (node {node})"
+
+    def prepare(self) -> None:
+        # Its pools default to UsernameAttributes ["email"], unlike AWS (plain usernames); its
+        # documented config file sets the default back so the same calls work everywhere.
+        (self.tmp / ".cognito").mkdir()
+        (self.tmp / ".cognito" / "config.json").write_text(
+            json.dumps({"UserPoolDefaults": {"UsernameAttributes": []}}))
 
     def command(self, port: int) -> tuple[list[str], dict]:
         return ["node", str(self.package / "lib" / "bin" / "start.js")], {"PORT": str(port), "HOST": "127.0.0.1"}

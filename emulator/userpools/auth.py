@@ -752,6 +752,9 @@ def _password_verifier(ctx, pool, client, user, state, responses, meta):
         raise _password_failed(ctx, pool, user)
     _status_after_password(ctx, pool, client, user)
     lockout.success(ctx, pool["Id"], user["username"])
+    if responses.get("DEVICE_KEY") and not state.get("device_key"):
+        # amazon-cognito-identity-js sends the remembered device with the verifier, not with InitiateAuth.
+        state = {**state, "device_key": responses["DEVICE_KEY"]}
     return continue_sign_in(ctx, pool, client, user, state, meta)
 
 

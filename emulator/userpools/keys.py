@@ -88,7 +88,8 @@ def jwks(db, pool_id: str) -> dict:
 def sign(db, pool_id: str, purpose: str, claims: dict) -> str:
     """A compact RS256 JWS of `claims` with the pool's key for `purpose`."""
     kid, key = key_for(db, pool_id, purpose)
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "alg": "RS256"})
+    # AWS headers carry only kid and alg (no typ).
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "alg": "RS256", "typ": None})
 
 
 def unverified_claims(token: str) -> dict | None:
