@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 coverage: $(STAMP)
-	$(BIN)/cognito-emulator coverage
+	$(BIN)/cognito-emulator coverage --write-readme README.md
 
 clean:
 	rm -rf $(VENV) .cognito-emulator

@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cognito-emulator {__version__}")
     sub = parser.add_subparsers(dest="command")
     _serve_parser(sub)
-    sub.add_parser("coverage", help="print, per service, which operations are handled (Markdown)")
+    cov = sub.add_parser("coverage", help="print, per service, which operations are handled (Markdown)")
+    cov.add_argument("--write-readme", metavar="README",
+                     help="replace the table between the coverage markers of this file")
     reset = sub.add_parser("reset", help="delete all state in a data directory")
     reset.add_argument("--data-dir", default=from_environment().data_dir)
     return parser
@@ -64,6 +66,17 @@ def serve(config: Config) -> None:
         server.server_close()
 
 
+README_START = "<!-- coverage:start -->"
+README_END = "<!-- coverage:end -->"
+
+
+def readme_with_coverage(text: str, table: str) -> str:
+    """`text` with the part between the coverage markers replaced by `table`."""
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return f"{head}{README_START}\n{table}\n{README_END}{tail}"
+
+
 def coverage() -> str:
     import importlib
 
@@ -87,7 +100,14 @@ def main(argv: list[str] | None = None) -> None:
         argv = ["serve", *argv]
     args = build_parser().parse_args(argv)
     if args.command == "coverage":
-        print(coverage())
+        table = coverage()
+        if args.write_readme:
+            with open(args.write_readme, encoding="utf-8") as f:
+                text = f.read()
+            with open(args.write_readme, "w", encoding="utf-8") as f:
+                f.write(readme_with_coverage(text, table))
+        else:
+            print(table)
     elif args.command == "reset":
         from emulator.store import Store
         cfg = Config(data_dir=args.data_dir)

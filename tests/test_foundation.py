@@ -164,3 +164,14 @@ def test_coverage_command_prints_markdown():
                          text=True, check=True).stdout
     assert "### cognito-idp (" in out and "### cognito-identity (" in out and "### cognito-sync (" in out
     assert "| InitiateAuth |" in out
+
+
+def test_readme_coverage_table_is_true():
+    # Exact equality would break whenever botocore adds operations; what must hold is that the
+    # README claims exactly the operations that have handlers.
+    from emulator.cli import README_END, README_START, coverage
+    text = (ROOT / "README.md").read_text()
+    table = text.split(README_START, 1)[1].split(README_END, 1)[0]
+    claimed = {line.split("|")[1].strip() for line in table.splitlines() if line.endswith("| yes |")}
+    handled = {line.split("|")[1].strip() for line in coverage().splitlines() if line.endswith("| yes |")}
+    assert claimed == handled, "run `make coverage` to regenerate the README's table"

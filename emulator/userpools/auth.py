@@ -48,8 +48,10 @@ OTP_ATTRIBUTE = {"SMS_MFA": "phone_number", "SMS_OTP": "phone_number", "EMAIL_OT
 
 # Installed by the custom-auth (Define/Create/Verify trigger) work:
 # CUSTOM_AUTH["start"](ctx, pool, client, req, state) and CUSTOM_AUTH["respond"](ctx, pool, client,
-# user, state, responses, client_metadata) return the operation's answer; `continue_sign_in`
-# and `issue_challenge` below are what they build on.
+# user, state, responses, client_metadata) return the operation's answer (user None for an unknown
+# user under PreventUserExistenceErrors); CUSTOM_AUTH["after_password"](ctx, pool, client, user, state,
+# client_metadata) follows a successful PASSWORD_VERIFIER of a custom flow started with SRP_A.
+# `continue_sign_in` and `issue_challenge` below are what they build on.
 CUSTOM_AUTH: dict[str, Callable[..., dict]] = {}
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -208,37 +210,20 @@ def _post_authentication(ctx, pool: dict, client: dict, user: dict, new_device: 
 
 def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
                   client_metadata: dict | None) -> dict | None:
-    """UserMigration_Authentication: create the user the function vouches for, or None."""
+    """UserMigration_Authentication: create the user the function vouches for, or None.
+
+    InitiateAuth's ClientMetadata reaches the function as `validationData`, as AWS documents."""
     if not triggers.has_trigger(pool, "UserMigration"):
         return None
     response = triggers.run_trigger(ctx, pool, "UserMigration", "UserMigration_Authentication", username=name,
                                     client_id=client["ClientId"],
-                                    request={"password": password, "validationData": {},
-                                             "clientMetadata": dict(client_metadata or {})},
+                                    request={"password": password, "validationData": dict(client_metadata or {})},
                                     response={"userAttributes": None, "finalUserStatus": None,
                                               "messageAction": None, "desiredDeliveryMediums": None,
                                               "forceAliasCreation": None, "enableSMSMFA": None})
-    if not response or not isinstance(response.get("userAttributes"), dict):
+    if not response or response.get("userAttributes") is None:
         return None
-    users = _users()
-    if hasattr(users, "migrate_user"):
-        return users.migrate_user(ctx, pool, name, password, response)
-    return _create_migrated_user(ctx, pool, name, password, response)
-
-
-def _create_migrated_user(ctx, pool: dict, name: str, password: str, response: dict) -> dict:
-    users, passwords, attributes = _users(), _passwords(), _m("attributes")
-    given = {str(k): str(v) for k, v in response["userAttributes"].items() if k != "sub"}
-    username = users.resolve_new_username(pool, name, given)
-    if attributes is not None:
-        attributes.validate_values(pool, given, creating=True, admin=True)
-        attributes.normalise_flags(given)
-    users.check_username_free(ctx.db, pool, username, given)
-    status = "RESET_REQUIRED" if response.get("finalUserStatus") == "RESET_REQUIRED" else "CONFIRMED"
-    user = users.new_user(pool, username, given, status=status, now=ctx.now())
-    users.claim_aliases(ctx.db, pool, user, force=bool(response.get("forceAliasCreation")))
-    passwords.set_password(ctx.db, pool, user, password, temporary=False, now=ctx.now(), check_history=False)
-    return users.save_user(ctx.db, pool, user)
+    return _users().migrate_user(ctx, pool, name, password, response)
 
 
 # -- answers ------------------------------------------------------------------------------------------
@@ -719,6 +704,11 @@ def _respond(ctx, pool: dict, client: dict, req: dict, *, admin: bool) -> dict:
         raise _missing("USERNAME")
     _check_secret(ctx, client, [given, state.get("username"), state.get("typed_username")],
                   responses.get("SECRET_HASH"))
+    if state.get("user_not_found") and name == "CUSTOM_CHALLENGE" and CUSTOM_AUTH.get("respond"):
+        # PreventUserExistenceErrors: the custom challenge loop runs on for an unknown user.
+        if given != state.get("typed_username"):
+            raise ServiceError("NotAuthorizedException", auth_sessions.INVALID)
+        return CUSTOM_AUTH["respond"](ctx, pool, client, None, state, responses, meta)
     if state.get("fake_user"):
         if name == "PASSWORD_VERIFIER":
             auth_sessions.consume(ctx, state)
@@ -755,6 +745,8 @@ def _password_verifier(ctx, pool, client, user, state, responses, meta):
     if responses.get("DEVICE_KEY") and not state.get("device_key"):
         # amazon-cognito-identity-js sends the remembered device with the verifier, not with InitiateAuth.
         state = {**state, "device_key": responses["DEVICE_KEY"]}
+    if state.get("flow") == "CUSTOM_AUTH" and CUSTOM_AUTH.get("after_password"):
+        return CUSTOM_AUTH["after_password"](ctx, pool, client, user, state, meta)
     return continue_sign_in(ctx, pool, client, user, state, meta)
 
 

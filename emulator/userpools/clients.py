@@ -136,38 +136,22 @@ def _flows(given: list[str] | None) -> list[str]:
 
 
 def _validity(req: dict) -> dict:
-    out: dict = {}
-    units = req.get("TokenValidityUnits")
-    if units is not None:
-        units = {**_DEFAULT_UNITS, **units}
-        out["TokenValidityUnits"] = units
-    effective = {**_DEFAULT_UNITS, **(units or {})}
-    bounds = {"AccessTokenValidity": ("AccessToken", 300, 86400, "Access token"),
-              "IdTokenValidity": ("IdToken", 300, 86400, "Id token"),
-              "RefreshTokenValidity": ("RefreshToken", 3600, 315360000, "Refresh token")}
-    for key, (unit_key, low, high, label) in bounds.items():
+    # AWS echoes TokenValidityUnits as given ({} when absent); the defaults only apply to the checks.
+    units = dict(req.get("TokenValidityUnits") or {})
+    out: dict = {"TokenValidityUnits": units}
+    effective = {**_DEFAULT_UNITS, **units}
+    bounds = {"AccessTokenValidity": ("AccessToken", 300, 86400),
+              "IdTokenValidity": ("IdToken", 300, 86400),
+              "RefreshTokenValidity": ("RefreshToken", 3600, 315360000)}
+    for key, (unit_key, low, high) in bounds.items():
         value = req.get(key)
-        if value is None:
+        if not value:
             continue
-        if key == "RefreshTokenValidity" and value == 0:
-            continue
-        seconds = value * _UNIT_SECONDS[effective[unit_key]]
-        if not low <= seconds <= high:
-            raise ServiceError("InvalidParameterException", f"Invalid range for token validity. "
-                               f"{label} validity must be between {_human(low)} and {_human(high)}.")
+        if not low <= value * _UNIT_SECONDS[effective[unit_key]] <= high:
+            raise ServiceError("InvalidParameterException", "Invalid range for token validity.")
         out[key] = value
     out["RefreshTokenValidity"] = req.get("RefreshTokenValidity") or 30
-    if req.get("RefreshTokenValidity") == 0:
-        out["RefreshTokenValidity"] = 30
     return out
-
-
-def _human(seconds: int) -> str:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds % size == 0 and seconds >= size:
-            n = seconds // size
-            return f"{n} {unit[:-1] if n == 1 else unit}"
-    return f"{seconds} seconds"
 
 
 def _check_url(url: str, kind: str) -> None:
@@ -280,9 +264,15 @@ def _apply_settings(db, pool: dict, client: dict, req: dict, verb: str) -> None:
     if req.get("ClientName") is not None:
         client["ClientName"] = req["ClientName"]
     client.update(_validity(req))
-    client["ExplicitAuthFlows"] = _flows(req.get("ExplicitAuthFlows"))
+    # ExplicitAuthFlows and PreventUserExistenceErrors are absent unless set (AWS then applies
+    # the default flows and LEGACY behaviour without listing them).
+    client.pop("ExplicitAuthFlows", None)
+    client.pop("PreventUserExistenceErrors", None)
+    if req.get("ExplicitAuthFlows"):
+        client["ExplicitAuthFlows"] = _flows(req["ExplicitAuthFlows"])
     client["AllowedOAuthFlowsUserPoolClient"] = bool(req.get("AllowedOAuthFlowsUserPoolClient", False))
-    client["PreventUserExistenceErrors"] = req.get("PreventUserExistenceErrors") or "LEGACY"
+    if req.get("PreventUserExistenceErrors"):
+        client["PreventUserExistenceErrors"] = req["PreventUserExistenceErrors"]
     client["EnableTokenRevocation"] = bool(req.get("EnableTokenRevocation", True))
     client["EnablePropagateAdditionalUserContextData"] = bool(
         req.get("EnablePropagateAdditionalUserContextData", False))

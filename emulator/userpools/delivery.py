@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from emulator.userpools import triggers
+from emulator.userpools import custom_senders, triggers
 from protocol import ServiceError
 
 DEFAULT_SUBJECT = "Your verification code"
@@ -102,10 +102,10 @@ def _replace_link(text: str, url: str) -> str:
 
 def _custom_message(ctx, pool: dict, user: dict, source: str, client_id: str | None,
                     client_metadata: dict | None, *, username_parameter: bool = False) -> dict | None:
-    request = {"userAttributes": dict(user["attributes"]), "codeParameter": CODE,
+    from emulator.userpools import tokens
+    request = {"userAttributes": tokens.event_user_attributes(pool, user), "codeParameter": CODE,
                "linkParameter": "{##Click Here##}", "usernameParameter": USERNAME if username_parameter else None,
                "clientMetadata": client_metadata or {}}
-    request["userAttributes"]["cognito:user_status"] = user["status"]
     response = triggers.run_trigger(ctx, pool, "CustomMessage", f"CustomMessage_{source}",
                                     username=user["username"], request=request, client_id=client_id,
                                     response={"smsMessage": None, "emailMessage": None, "emailSubject": None})
@@ -123,6 +123,10 @@ def send_code(ctx, pool: dict, user: dict, kind: str, attribute: str, code: str,
     if not value:
         raise ServiceError("InvalidParameterException", f"No {attribute} to deliver the code to.")
     medium = MEDIUM[attribute]
+    if custom_senders.configured(pool, medium):
+        custom_senders.send(ctx, pool, user, kind, medium, code, client_id=client_id,
+                            client_metadata=client_metadata)
+        return details(attribute, value)
     link = _uses_link(pool, kind, attribute)
     if kind == "Authentication":
         subject, body = (DEFAULT_AUTH_SUBJECT if medium == "EMAIL" else None,
@@ -148,10 +152,20 @@ def send_code(ctx, pool: dict, user: dict, kind: str, attribute: str, code: str,
 
 
 def send_invitation(ctx, pool: dict, user: dict, temporary_password: str, mediums: list[str],
-                    client_metadata: dict | None = None) -> None:
-    """The AdminCreateUser invitation with the username and temporary password."""
+                    client_metadata: dict | None = None, *, kind: str = "AdminCreateUser") -> None:
+    """The AdminCreateUser invitation with the username and temporary password (also the welcome
+    message of a migrated user, `kind` UserMigration, which no CustomMessage source covers)."""
     template = (pool.get("AdminCreateUserConfig") or {}).get("InviteMessageTemplate") or {}
-    custom = _custom_message(ctx, pool, user, "AdminCreateUser", None, client_metadata, username_parameter=True)
+    by_sender = [m for m in mediums if custom_senders.configured(pool, m)]
+    for medium in by_sender:
+        attribute = "email" if medium == "EMAIL" else "phone_number"
+        if user["attributes"].get(attribute) and kind in custom_senders.SOURCES:
+            custom_senders.send(ctx, pool, user, kind, medium, temporary_password, client_metadata=client_metadata)
+    mediums = [m for m in mediums if m not in by_sender]
+    custom = None
+    if kind == "AdminCreateUser" and mediums:
+        custom = _custom_message(ctx, pool, user, "AdminCreateUser", None, client_metadata,
+                                 username_parameter=True)
     for medium in mediums:
         attribute = "email" if medium == "EMAIL" else "phone_number"
         destination = user["attributes"].get(attribute)
@@ -169,6 +183,6 @@ def send_invitation(ctx, pool: dict, user: dict, temporary_password: str, medium
             if custom and custom.get("smsMessage"):
                 body = custom["smsMessage"]
         text = body.replace(CODE, temporary_password).replace(USERNAME, user["username"])
-        ctx.send_message(channel=medium, kind="AdminCreateUser", pool_id=pool["Id"], username=user["username"],
+        ctx.send_message(channel=medium, kind=kind, pool_id=pool["Id"], username=user["username"],
                          destination=destination, code=temporary_password, subject=subject, body=text,
                          data={"attribute": attribute})

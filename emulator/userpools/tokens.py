@@ -273,8 +273,7 @@ def _pre_token_generation(ctx, pool: dict, client: dict, user: dict, source: str
 
 
 def _bad_lambda() -> ServiceError:
-    return ServiceError("InvalidLambdaResponseException",
-                        "Invalid lambda response from PreTokenGeneration trigger.")
+    return triggers.invalid_response()
 
 
 def _apply_claims(claims: dict, details: dict, protected: set[str], *, strings_only: bool) -> None:

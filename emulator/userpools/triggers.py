@@ -15,6 +15,7 @@ from protocol import ServiceError
 
 CLIENT_ID_NOT_APPLICABLE = "CLIENT_ID_NOT_APPLICABLE"
 AWS_SDK_VERSION = "aws-sdk-unknown-unknown"
+INVALID_OUTPUT = "Unrecognizable lambda output"
 
 # trigger name -> LambdaConfig key (PreTokenGeneration also via PreTokenGenerationConfig)
 LAMBDA_CONFIG_KEYS = {
@@ -66,7 +67,28 @@ def run_trigger(ctx, pool: dict, trigger: str, source: str, *, username: str | N
     arn = trigger_arn(pool, trigger)
     if arn is None:
         return None
-    event = {
+    event = build_event(ctx, pool, source, username=username, request=request, client_id=client_id,
+                        response=response, version=version)
+    with ctx.emulator.store.suspended():
+        try:
+            result = lambdas.invoke(ctx.config, arn, event)
+        except lambdas.LambdaError as err:
+            raise _mapped(trigger, err) from None
+    if not isinstance(result, dict) or not isinstance(result.get("response") or {}, dict):
+        raise invalid_response()
+    return result.get("response") or {}
+
+
+def invalid_response() -> ServiceError:
+    """What AWS answers when a function's output is not what its trigger expects."""
+    return ServiceError("InvalidLambdaResponseException", INVALID_OUTPUT)
+
+
+def build_event(ctx, pool: dict, source: str, *, username: str | None, request: dict[str, Any],
+                client_id: str | None = None, response: dict[str, Any] | None = None,
+                version: str = "1") -> dict:
+    """The event envelope every user pool trigger receives."""
+    return {
         "version": version,
         "triggerSource": source,
         "region": pool.get("Id", "").split("_", 1)[0] or ctx.region,
@@ -77,22 +99,17 @@ def run_trigger(ctx, pool: dict, trigger: str, source: str, *, username: str | N
         "request": copy.deepcopy(request),
         "response": copy.deepcopy(response) if response is not None else {},
     }
-    with ctx.emulator.store.suspended():
-        try:
-            result = lambdas.invoke(ctx.config, arn, event)
-        except lambdas.LambdaError as err:
-            raise _mapped(trigger, err) from None
-    if not isinstance(result, dict) or not isinstance(result.get("response", {}), dict):
-        raise ServiceError("InvalidLambdaResponseException",
-                           f"Invalid lambda response from {trigger} trigger.")
-    return result.get("response") or {}
 
 
 def _mapped(trigger: str, err: lambdas.LambdaError) -> ServiceError:
     if err.kind == "function_error":
         return ServiceError("UserLambdaValidationException", f"{trigger} failed with error {err.message}.")
     if err.kind == "bad_response":
-        return ServiceError("InvalidLambdaResponseException", f"Invalid lambda response from {trigger} trigger.")
+        return invalid_response()
+    if err.kind == "timeout":
+        return ServiceError("UnexpectedLambdaException",
+                            f"{trigger} invocation failed due to error Socket timeout while invoking Lambda function.")
     if err.kind == "not_found":
-        return ServiceError("UnexpectedLambdaException", f"{trigger} invocation failed: {err.message}")
+        return ServiceError("UnexpectedLambdaException",
+                            f"{trigger} invocation failed due to error ResourceNotFoundException.")
     return ServiceError("UnexpectedLambdaException", f"{trigger} invocation failed due to error {err.message}.")

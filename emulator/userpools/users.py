@@ -505,6 +505,7 @@ def migrate_user(ctx, pool: dict, name: str, password: str | None, response: dic
     says RESET_REQUIRED; without one (UserMigration_ForgotPassword) it is RESET_REQUIRED.
     """
     db, now = ctx.db, ctx.now()
+    _check_migration_response(response)
     given = {k: (str(v).lower() if isinstance(v, bool) else str(v))
              for k, v in (response.get("userAttributes") or {}).items()
              if k not in ("sub", "username", "cognito:user_status") and v is not None}
@@ -526,7 +527,25 @@ def migrate_user(ctx, pool: dict, name: str, password: str | None, response: dic
         from emulator.userpools import mfa
         mfa.set_mfa_options(user, [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}])
     save_user(db, pool, user)
+    if response.get("messageAction") != "SUPPRESS":
+        mediums = list(response.get("desiredDeliveryMediums") or ["SMS"])
+        reachable = [m for m in mediums if user["attributes"].get("email" if m == "EMAIL" else "phone_number")]
+        if reachable:
+            # The welcome message uses the invitation template; {####} is the password the user signed
+            # in with (nothing is known in the forgot-password flow).
+            delivery.send_invitation(ctx, pool, user, password or "", reachable, kind="UserMigration")
     return user
+
+
+def _check_migration_response(response: dict) -> None:
+    """InvalidLambdaResponseException for a UserMigration answer AWS would not accept."""
+    attributes = response.get("userAttributes")
+    mediums = response.get("desiredDeliveryMediums")
+    if not isinstance(attributes, dict) \
+            or response.get("finalUserStatus") not in (None, "CONFIRMED", "RESET_REQUIRED") \
+            or response.get("messageAction") not in (None, "SUPPRESS", "RESEND") \
+            or not (mediums is None or (isinstance(mediums, list) and set(mediums) <= {"EMAIL", "SMS"})):
+        raise triggers.invalid_response()
 
 
 # -- Admin operations --------------------------------------------------------------------------
