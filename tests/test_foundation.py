@@ -175,3 +175,36 @@ def test_readme_coverage_table_is_true():
     claimed = {line.split("|")[1].strip() for line in table.splitlines() if line.endswith("| yes |")}
     handled = {line.split("|")[1].strip() for line in coverage().splitlines() if line.endswith("| yes |")}
     assert claimed == handled, "run `make coverage` to regenerate the README's table"
+
+
+def test_two_processes_share_one_data_dir(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    data = str(tmp_path / "shared")
+    first = EmulatorProcess("--data-dir", data)
+    second = EmulatorProcess("--data-dir", data)
+    try:
+        clients = [make_client("cognito-idp", p.url) for p in (first, second)]
+
+        def create(i):
+            return clients[i % 2].create_user_pool(PoolName=f"shared{i}")["UserPool"]["Id"]
+
+        with ThreadPoolExecutor(8) as pool:
+            created = set(pool.map(create, range(40)))
+        assert len(created) == 40
+        for client in clients:
+            seen = set()
+            kwargs = {"MaxResults": 60}
+            while True:
+                page = client.list_user_pools(**kwargs)
+                seen |= {p["Id"] for p in page["UserPools"]}
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+            assert created <= seen
+        # The clock is shared state too.
+        requests.post(first.url + "/_emulator/clock", json={"advance_seconds": 77})
+        clients[1].describe_user_pool(UserPoolId=next(iter(created)))  # any call reloads the clock
+        assert requests.get(second.url + "/_emulator/clock").json()["offset_seconds"] == pytest.approx(77)
+    finally:
+        first.stop()
+        second.stop()
