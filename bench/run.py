@@ -114,6 +114,20 @@ class Server:
             self.stop()
             raise
 
+    def usage(self) -> str:
+        """CPU time and peak memory of the server process so far (Linux /proc), or ''."""
+        if not self.proc or self.proc.poll() is not None:
+            return ""
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+            peak = re.search(r"VmHWM:\s+(\d+) kB", status)
+        except (OSError, ValueError, IndexError):
+            return ""
+        return f"server CPU {cpu:.0f}s" + (f", peak memory {int(peak.group(1)) // 1024} MB" if peak else "")
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -288,14 +302,15 @@ class Plan:
     list_filtered: int = 20
     walks: int = 3
     get_user: int = 200
+    identities: int = 50
     throughput_seconds: float = 10.0
-    populate_seconds: float = 75.0
+    populate_seconds: float = 60.0
     threads: int = 4
 
     @classmethod
     def quick(cls, users: int) -> Plan:
-        return cls(users=users, pairs=5, creates=100, signins=30, srp=10, list_filtered=10, walks=1,
-                   get_user=50, throughput_seconds=3.0, populate_seconds=20.0)
+        return cls(users=users, pairs=5, creates=100, signins=20, srp=5, list_filtered=10, walks=1,
+                   get_user=50, identities=10, throughput_seconds=2.0, populate_seconds=10.0)
 
 
 ROWS = [
@@ -319,6 +334,7 @@ class Outcome:
     cells: dict[str, Cell] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
+    usage: str = ""
 
 
 def email(n: int) -> str:
@@ -509,12 +525,17 @@ class Bench:
                     break
             found.append(names)
         samples = repeat(one, self.plan.list_filtered)
-        cell = latency(samples, f"over {self.created + 1} users")
+        cell = latency(samples, self.smaller_pool())
         if found[-1] != expected:
             cell.text += " (wrong result)"
-            cell.note = (f"returned {len(found[-1])} users where {len(expected)} match; "
-                         f"over {self.created + 1} users")
+            cell.note = f"returned {len(found[-1])} users where {len(expected)} match. {cell.note}".strip()
         return cell
+
+    def smaller_pool(self) -> str:
+        """A note when the pool did not reach --users within the population bound."""
+        if self.created >= self.plan.users:
+            return ""
+        return f"over {self.created + 1} users only (see the population row)"
 
     def walk(self) -> Cell:
         expected = self.created + 1          # + the sign-in user
@@ -534,14 +555,15 @@ class Bench:
             counts.append(len(names))
         samples = repeat(one, self.plan.walks)
         value = statistics.median(samples)
-        text = f"{value:.2f} s ({pages_seen[-1]} pages)"
-        note = f"{expected} users"
+        pages = pages_seen[-1]
+        text = f"{value:.2f} s ({pages} page{'s' if pages != 1 else ''})"
+        notes = [self.smaller_pool()]
         if counts[-1] != expected:
             text += " (wrong result)"
-            note = f"walked {counts[-1]} distinct users of {expected}"
-        elif pages_seen[-1] < math.ceil(expected / 60):
-            note = f"{expected} users; pages of more than 60 (Limit ignored)"
-        return Cell(text, note)
+            notes.append(f"walked {counts[-1]} distinct users of {expected}.")
+        elif pages < math.ceil(expected / 60):
+            notes.append(f"pages of more than 60 users: Limit=60 is ignored ({expected} users in {pages}).")
+        return Cell(text, " ".join(n for n in notes if n))
 
     # 6. throughput
     def throughput(self) -> Cell:
@@ -593,7 +615,7 @@ class Bench:
             answer = identity.get_credentials_for_identity(IdentityId=identity_id)
             if not answer.get("Credentials", {}).get("AccessKeyId"):
                 raise RuntimeError("no credentials in the answer")
-        return latency(repeat(one, self.plan.get_user // 2))
+        return latency(repeat(one, self.plan.identities))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,24 +623,31 @@ class Bench:
 
 
 def machine() -> str:
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {platform.platform()}, "
-            f"Python {platform.python_version()}")
+    return (f"nproc {len(os.sched_getaffinity(0))}, {platform.machine()}, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
 
 
-def render(outcomes: list[Outcome], plan: Plan, quick: bool, started: datetime.datetime) -> str:
+def load() -> str:
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def render(outcomes: list[Outcome], plan: Plan, quick: bool, started: datetime.datetime,
+           load_before: str) -> str:
     lines = [f"# cognito-emulator benchmark — {started:%Y-%m-%d %H:%M} UTC", "",
-             f"- Machine: {machine()}",
+             f"- Machine: {machine()}; load average {load_before} before, {load()} after "
+             "(other work on the machine skews the numbers)",
              f"- Pool size: {plan.users} users{' (--quick)' if quick else ''}; client: boto3 "
              f"{importlib.metadata.version('boto3')}, no retries, on the same machine",
              "- Latency cells: median / p95 over the row's repetitions; lower is better.",
              "- Servers:"]
     for o in outcomes:
         lines.append(f"  - {o.server.label}: {o.server.version()}"
-                     + (f" — {o.error}" if o.error else f" ({o.seconds:.0f}s)"))
+                     + (f" — {o.error}" if o.error else
+                        f" ({o.seconds:.0f}s wall{', ' + o.usage if o.usage else ''})"))
     counts = {
         "pool": plan.pairs, "create": plan.creates, "admin_auth": plan.signins, "user_auth": plan.signins,
         "srp": plan.srp, "get_user": plan.get_user, "list_filter": plan.list_filtered, "walk": plan.walks,
-        "identity": plan.get_user // 2,
+        "identity": plan.identities,
     }
     header = ["Operation", *(o.server.label for o in outcomes)]
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -646,14 +675,14 @@ def render(outcomes: list[Outcome], plan: Plan, quick: bool, started: datetime.d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=None, help="users in the ListUsers pool (default 10000; "
-                        "--quick 2000)")
+                        "--quick 1000)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, about a minute in all")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help=f"comma-separated, from: {', '.join(SERVERS)}")
     parser.add_argument("--output", default=str(BENCH / "results.md"), help="where to write the table "
                         "('-' for nowhere)")
     args = parser.parse_args(argv)
-    users = args.users if args.users is not None else (2000 if args.quick else 10000)
+    users = args.users if args.users is not None else (1000 if args.quick else 10000)
     plan = Plan.quick(users) if args.quick else Plan(users=users)
     plan.creates = min(plan.creates, users)
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
@@ -662,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown server(s) {unknown}; choose from {list(SERVERS)}")
 
     started = datetime.datetime.now(datetime.UTC)
+    load_before = load()
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     outcomes = []
     for name in names:
@@ -683,11 +713,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             outcome.cells = Bench(server, plan, log).run()
+            outcome.usage = server.usage()
         finally:
             server.stop()
         outcome.seconds = time.perf_counter() - began
 
-    table = render(outcomes, plan, args.quick, started)
+    table = render(outcomes, plan, args.quick, started, load_before)
     print(table)
     if args.output != "-":
         Path(args.output).write_text(table)

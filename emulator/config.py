@@ -21,6 +21,7 @@ class Config:
     lambda_endpoint: str | None = None  # Lambda Invoke API base URL (LocalStack, sam local start-lambda)
     config_file: str | None = None  # JSON or TOML: {"lambdas": {arn-or-name: {"url"|"callable": ...}}}
     kinesis_endpoint: str | None = None  # Kinesis API base URL for Cognito Streams (e.g. LocalStack)
+    kms_endpoint: str | None = None  # KMS API base URL that encrypts custom sender codes (e.g. LocalStack)
 
     @property
     def database_path(self) -> str | None:
@@ -44,6 +45,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "lambda_endpoint": (str, "Lambda Invoke API base URL for functions not mapped otherwise (LocalStack, SAM)"),
     "config_file": (str, "JSON or TOML file mapping Lambda ARNs or names to a URL or Python callable"),
     "kinesis_endpoint": (str, "Kinesis API base URL that Cognito Streams records are put to"),
+    "kms_endpoint": (str, "KMS API base URL used to encrypt codes for CustomEmailSender/CustomSMSSender"),
 }
 
 

@@ -22,9 +22,13 @@ def test_client_defaults(idp, pool_id):
     client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="web")["UserPoolClient"]
     assert re.fullmatch(r"[a-z0-9]{26}", client["ClientId"])
     assert "ClientSecret" not in client
-    assert client["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    # AWS lists neither the default flows nor PreventUserExistenceErrors for a client created without them.
+    assert "ExplicitAuthFlows" not in client
+    assert "PreventUserExistenceErrors" not in client
     assert client["RefreshTokenValidity"] == 30
-    assert client["PreventUserExistenceErrors"] == "LEGACY"
+    assert client["TokenValidityUnits"] == {}
+    assert client["EnablePropagateAdditionalUserContextData"] is False
+    assert "AccessTokenValidity" not in client and "IdTokenValidity" not in client
     assert client["EnableTokenRevocation"] is True
     assert client["AuthSessionValidity"] == 3
     assert client["AllowedOAuthFlowsUserPoolClient"] is False
@@ -104,16 +108,21 @@ def test_token_validity_bounds(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", AccessTokenValidity=2,
                                     TokenValidityUnits={"AccessToken": "days"})
-    assert _err(exc) == ("InvalidParameterException",
-                         "Invalid range for token validity. Access token validity must be between 5 minutes and 1 day.")
+    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", RefreshTokenValidity=3651)
-    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity. Refresh token validity "
-                                                      "must be between 1 hour and 3650 days.")
+    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", IdTokenValidity=4,
                                     TokenValidityUnits={"IdToken": "minutes"})
-    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
+    # Units are echoed as given; a value without units is in the default unit (hours) and units stay {}.
+    partial = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="p", AccessTokenValidity=3,
+                                          IdTokenValidity=10, TokenValidityUnits={"IdToken": "minutes"})
+    assert partial["UserPoolClient"]["TokenValidityUnits"] == {"IdToken": "minutes"}
+    hours = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="h", AccessTokenValidity=3)
+    assert hours["UserPoolClient"]["TokenValidityUnits"] == {}
+    assert hours["UserPoolClient"]["AccessTokenValidity"] == 3
 
 
 def test_oauth_settings(idp, pool_id):
@@ -126,6 +135,10 @@ def test_oauth_settings(idp, pool_id):
         LogoutURLs=["https://app.example.com/out"], SupportedIdentityProviders=["COGNITO"],
         DefaultRedirectURI="https://app.example.com/cb")["UserPoolClient"]
     assert client["AllowedOAuthScopes"] == ["openid", "email", "api/read"]
+    # Plain HTTP is accepted for localhost and the loopback IP literals.
+    loop = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="l", CallbackURLs=[
+        "http://127.0.0.1:8080/cb", "http://[::1]:9000/cb", "http://localhost/cb"])["UserPoolClient"]
+    assert len(loop["CallbackURLs"]) == 3
     cases = [
         (dict(AllowedOAuthFlows=["code"], AllowedOAuthScopes=["api/write"], CallbackURLs=["https://a.example/cb"]),
          ("ScopeDoesNotExistException", "Invalid scope requested: api/write")),
@@ -146,6 +159,17 @@ def test_oauth_settings(idp, pool_id):
          ("InvalidParameterException", f"The provider Google does not exist for User Pool {pool_id}")),
         (dict(ReadAttributes=["custom:nope"]),
          ("InvalidParameterException", "Invalid read attributes specified while creating a client")),
+        (dict(AllowedOAuthFlowsUserPoolClient=True, CallbackURLs=["https://a.example/cb"]),
+         ("InvalidOAuthFlowException", "AllowedOAuthFlows and AllowedOAuthScopes are required if user pool "
+                                       "client is allowed to use OAuth flows.")),
+        (dict(AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"], CallbackURLs=["https://a.example/cb"]),
+         ("InvalidOAuthFlowException", "AllowedOAuthFlows and AllowedOAuthScopes are required if user pool "
+                                       "client is allowed to use OAuth flows.")),
+        (dict(GenerateSecret=True, AllowedOAuthFlows=["client_credentials", "code"], AllowedOAuthScopes=["api/read"],
+              CallbackURLs=["https://a.example/cb"]),
+         ("InvalidOAuthFlowException",
+          "client_credentials flow can not be selected along with code flow or implicit flow.")),
+        (dict(AllowedOAuthScopes=["Cognito"]), ("ScopeDoesNotExistException", "Invalid scope requested: Cognito")),
     ]
     for kwargs, expected in cases:
         with pytest.raises(ClientError) as exc:
@@ -158,6 +182,16 @@ def test_oauth_settings(idp, pool_id):
     assert secret["AllowedOAuthFlows"] == ["client_credentials"]
 
 
+def test_analytics_with_application_arn_uses_service_linked_role(idp, pool_id):
+    arn = "arn:aws:mobiletargeting:us-east-1:000000000000:apps/abc123"
+    client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="a", AnalyticsConfiguration={
+        "ApplicationArn": arn, "UserDataShared": True})["UserPoolClient"]
+    assert client["AnalyticsConfiguration"] == {
+        "ApplicationArn": arn, "UserDataShared": True,
+        "RoleArn": "arn:aws:iam::000000000000:role/aws-service-role/cognito-idp.amazonaws.com/"
+                   "AWSServiceRoleForAmazonCognitoIdp"}
+
+
 def test_update_client_replaces_unspecified(idp, pool_id):
     client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="u", GenerateSecret=True,
                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
@@ -167,10 +201,11 @@ def test_update_client_replaces_unspecified(idp, pool_id):
                                           ClientName="u2")["UserPoolClient"]
     assert updated["ClientName"] == "u2"
     assert updated["ClientSecret"] == client["ClientSecret"]
-    assert updated["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert "ExplicitAuthFlows" not in updated
     assert "CallbackURLs" not in updated
     assert "AccessTokenValidity" not in updated
-    assert updated["PreventUserExistenceErrors"] == "LEGACY"
+    assert "PreventUserExistenceErrors" not in updated
+    assert updated["TokenValidityUnits"] == {}
     assert updated["CreationDate"] == client["CreationDate"]
     with pytest.raises(ClientError) as exc:
         idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"], WriteAttributes=["nope"])

@@ -238,12 +238,32 @@ def test_list_identities_unknown_pool(identity):
 
 # -- OpenID tokens (classic flow) ------------------------------------------------------------
 def test_get_open_id_token_needs_classic_flow(identity):
-    pool_id = guest_pool(identity)
+    pool_id = guest_pool(identity, AllowClassicFlow=False)
     identity_id = identity.get_id(IdentityPoolId=pool_id)["IdentityId"]
     with pytest.raises(ClientError) as exc:
         identity.get_open_id_token(IdentityId=identity_id)
     assert error(exc) == ("InvalidParameterException",
                           "Basic (classic) flow is not enabled, please use enhanced flow.")
+
+
+def test_classic_flow_allowed_when_flag_never_set(identity):
+    # AWS treats an unset AllowClassicFlow as allowed (kept for backwards compatibility).
+    pool_id = guest_pool(identity)
+    identity_id = identity.get_id(IdentityPoolId=pool_id)["IdentityId"]
+    token = identity.get_open_id_token(IdentityId=identity_id)
+    assert token["IdentityId"] == identity_id
+    assert jwt.decode(token["Token"], options={"verify_signature": False})["amr"] == ["unauthenticated"]
+
+
+def test_classic_flow_refused_with_role_mappings(oidc, oidc_identity):
+    pool_id = rules_pool(oidc_identity, "AuthenticatedRole")
+    token = oidc.token(sub=unique("rm"))
+    identity_id = oidc_identity.get_id(IdentityPoolId=pool_id, Logins={OIDC_A: token})["IdentityId"]
+    for logins in ({OIDC_A: token}, {}):
+        with pytest.raises(ClientError) as exc:
+            oidc_identity.get_open_id_token(IdentityId=identity_id, Logins=logins)
+        assert error(exc) == ("InvalidParameterException",
+                              "Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.")
 
 
 def test_get_open_id_token_is_verifiable(identity, http, clock):
@@ -333,6 +353,23 @@ def test_forged_cognito_identity_token(identity, dev_pool):
     assert error(exc) == ("NotAuthorizedException", "Invalid login token. Couldn't verify signed token.")
 
 
+def test_get_id_refuses_cognito_tokens(identity, dev_pool):
+    # GetId takes provider tokens; a developer identity's OpenID token goes straight to
+    # GetCredentialsForIdentity, and under no key but cognito-identity.amazonaws.com.
+    got = identity.get_open_id_token_for_developer_identity(IdentityPoolId=dev_pool,
+                                                            Logins={"login.mycompany": unique("u")})
+    for logins in ({"cognito-identity.amazonaws.com": got["Token"]}, {"login.mycompany": got["Token"]}):
+        with pytest.raises(ClientError) as exc:
+            identity.get_id(IdentityPoolId=dev_pool, Logins=logins)
+        assert error(exc) == ("NotAuthorizedException", "Invalid login token. Can't pass in a Cognito token.")
+    with pytest.raises(ClientError) as exc:
+        identity.get_credentials_for_identity(IdentityId=got["IdentityId"], Logins={"login.mycompany": got["Token"]})
+    assert error(exc) == ("NotAuthorizedException", "Invalid login token. Can't pass in a Cognito token.")
+    creds = identity.get_credentials_for_identity(IdentityId=got["IdentityId"],
+                                                  Logins={"cognito-identity.amazonaws.com": got["Token"]})
+    assert creds["IdentityId"] == got["IdentityId"]
+
+
 def test_developer_login_only_through_developer_api(identity, dev_pool):
     identity_id = identity.get_id(IdentityPoolId=dev_pool)["IdentityId"]
     with pytest.raises(ClientError) as exc:
@@ -345,7 +382,7 @@ def test_developer_provider_must_match(identity, dev_pool):
     with pytest.raises(ClientError) as exc:
         identity.get_open_id_token_for_developer_identity(IdentityPoolId=dev_pool, Logins={"login.other": "x"})
     assert error(exc) == ("InvalidParameterException",
-                          "The developer provider name in Logins must be the one configured for this identity pool.")
+                          "This identity pool does not support the specified developer provider")
 
 
 def test_guest_becomes_developer_authenticated(identity, dev_pool):
@@ -475,9 +512,20 @@ def test_oidc_token_expires_when_clock_moves(oidc, oidc_emulator, oidc_identity)
         requests.post(oidc_emulator.url + "/_emulator/clock", json={"reset": True}, timeout=10)
 
 
-def test_unsupported_provider(oidc, oidc_identity):
+def test_pool_without_providers(oidc, oidc_identity):
+    # Logins sent to a pool with no authentication provider at all.
     pool_id = oidc_identity.create_identity_pool(IdentityPoolName=unique("p"),
                                                  AllowUnauthenticatedIdentities=False)["IdentityPoolId"]
+    with pytest.raises(ClientError) as exc:
+        oidc_identity.get_id(IdentityPoolId=pool_id, Logins={OIDC_A: oidc.token()})
+    assert error(exc) == ("NotAuthorizedException",
+                          f"Identity pool - {pool_id} does not have identity providers configured.")
+
+
+def test_unsupported_provider(oidc, oidc_identity):
+    pool_id = oidc_identity.create_identity_pool(
+        IdentityPoolName=unique("p"), AllowUnauthenticatedIdentities=False,
+        OpenIdConnectProviderARNs=[f"arn:aws:iam::000000000000:oidc-provider/{OIDC_B}"])["IdentityPoolId"]
     with pytest.raises(ClientError) as exc:
         oidc_identity.get_id(IdentityPoolId=pool_id, Logins={OIDC_A: oidc.token()})
     assert error(exc) == ("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
@@ -536,6 +584,11 @@ def test_guest_merges_into_existing_authenticated_identity(oidc, oidc_identity):
     assert guest not in [i["IdentityId"] for i in visible]
     everyone = oidc_identity.list_identities(IdentityPoolId=pool_id, MaxResults=60)["Identities"]
     assert guest in [i["IdentityId"] for i in everyone]
+    # The merged-away guest id, still cached by the app, is refused on its own
+    # (aws-amplify/aws-sdk-android#2964).
+    with pytest.raises(ClientError) as exc:
+        oidc_identity.get_credentials_for_identity(IdentityId=guest)
+    assert error(exc) == ("NotAuthorizedException", f"Access to Identity '{guest}' is forbidden.")
 
 
 def test_authenticated_identities_merge(oidc, oidc_identity):
@@ -731,6 +784,28 @@ def test_user_pool_token_checks(idp, identity, clock):
     assert message.startswith("Invalid login token. Token expired: ")
 
 
+@pytest.mark.parametrize("key", ["cognito-idp.us-east-1.amazonaws.com:{pool}", "cognito-idp:us-east-1/{pool}",
+                                 "cognito-idp.us-east-1.amazonaws.com/us-east-1:0f0e0d0c-0000-4000-8000-000000000000"])
+def test_mistyped_user_pool_key(idp, identity, key):
+    # A user pool token under a key that is not its issuer: the mistakes users report
+    # (amazon-cognito-identity-js#40, #391) get "Issuer doesn't match providerName".
+    user = sign_in(idp)
+    pool_id = user_pool_identity_pool(identity, user)
+    with pytest.raises(ClientError) as exc:
+        identity.get_id(IdentityPoolId=pool_id, Logins={key.format(pool=user["pool_id"]): user["id_token"]})
+    assert error(exc) == ("NotAuthorizedException", "Invalid login token. Issuer doesn't match providerName")
+
+
+def test_user_pool_not_configured(idp, identity):
+    # The right key for a user pool the identity pool does not list (amazon-cognito-identity-js#153).
+    user = sign_in(idp)
+    other = sign_in(idp)
+    pool_id = user_pool_identity_pool(identity, other)
+    with pytest.raises(ClientError) as exc:
+        identity.get_id(IdentityPoolId=pool_id, Logins={user["provider"]: user["id_token"]})
+    assert error(exc) == ("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
+
+
 def test_server_side_token_check_honours_sign_out(idp, identity):
     user = sign_in(idp)
     pool_id = user_pool_identity_pool(identity, user, server_side=True)
@@ -809,7 +884,8 @@ def test_logins_keyed_by_issuer_as_amplify_does(idp, identity, endpoint):
     other = sign_in(idp)
     with pytest.raises(ClientError) as exc:
         identity.get_id(IdentityPoolId=pool_id, Logins={key: other["id_token"]})
-    assert error(exc) == ("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
+    # another pool's token under this pool's key: the key is not its issuer
+    assert error(exc) == ("NotAuthorizedException", "Invalid login token. Issuer doesn't match providerName")
 
 
 def test_guest_open_id_token_passed_back_stays_unauthenticated(identity, endpoint):

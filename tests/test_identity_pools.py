@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
+from conftest import make_client, unique
 
 UP = "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
 AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
@@ -36,7 +36,9 @@ def test_create_and_describe(identity, pool):
     region, _, uid = pool_id.partition(":")
     assert region == "us-east-1" and len(uid) == 36 and uid == uid.lower()
     assert pool["AllowUnauthenticatedIdentities"] is True
-    assert pool["AllowClassicFlow"] is False
+    # Not given, so AWS leaves it unset and omits it.
+    assert "AllowClassicFlow" not in pool
+    assert pool["IdentityPoolTags"] == {}
     assert pool["CognitoIdentityProviders"] == [{"ProviderName": UP, "ClientId": "client123",
                                                  "ServerSideTokenCheck": False}]
     described = identity.describe_identity_pool(IdentityPoolId=pool_id)
@@ -44,6 +46,31 @@ def test_create_and_describe(identity, pool):
     pool = dict(pool)
     pool.pop("ResponseMetadata")
     assert described == pool
+
+
+def test_minimal_pool_shape(identity):
+    """A pool created with only the required members: AWS answers exactly these keys."""
+    created = identity.create_identity_pool(IdentityPoolName=unique("min"), AllowUnauthenticatedIdentities=False)
+    created.pop("ResponseMetadata")
+    assert set(created) == {"IdentityPoolId", "IdentityPoolName", "AllowUnauthenticatedIdentities",
+                            "IdentityPoolTags"}
+    assert created["AllowUnauthenticatedIdentities"] is False and created["IdentityPoolTags"] == {}
+    described = identity.describe_identity_pool(IdentityPoolId=created["IdentityPoolId"])
+    described.pop("ResponseMetadata")
+    assert described == created
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_allow_classic_flow_kept_when_given(identity, flag):
+    created = identity.create_identity_pool(IdentityPoolName=unique("cf"), AllowUnauthenticatedIdentities=False,
+                                            AllowClassicFlow=flag)
+    assert created["AllowClassicFlow"] is flag
+    pool_id = created["IdentityPoolId"]
+    assert identity.describe_identity_pool(IdentityPoolId=pool_id)["AllowClassicFlow"] is flag
+    # Update sets what is not given back to its default: unset again.
+    updated = identity.update_identity_pool(IdentityPoolId=pool_id, IdentityPoolName="again",
+                                            AllowUnauthenticatedIdentities=False)
+    assert "AllowClassicFlow" not in updated
 
 
 def test_describe_unknown_pool(identity):
@@ -131,6 +158,26 @@ def test_list_pools_paginates(identity):
     for pool_id, name in ids.items():
         assert seen[pool_id] == name
         identity.delete_identity_pool(IdentityPoolId=pool_id)
+
+
+def test_list_pools_is_regional(identity, endpoint):
+    west = make_client("cognito-identity", endpoint, region="us-west-2")
+    pool_id = west.create_identity_pool(IdentityPoolName=unique("west"),
+                                        AllowUnauthenticatedIdentities=False)["IdentityPoolId"]
+    assert pool_id.startswith("us-west-2:")
+
+    def listed(client) -> set[str]:
+        found, token = set(), None
+        while True:
+            page = client.list_identity_pools(MaxResults=60, **({"NextToken": token} if token else {}))
+            found |= {p["IdentityPoolId"] for p in page["IdentityPools"]}
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    assert pool_id in listed(west)
+    assert pool_id not in listed(identity)
+    west.delete_identity_pool(IdentityPoolId=pool_id)
 
 
 def test_list_pools_max_results_range(identity):

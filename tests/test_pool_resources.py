@@ -3,6 +3,8 @@ log delivery, tags, MFA configuration, auth events."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -34,6 +36,10 @@ def test_prefix_domain_lifecycle(idp, pool_id):
     desc = idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]
     assert desc["UserPoolId"] == pool_id and desc["Domain"] == prefix and desc["Status"] == "ACTIVE"
     assert desc["AWSAccountId"] == "000000000000" and desc["ManagedLoginVersion"] == 2
+    # As AWS describes a prefix domain: an empty CustomDomainConfig and a timestamp Version.
+    assert desc["CustomDomainConfig"] == {}
+    assert re.fullmatch(r"\d{14}", desc["Version"])
+    assert desc["CloudFrontDistribution"].endswith(".cloudfront.net")
     assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"] == prefix
     other = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
     with pytest.raises(ClientError) as exc:
@@ -307,8 +313,12 @@ def test_mfa_config(idp, pool_id):
     assert config["SoftwareTokenMfaConfiguration"] == {"Enabled": False}
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON")
-    assert _err(exc) == ("InvalidParameterException", "At least one MFA factor (SMS, software token or email) "
-                                                      "must be enabled when MfaConfiguration is ON.")
+    assert _err(exc) == ("InvalidParameterException", "At least one of [SmsMfaConfiguration] or "
+                                                      "[SoftwareTokenMfaConfiguration] must be provided.")
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", SmsMfaConfiguration={})
+    assert _err(exc) == ("InvalidParameterException",
+                         "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")
     out = idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
                                        SoftwareTokenMfaConfiguration={"Enabled": True})
     assert out["MfaConfiguration"] == "OPTIONAL" and out["SoftwareTokenMfaConfiguration"] == {"Enabled": True}

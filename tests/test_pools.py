@@ -109,6 +109,53 @@ def test_create_user_pool_errors(idp):
                                                       "are required when MFA is required/optional")
 
 
+@pytest.mark.parametrize("attribute, message", [
+    ({"Name": "dept"}, "Invalid AttributeDataType input, consider using the provided AttributeDataType enum."),
+    ({"Name": "email", "AttributeDataType": "Number"},
+     "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute email"),
+    ({"Name": "email", "DeveloperOnlyAttribute": True},
+     "You can not change AttributeDataType or set developerOnlyAttribute for standard schema attribute email"),
+    ({"Name": "email", "AttributeDataType": "String", "StringAttributeConstraints": {"MinLength": "x"}},
+     "Invalid StringAttributeConstraints for schema attribute email"),
+    ({"Name": "updated_at", "AttributeDataType": "Number", "NumberAttributeConstraints": {"MaxValue": "x"}},
+     "Invalid NumberAttributeConstraints for schema attribute updated_at"),
+    ({"Name": "email", "AttributeDataType": "String", "StringAttributeConstraints": {"MaxLength": "2049"}},
+     "user.email: String attributes cannot have a length of more than 2048"),
+    ({"Name": "email", "AttributeDataType": "String",
+      "StringAttributeConstraints": {"MinLength": "2", "MaxLength": "1"}},
+     "user.email: Max length cannot be less than min length."),
+    ({"Name": "updated_at", "AttributeDataType": "Number",
+      "NumberAttributeConstraints": {"MinValue": "2", "MaxValue": "1"}},
+     "user.updated_at: Max value cannot be less than min value."),
+    ({"Name": "code", "AttributeDataType": "String", "StringAttributeConstraints": {"MaxLength": "4096"}},
+     "user.custom:code: String attributes cannot have a length of more than 2048"),
+])
+def test_schema_errors(idp, attribute, message):
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool(PoolName=unique("p"), Schema=[attribute])
+    assert _err(exc) == ("InvalidParameterException", message)
+
+
+def test_custom_attribute_constraints_kept_for_own_type(idp):
+    both = {"NumberAttributeConstraints": {"MinValue": "10", "MaxValue": "20"},
+            "StringAttributeConstraints": {"MinLength": "10", "MaxLength": "20"}}
+    pool = idp.create_user_pool(PoolName=unique("p"), Schema=[
+        {"Name": "s", "AttributeDataType": "String", **both},
+        {"Name": "n", "AttributeDataType": "Number", **both},
+        {"Name": "b", "AttributeDataType": "Boolean", **both},
+        {"Name": "plain_n", "AttributeDataType": "Number"},
+        {"Name": "half", "AttributeDataType": "String", "StringAttributeConstraints": {"MaxLength": "10"}}])["UserPool"]
+    by_name = {a["Name"]: a for a in pool["SchemaAttributes"]}
+    assert by_name["custom:s"]["StringAttributeConstraints"] == {"MinLength": "10", "MaxLength": "20"}
+    assert "NumberAttributeConstraints" not in by_name["custom:s"]
+    assert by_name["custom:n"]["NumberAttributeConstraints"] == {"MinValue": "10", "MaxValue": "20"}
+    assert "StringAttributeConstraints" not in by_name["custom:n"]
+    assert "StringAttributeConstraints" not in by_name["custom:b"]
+    assert "NumberAttributeConstraints" not in by_name["custom:b"]
+    assert "NumberAttributeConstraints" not in by_name["custom:plain_n"]
+    assert by_name["custom:half"]["StringAttributeConstraints"] == {"MaxLength": "10"}
+
+
 def test_describe_unknown_pool(idp):
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool(UserPoolId="us-east-1_Nope12345")
@@ -206,7 +253,12 @@ def test_add_custom_attributes(idp, pool):
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"],
                                   CustomAttributes=[{"Name": "tier", "AttributeDataType": "String"}])
-    assert _err(exc) == ("InvalidParameterException", "Existing attribute already has name custom:tier.")
+    assert _err(exc) == ("InvalidParameterException", "custom:tier: Existing attribute already has name custom:tier.")
+    with pytest.raises(ClientError) as exc:
+        idp.add_custom_attributes(UserPoolId=pool["Id"], CustomAttributes=[
+            {"Name": "secret", "AttributeDataType": "String", "DeveloperOnlyAttribute": True}])
+    assert _err(exc) == ("InvalidParameterException",
+                         "custom:secret: Existing attribute already has name dev:custom:secret.")
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"], CustomAttributes=[
             {"Name": "r", "AttributeDataType": "String", "Required": True}])

@@ -448,7 +448,7 @@ def test_push_sync_errors(sync, identity, pool, as_identity):
     me, client = as_identity(pool)
     with pytest.raises(ClientError) as e:
         sync.register_device(IdentityPoolId=pool, IdentityId=me, Platform="GCM", Token="t")
-    assert_error(e, "NotAuthorizedException", "This API can only be called with Cognito Identity credentials.")
+    assert_error(e, "NotAuthorizedException", "These credentials are not valid for accessing this resource")
     with pytest.raises(ClientError) as e:
         client.subscribe_to_dataset(IdentityPoolId=pool, IdentityId=me, DatasetName="d", DeviceId="no-such-device")
     assert_error(e, "ResourceNotFoundException", "Device 'no-such-device' not found.")

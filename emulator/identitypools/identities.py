@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from emulator.identitypools import registry
-from emulator.identitypools.logins import COGNITO_IDENTITY, Login, verify_logins
+from emulator.identitypools.logins import COGNITO_IDENTITY, Login, refuse_cognito_tokens, verify_logins
 from emulator.identitypools.pools import load_identity_pool
 from emulator.store import register_schema
 from protocol import ServiceError
@@ -188,7 +188,9 @@ def check_identity_logins(ctx, identity: dict, pool: dict, logins: list[Login]) 
     """Without logins, only an unauthenticated identity of a pool allowing guests may act."""
     if logins:
         return
-    if identity["Disabled"] or authenticated(ctx.db, identity["IdentityId"]):
+    if identity["Disabled"]:
+        raise ServiceError("NotAuthorizedException", f"Access to Identity '{identity['IdentityId']}' is forbidden.")
+    if authenticated(ctx.db, identity["IdentityId"]):
         raise ServiceError("NotAuthorizedException", LOGINS_DONT_MATCH)
     if not pool["AllowUnauthenticatedIdentities"]:
         raise ServiceError("NotAuthorizedException", UNAUTH_NOT_SUPPORTED)
@@ -227,6 +229,7 @@ def get_id(ctx, req):
     account = req.get("AccountId")
     if account and account != ctx.account_id:
         raise ServiceError("NotAuthorizedException", f"IdentityPool '{pool['IdentityPoolId']}' not found.")
+    refuse_cognito_tokens(req.get("Logins"))
     logins = verify_logins(ctx, pool, req.get("Logins"))
     if not logins:
         if not pool["AllowUnauthenticatedIdentities"]:

@@ -97,12 +97,37 @@ def check_expiry(claims: dict, now: float) -> None:
 def verify_logins(ctx, pool: dict, logins: dict[str, str] | None) -> list[Login]:
     """Verify every entry of `logins` for `pool`; NotAuthorizedException on the first bad one."""
     verified = []
+    external = [key for key in logins or {} if key != COGNITO_IDENTITY]
+    if external and not pool.get("DeveloperProviderName") and not _has_providers(pool):
+        raise ServiceError("NotAuthorizedException",
+                           f"Identity pool - {pool['IdentityPoolId']} does not have identity providers configured.")
     for provider, token in (logins or {}).items():
         verified.append(verify_login(ctx, pool, provider, token))
     return verified
 
 
+def _has_providers(pool: dict) -> bool:
+    return any(pool.get(field) for field in ("CognitoIdentityProviders", "SupportedLoginProviders",
+                                             "OpenIdConnectProviderARNs", "SamlProviderARNs"))
+
+
+def cognito_token(token: str) -> bool:
+    """Whether `token` is a Cognito Identity OpenID token (ours, by its issuer)."""
+    claims = keys.unverified_claims(token) if isinstance(token, str) else None
+    return str((claims or {}).get("iss", "")).rstrip("/") == "https://cognito-identity.amazonaws.com"
+
+
+def refuse_cognito_tokens(logins: dict[str, str] | None) -> None:
+    """GetId takes provider tokens only, never a Cognito Identity token."""
+    for provider, token in (logins or {}).items():
+        if provider == COGNITO_IDENTITY or cognito_token(token):
+            raise invalid("Can't pass in a Cognito token.")
+
+
 def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
+    if provider != COGNITO_IDENTITY and cognito_token(token):
+        # A Cognito token only ever goes under cognito-identity.amazonaws.com.
+        raise invalid("Can't pass in a Cognito token.")
     if provider == COGNITO_IDENTITY:
         from emulator.identitypools import openid
         claims = openid.verify_token(ctx, token)
@@ -130,6 +155,12 @@ def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
     canonical = _issuer_alias(pool, provider, token)
     if canonical is not None:
         return _verify_user_pool(ctx, pool, canonical, keys_provider_pool(canonical), token)
+    # A JWT under a key that is not its issuer (a mistyped user pool key, say) is refused for
+    # that before the key is found unconfigured, as AWS does.
+    claims = keys.unverified_claims(token) if isinstance(token, str) else None
+    iss = (claims or {}).get("iss")
+    if isinstance(iss, str) and iss.split("://", 1)[-1].rstrip("/") != provider.rstrip("/"):
+        raise invalid("Issuer doesn't match providerName")
     raise unsupported()
 
 

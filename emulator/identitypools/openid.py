@@ -18,9 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import jsonify, request
 
 from emulator.identitypools import registry
-from emulator.identitypools.identities import identity_for_request, resolve
+from emulator.identitypools.identities import identity_for_request, require_identity, resolve
 from emulator.identitypools.logins import COGNITO_IDENTITY, Login, check_expiry, invalid, verify_logins
-from emulator.identitypools.pools import load_identity_pool, principal_tag_map
+from emulator.identitypools.pools import (
+    classic_flow_allowed,
+    load_identity_pool,
+    load_roles,
+    principal_tag_map,
+)
 from emulator.store import register_schema
 from protocol import ServiceError
 
@@ -154,10 +159,17 @@ def _tags_from_logins(db, pool_id: str, logins: list[Login]) -> dict[str, str]:
 
 @registry.handler
 def get_open_id_token(ctx, req):
-    pool, _identity, logins, identity_id = identity_for_request(ctx, req["IdentityId"], req.get("Logins"))
-    if not pool["AllowClassicFlow"]:
+    # The pool's own settings are checked before the logins are looked at.
+    identity = require_identity(ctx.db, req["IdentityId"])
+    pool = load_identity_pool(ctx.db, identity["IdentityPoolId"])
+    _roles, mappings = load_roles(ctx.db, pool["IdentityPoolId"])
+    if mappings:
+        raise ServiceError("InvalidParameterException",
+                           "Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.")
+    if not classic_flow_allowed(pool):
         raise ServiceError("InvalidParameterException",
                            "Basic (classic) flow is not enabled, please use enhanced flow.")
+    pool, _identity, logins, identity_id = identity_for_request(ctx, req["IdentityId"], req.get("Logins"))
     pool_id = pool["IdentityPoolId"]
     if not logins:
         amr = ["unauthenticated"]
@@ -175,9 +187,9 @@ def get_open_id_token_for_developer_identity(ctx, req):
     developer_name = pool.get("DeveloperProviderName")
     raw = dict(req["Logins"])
     if not developer_name or developer_name not in raw:
+        # AWS's wording (danilop/LambdAuth#32); the error type is not confirmed.
         raise ServiceError("InvalidParameterException",
-                           "The developer provider name in Logins must be the one configured for this "
-                           "identity pool.")
+                           "This identity pool does not support the specified developer provider")
     user_identifier = raw.pop(developer_name)
     if not user_identifier:
         raise ServiceError("InvalidParameterException", "Developer user identifier must not be empty.")

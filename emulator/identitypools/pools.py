@@ -56,14 +56,20 @@ def pool_arn(region: str, account_id: str, pool_id: str) -> str:
 def _row_to_pool(row) -> dict:
     config = loads(row["config"], {})
     pool = {"IdentityPoolId": row["id"], "IdentityPoolName": row["name"],
-            "AllowUnauthenticatedIdentities": bool(config.get("AllowUnauthenticatedIdentities")),
-            "AllowClassicFlow": bool(config.get("AllowClassicFlow"))}
-    for field in CONFIG_FIELDS[2:]:
+            "AllowUnauthenticatedIdentities": bool(config.get("AllowUnauthenticatedIdentities"))}
+    # AWS keeps AllowClassicFlow unset (and omits it) unless the request gave it.
+    for field in CONFIG_FIELDS[1:]:
         if config.get(field) is not None:
             pool[field] = config[field]
     tags = loads(row["tags"], {})
     pool["IdentityPoolTags"] = tags
     return pool
+
+
+def classic_flow_allowed(pool: dict) -> bool:
+    """Basic (classic) flow is refused only when AllowClassicFlow was set to false: a pool
+    created without the flag allows it (AWS kept that default for backwards compatibility)."""
+    return pool.get("AllowClassicFlow") is not False
 
 
 def find_identity_pool(db, identity_pool_id: str) -> dict | None:
@@ -115,7 +121,8 @@ def configured_providers(pool: dict) -> set[str]:
 def _check_config(req: dict, existing: dict | None) -> dict:
     config = {field: req.get(field) for field in CONFIG_FIELDS}
     config["AllowUnauthenticatedIdentities"] = bool(req.get("AllowUnauthenticatedIdentities"))
-    config["AllowClassicFlow"] = bool(req.get("AllowClassicFlow"))
+    if req.get("AllowClassicFlow") is not None:
+        config["AllowClassicFlow"] = bool(req["AllowClassicFlow"])
     for provider in config.get("CognitoIdentityProviders") or []:
         name = provider.get("ProviderName")
         if not name or not USER_POOL_PROVIDER.match(name):
@@ -190,16 +197,17 @@ def delete_identity_pool(ctx, req):
 def list_identity_pools(ctx, req):
     limit = req["MaxResults"]
     token = req.get("NextToken")
-    args: list = []
-    where = ""
+    # Identity pools are regional: a region lists only its own.
+    args: list = [ctx.region]
+    where = "WHERE region = ?"
     if token:
         created, _, last_id = token.partition("|")
         try:
             created_value = float(created)
         except ValueError:
             raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-        where = "WHERE (created > ? OR (created = ? AND id > ?))"
-        args = [created_value, created_value, last_id]
+        where += " AND (created > ? OR (created = ? AND id > ?))"
+        args += [created_value, created_value, last_id]
     rows = ctx.db.execute(f"SELECT id, name, created FROM identity_pools {where} "
                           "ORDER BY created, id LIMIT ?", (*args, limit + 1)).fetchall()
     out = {"IdentityPools": [{"IdentityPoolId": r["id"], "IdentityPoolName": r["name"]}

@@ -32,8 +32,6 @@ NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
 INVALID_TOKEN = ("The web identity token that was passed could not be validated by AWS. Get a new identity "
                  "token from the identity provider and then retry the request.")
-EXPIRED_TOKEN = ("The web identity token that was passed is expired or is not valid. Get a new identity token "
-                 "from the identity provider and then retry the request.")
 
 _model = None
 
@@ -115,7 +113,10 @@ def _verify(ctx, token: str) -> tuple[dict, str, str | None, str | None]:
                 return login.claims, provider, None, None
     except ServiceError as err:
         if "Token expired" in err.message:
-            raise StsError("ExpiredTokenException", EXPIRED_TOKEN) from None
+            # STS's own wording for an expired web identity token.
+            raise StsError("ExpiredTokenException",
+                           f"Token expired: current date/time {int(ctx.now())} must be before the expiration "
+                           f"date/time {int(claims['exp'])}") from None
         raise StsError("InvalidIdentityToken", INVALID_TOKEN) from None
     raise StsError("InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {iss}")
 

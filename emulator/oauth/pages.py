@@ -121,7 +121,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except ServiceError as err:
-            return run(lambda ctx: _login_failed(ctx, err, username))
+            return run(lambda ctx, err=err: _login_failed(ctx, err, username))
 
     def _login_failed(ctx, err: ServiceError, username: str) -> Response:
         areq = _areq(ctx)
@@ -186,7 +186,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except signin.RetryMfa as err:
-            return run(lambda ctx: render("mfa.html", status=400, areq=_areq(ctx), session=err.session,
+            return run(lambda ctx, err=err: render("mfa.html", status=400, areq=_areq(ctx), session=err.session,
                                           factor=err.factor, error=err.message))
 
     @app.post("/mfa/select")
@@ -293,7 +293,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except ServiceError as err:
-            return run(lambda ctx: _signup_page(ctx, _areq(ctx), error=err.message, values=values, status=400))
+            return run(lambda ctx, err=err: _signup_page(ctx, _areq(ctx), error=err.message, values=values, status=400))
 
     @app.get("/confirm")
     def confirm_form():
@@ -328,7 +328,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except ServiceError as err:
-            return run(lambda ctx: render("confirm.html", status=400, areq=_areq(ctx), username=username,
+            return run(lambda ctx, err=err: render("confirm.html", status=400, areq=_areq(ctx), username=username,
                                           session=session, error=err.message))
 
     # -- forgotten password --------------------------------------------------------------------
@@ -352,7 +352,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except ServiceError as err:
-            return run(lambda ctx: render("forgot_password.html", status=400, areq=_areq(ctx), error=err.message,
+            return run(lambda ctx, err=err: render("forgot_password.html", status=400, areq=_areq(ctx), error=err.message,
                                           username=username))
 
     @app.get("/confirmForgotPassword")
@@ -378,7 +378,7 @@ def install(emulator) -> None:
         try:
             return run(work)
         except ServiceError as err:
-            return run(lambda ctx: render("confirm_forgot_password.html", status=400, areq=_areq(ctx),
+            return run(lambda ctx, err=err: render("confirm_forgot_password.html", status=400, areq=_areq(ctx),
                                           username=username, error=err.message))
 
     # -- logout, error, email links ------------------------------------------------------------

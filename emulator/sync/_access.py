@@ -88,8 +88,8 @@ def check_identity(ctx, pool_id: str, identity_id: str, *, identity_only: bool =
     who = principal(ctx)
     load_pool(ctx.db, pool_id)
     if who.is_developer and identity_only:
-        raise ServiceError("NotAuthorizedException",
-                           "This API can only be called with Cognito Identity credentials.")
+        # AWS's answer to developer credentials on an identity-only API (aws/aws-sdk-php#494).
+        raise ServiceError("NotAuthorizedException", "These credentials are not valid for accessing this resource")
     if not who.is_developer and (who.identity_id != identity_id
                                  or (who.pool_id and who.pool_id != pool_id)):
         raise ServiceError("NotAuthorizedException", f"Access to Identity '{identity_id}' is forbidden.")

@@ -223,7 +223,9 @@ def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
                                               "forceAliasCreation": None, "enableSMSMFA": None})
     if not response or response.get("userAttributes") is None:
         return None
-    return _users().migrate_user(ctx, pool, name, password, response)
+    user = _users().migrate_user(ctx, pool, name, password, response)
+    _commit(ctx)  # the migrated user stays although the sign-in may still fail (e.g. RESET_REQUIRED)
+    return user
 
 
 # -- answers ------------------------------------------------------------------------------------------

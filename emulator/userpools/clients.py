@@ -43,6 +43,8 @@ MAX_SECRETS = 2
 MAX_URLS = 100
 MAX_CLIENT_SCOPES = 50
 _LOWER = string.ascii_lowercase + string.digits
+# Plain HTTP is accepted only for these hosts (localhost, and the loopback IP literals).
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 LEGACY_FLOWS = {"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"}
 DEFAULT_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
@@ -159,7 +161,7 @@ def _check_url(url: str, kind: str) -> None:
     if not parts.scheme or "#" in url:
         raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid. "
                            "It must be an absolute URL without a fragment.")
-    if parts.scheme == "http" and parts.hostname != "localhost":
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid. "
                            "HTTPS is required over HTTP except for http://localhost.")
     if parts.scheme in ("http", "https") and not parts.netloc:
@@ -227,15 +229,10 @@ def _check_oauth(db, pool_id: str, client: dict, has_secret: bool) -> None:
     if ("code" in flows or "implicit" in flows) and not callbacks:
         raise ServiceError("InvalidOAuthFlowException",
                            "CallbackUrls can not be empty when code flow or implicit flow is selected")
-    if client.get("AllowedOAuthFlowsUserPoolClient"):
-        if not flows:
-            raise ServiceError("InvalidOAuthFlowException",
-                               "AllowedOAuthFlows can not be empty when AllowedOAuthFlowsUserPoolClient "
-                               "is true.")
-        if not scopes:
-            raise ServiceError("InvalidOAuthFlowException",
-                               "AllowedOAuthScopes can not be empty when AllowedOAuthFlowsUserPoolClient "
-                               "is true.")
+    if client.get("AllowedOAuthFlowsUserPoolClient") and (not flows or not scopes):
+        raise ServiceError("InvalidOAuthFlowException",
+                           "AllowedOAuthFlows and AllowedOAuthScopes are required if user pool client is "
+                           "allowed to use OAuth flows.")
     providers = client.get("SupportedIdentityProviders") or []
     if providers:
         from emulator.userpools import identity_providers
@@ -277,6 +274,12 @@ def _apply_settings(db, pool: dict, client: dict, req: dict, verb: str) -> None:
     client["EnablePropagateAdditionalUserContextData"] = bool(
         req.get("EnablePropagateAdditionalUserContextData", False))
     client["AuthSessionValidity"] = req.get("AuthSessionValidity") or 3
+    analytics = client.get("AnalyticsConfiguration")
+    if analytics and analytics.get("ApplicationArn") and not analytics.get("RoleArn"):
+        # With an ApplicationArn, AWS uses (and lists) its service-linked role for Pinpoint.
+        account = pool["Arn"].split(":")[4]
+        client["AnalyticsConfiguration"] = {**analytics, "RoleArn": f"arn:aws:iam::{account}:role/aws-service-role/"
+                                            "cognito-idp.amazonaws.com/AWSServiceRoleForAmazonCognitoIdp"}
     rotation = client.get("RefreshTokenRotation")
     if rotation is not None:
         client["RefreshTokenRotation"] = {"Feature": rotation["Feature"],

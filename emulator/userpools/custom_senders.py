@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import threading
 import urllib.error
 import urllib.request
@@ -78,7 +77,7 @@ def send(ctx, pool: dict, user: dict, kind: str, medium: str, code: str, *, clie
 
 
 def kms_endpoint(config) -> str | None:
-    return getattr(config, "kms_endpoint", None) or os.environ.get("COGNITO_EMULATOR_KMS_ENDPOINT") or None
+    return config.kms_endpoint or None
 
 
 def encrypt_code(config, key_id: str | None, code: str, region: str) -> str:

@@ -6,6 +6,7 @@ custom domain. The hosted UI finds a pool from a domain with `pool_for_domain`.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 
@@ -76,9 +77,11 @@ def create_user_pool_domain(ctx, req):
     version = req.get("ManagedLoginVersion") or 1
     if version not in (1, 2):
         raise ServiceError("InvalidParameterException", "ManagedLoginVersion must be 1 or 2.")
+    # Version is the creation time as AWS prints it; a prefix domain has an empty CustomDomainConfig.
     description = {"UserPoolId": pool["Id"], "AWSAccountId": ctx.account_id, "Domain": domain,
-                   "CloudFrontDistribution": _cloudfront(domain), "Status": "ACTIVE",
-                   "ManagedLoginVersion": version}
+                   "CloudFrontDistribution": _cloudfront(domain),
+                   "Version": dt.datetime.fromtimestamp(ctx.now(), dt.UTC).strftime("%Y%m%d%H%M%S"),
+                   "Status": "ACTIVE", "CustomDomainConfig": {}, "ManagedLoginVersion": version}
     if custom:
         description["CustomDomainConfig"] = {"CertificateArn": custom_config["CertificateArn"]}
         if custom_config.get("SecurityPolicy"):
@@ -117,13 +120,13 @@ def update_user_pool_domain(ctx, req):
         description["ManagedLoginVersion"] = req["ManagedLoginVersion"]
     config = req.get("CustomDomainConfig")
     if config is not None:
-        if "CustomDomainConfig" not in description:
+        if not description.get("CustomDomainConfig"):
             raise ServiceError("InvalidParameterException",
                                "CustomDomainConfig can only be updated for a custom domain.")
         description["CustomDomainConfig"] = {k: v for k, v in config.items() if v is not None}
     ctx.db.execute("UPDATE user_pool_domains SET data = ? WHERE domain = ?", (dumps(description), req["Domain"]))
     out: dict = {"ManagedLoginVersion": description["ManagedLoginVersion"]}
-    if "CustomDomainConfig" in description:
+    if description.get("CustomDomainConfig"):
         out["CloudFrontDomain"] = description["CloudFrontDistribution"]
     return out
 
@@ -133,7 +136,7 @@ def delete_user_pool_domain(ctx, req):
     pool = pools.load_pool(ctx.db, req["UserPoolId"])
     description = _own_domain(ctx.db, pool, req["Domain"])
     ctx.db.execute("DELETE FROM user_pool_domains WHERE domain = ?", (req["Domain"],))
-    key = "CustomDomain" if "CustomDomainConfig" in description else "Domain"
+    key = "CustomDomain" if description.get("CustomDomainConfig") else "Domain"
     if pool.get(key) == req["Domain"]:
         pool.pop(key)
         pools.save_pool(ctx.db, pool)

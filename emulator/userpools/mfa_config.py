@@ -80,11 +80,13 @@ def set_user_pool_mfa_config(ctx, req):
                     **req["WebAuthnConfiguration"]}
         stored["WebAuthnConfiguration"] = webauthn
     stored = {k: v for k, v in stored.items() if v is not None}
-    if mode != "OFF" and not (sms is not None or stored["SoftwareTokenMfaConfiguration"]["Enabled"]
-                              or email is not None):
+    if mode != "OFF" and sms is None and not (totp or {}).get("Enabled") and email is None:
         raise ServiceError("InvalidParameterException",
-                           "At least one MFA factor (SMS, software token or email) must be enabled "
-                           f"when MfaConfiguration is {mode}.")
+                           "At least one of [SmsMfaConfiguration] or [SoftwareTokenMfaConfiguration] must be "
+                           "provided.")
+    if sms is not None and not sms.get("SmsConfiguration") and not pool.get("SmsConfiguration"):
+        raise ServiceError("InvalidParameterException",
+                           "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")
     pool[_KEY] = stored
     pool["MfaConfiguration"] = mode
     if sms is not None:

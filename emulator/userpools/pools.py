@@ -211,26 +211,24 @@ def _schema(given: list[dict] | None) -> list[dict]:
 def _override_standard(current: dict, attr: dict) -> None:
     name = current["Name"]
     data_type = attr.get("AttributeDataType")
-    if data_type is not None and data_type != current["AttributeDataType"]:
+    if (data_type is not None and data_type != current["AttributeDataType"]) or attr.get("DeveloperOnlyAttribute"):
         raise ServiceError("InvalidParameterException",
-                           f"{name} attribute's data type cannot be changed.")
+                           "You can not change AttributeDataType or set developerOnlyAttribute for standard "
+                           f"schema attribute {name}")
     if name == "sub":
         if attr.get("Mutable") or attr.get("Required") is False:
             raise ServiceError("InvalidParameterException", "sub attribute cannot be modified.")
         return
-    if attr.get("DeveloperOnlyAttribute"):
-        raise ServiceError("InvalidParameterException",
-                           f"Standard attribute {name} cannot be a developer only attribute.")
     if "Mutable" in attr:
         current["Mutable"] = bool(attr["Mutable"])
     if "Required" in attr:
         current["Required"] = bool(attr["Required"])
-    if attr.get("StringAttributeConstraints") and "StringAttributeConstraints" in current:
-        current["StringAttributeConstraints"] = {**current["StringAttributeConstraints"],
-                                                 **attr["StringAttributeConstraints"]}
-    if attr.get("NumberAttributeConstraints") and "NumberAttributeConstraints" in current:
-        current["NumberAttributeConstraints"] = {**current["NumberAttributeConstraints"],
-                                                 **attr["NumberAttributeConstraints"]}
+    for key, lo_key, hi_key in (("StringAttributeConstraints", "MinLength", "MaxLength"),
+                                ("NumberAttributeConstraints", "MinValue", "MaxValue")):
+        if attr.get(key) and key in current:
+            merged = {**current[key], **{k: v for k, v in attr[key].items() if v is not None}}
+            _check_range(merged, key, lo_key, hi_key, name)
+            current[key] = merged
 
 
 def custom_attribute(attr: dict) -> dict:
@@ -243,28 +241,29 @@ def custom_attribute(attr: dict) -> dict:
     if len(name) > 20:
         raise ServiceError("InvalidParameterException",
                            f"Custom attribute name custom:{name} is longer than 20 characters.")
+    data_type = attr.get("AttributeDataType")
+    if not data_type:
+        raise ServiceError("InvalidParameterException",
+                           "Invalid AttributeDataType input, consider using the provided AttributeDataType enum.")
     if attr.get("Required"):
         raise ServiceError("InvalidParameterException", "Required custom attributes are not supported currently.")
-    data_type = attr.get("AttributeDataType") or "String"
     developer_only = bool(attr.get("DeveloperOnlyAttribute", False))
     out = {"Name": ("dev:custom:" if developer_only else "custom:") + name,
            "AttributeDataType": data_type, "DeveloperOnlyAttribute": developer_only,
            "Mutable": bool(attr.get("Mutable", True)), "Required": False}
+    # Only the constraints of the attribute's own type are kept; the others are ignored.
     if data_type == "String":
-        constraints = dict(attr.get("StringAttributeConstraints") or {})
-        _check_range(constraints, "MinLength", "MaxLength", name, upper=2048)
+        constraints = {k: v for k, v in (attr.get("StringAttributeConstraints") or {}).items() if v is not None}
+        _check_range(constraints, "StringAttributeConstraints", "MinLength", "MaxLength", "custom:" + name)
         out["StringAttributeConstraints"] = constraints
-    elif data_type == "Number":
-        constraints = dict(attr.get("NumberAttributeConstraints") or {})
-        _check_range(constraints, "MinValue", "MaxValue", name)
+    elif data_type == "Number" and attr.get("NumberAttributeConstraints"):
+        constraints = {k: v for k, v in attr["NumberAttributeConstraints"].items() if v is not None}
+        _check_range(constraints, "NumberAttributeConstraints", "MinValue", "MaxValue", "custom:" + name)
         out["NumberAttributeConstraints"] = constraints
-    elif attr.get("StringAttributeConstraints") or attr.get("NumberAttributeConstraints"):
-        raise ServiceError("InvalidParameterException",
-                           f"Constraints are not supported for {data_type} attribute custom:{name}.")
     return out
 
 
-def _check_range(constraints: dict, lo_key: str, hi_key: str, name: str, upper: int | None = None) -> None:
+def _check_range(constraints: dict, kind: str, lo_key: str, hi_key: str, name: str) -> None:
     values = {}
     for key in (lo_key, hi_key):
         if constraints.get(key) is None:
@@ -272,14 +271,16 @@ def _check_range(constraints: dict, lo_key: str, hi_key: str, name: str, upper: 
         try:
             values[key] = int(constraints[key])
         except ValueError:
+            values[key] = -1
+        if values[key] < 0:
+            raise ServiceError("InvalidParameterException", f"Invalid {kind} for schema attribute {name}")
+        if kind == "StringAttributeConstraints" and values[key] > 2048:
             raise ServiceError("InvalidParameterException",
-                               f"{key} of custom:{name} must be an integer.") from None
-        if upper is not None and not 0 <= values[key] <= upper:
-            raise ServiceError("InvalidParameterException",
-                               f"{key} of custom:{name} must be between 0 and {upper}.")
+                               f"user.{name}: String attributes cannot have a length of more than 2048")
     if lo_key in values and hi_key in values and values[lo_key] > values[hi_key]:
+        what = "length" if kind == "StringAttributeConstraints" else "value"
         raise ServiceError("InvalidParameterException",
-                           f"{lo_key} of custom:{name} must not be greater than {hi_key}.")
+                           f"user.{name}: Max {what} cannot be less than min {what}.")
 
 
 def _check_sign_in_attributes(req: dict) -> None:
@@ -454,9 +455,10 @@ def add_custom_attributes(ctx, req):
     for attr in req["CustomAttributes"]:
         new = custom_attribute(attr)
         plain = new["Name"].removeprefix("dev:")
-        if new["Name"] in existing or plain in existing or "dev:" + plain in existing:
+        clash = next((n for n in (plain, "dev:" + plain) if n in existing), None)
+        if clash is not None:
             raise ServiceError("InvalidParameterException",
-                               f"Existing attribute already has name {plain}.")
+                               f"{plain}: Existing attribute already has name {clash}.")
         existing.add(new["Name"])
         added.append(new)
     customs = sum(1 for a in pool["SchemaAttributes"] if a["Name"] not in STANDARD_NAMES)

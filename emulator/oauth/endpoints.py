@@ -1,0 +1,336 @@
+"""The machine side: /oauth2/token (authorization_code, refresh_token, client_credentials),
+/oauth2/userInfo and /oauth2/revoke. Errors are OAuth JSON bodies (`{"error": ...}`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from urllib.parse import unquote
+
+from flask import request
+from werkzeug.wrappers import Response
+
+from emulator.oauth import common
+from protocol import ServiceError
+
+CC_SOURCE = "TokenGeneration_ClientCredentials"
+USERINFO_BAD_REQUEST = "Bad OAuth2 request at UserInfo Endpoint"
+USERINFO_BAD_TOKEN = "Access token is expired, disabled, or deleted, or the user has globally signed out."
+_PROFILE = ("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile",
+            "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at")
+_PROTECTED_ACCESS = {"acr", "amr", "aud", "at_hash", "auth_time", "azp", "client_id", "exp", "iat", "iss", "jti",
+                     "nbf", "origin_jti", "scope", "sub", "token_use", "version", "event_id", "username"}
+
+
+def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(body), status, content_type="application/json;charset=UTF-8")
+    response.headers["Cache-Control"] = "no-cache, no-store, max-age=0, must-revalidate"
+    response.headers["Pragma"] = "no-cache"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, status: int = 400, description: str | None = None,
+                 headers: dict | None = None) -> None:
+        super().__init__(error)
+        self.error, self.status, self.description, self.headers = error, status, description, headers
+
+    def response(self) -> Response:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return json_response(body, self.status, self.headers)
+
+
+# -- client authentication -------------------------------------------------------------------
+def authenticate_client(ctx, form) -> tuple[dict, dict]:
+    """(pool, client) of the calling client: Basic credentials, or client_id/client_secret in
+    the body. invalid_client (401 with WWW-Authenticate when Basic was used) otherwise."""
+    header = request.headers.get("Authorization") or ""
+    basic = header[:6].lower() == "basic "
+    if basic:
+        failure = OAuthError("invalid_client", 401, headers={"WWW-Authenticate": 'Basic realm="cognito"'})
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise failure from None
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise failure
+        client_id, secret = unquote(client_id), unquote(secret)
+        if form.get("client_id") and form["client_id"] != client_id:
+            raise failure
+    else:
+        failure = OAuthError("invalid_client")
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+    found = common.find_client(ctx, client_id)
+    if found is None:
+        raise failure
+    pool, client = found
+    secrets = common.client_secrets(ctx, client)
+    if secrets and (not secret or secret not in secrets):
+        raise failure
+    if not secrets and secret:
+        raise failure
+    if not common.has_domain(pool):
+        raise OAuthError("invalid_request", description=f"User pool {pool['Id']} has no domain.")
+    return pool, client
+
+
+def _form():
+    content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", description="Content-Type must be application/x-www-form-urlencoded.")
+    return request.form
+
+
+# -- /oauth2/token ---------------------------------------------------------------------------
+def _authorization_code(ctx, pool: dict, client: dict, form) -> Response:
+    if not client.get("AllowedOAuthFlowsUserPoolClient") or "code" not in (client.get("AllowedOAuthFlows") or []):
+        raise OAuthError("unauthorized_client")
+    code, redirect_uri = form.get("code"), form.get("redirect_uri")
+    if not code or not redirect_uri:
+        raise OAuthError("invalid_request")
+    row = ctx.db.execute("SELECT * FROM oauth_codes WHERE code_hash = ?", (common.digest(code),)).fetchone()
+    if row is None or row["client_id"] != client["ClientId"] or row["used"] is not None \
+            or ctx.now() >= row["expires"]:
+        raise OAuthError("invalid_grant")
+    # A code is spent by any attempt to redeem it.
+    ctx.db.execute("UPDATE oauth_codes SET used = ? WHERE code_hash = ?", (ctx.now(), row["code_hash"]))
+    common._m("codes").commit_now(ctx)
+    if row["redirect_uri"] != redirect_uri:
+        raise OAuthError("invalid_grant")
+    if row["code_challenge"]:
+        verifier = form.get("code_verifier")
+        if not verifier or not common.pkce_matches(verifier, row["code_challenge"]):
+            raise OAuthError("invalid_grant")
+    user = common._m("users").by_username(ctx.db, pool, row["username"])
+    if user is None or user.get("sub") != row["sub"] or user.get("enabled") is False:
+        raise OAuthError("invalid_grant")
+    scopes = row["scopes"].split()
+    result = common._m("tokens").issue_tokens(
+        ctx, pool, client, user, auth_time=row["auth_time"], scopes=scopes, source=common.HOSTED_SOURCE,
+        nonce=row["nonce"], oauth=True, id_token="openid" in scopes)
+    return _token_response(result)
+
+
+def _token_response(result: dict) -> Response:
+    body = {}
+    if result.get("IdToken"):
+        body["id_token"] = result["IdToken"]
+    body["access_token"] = result["AccessToken"]
+    if result.get("RefreshToken"):
+        body["refresh_token"] = result["RefreshToken"]
+    body["expires_in"] = result["ExpiresIn"]
+    body["token_type"] = "Bearer"
+    return json_response(body)
+
+
+def _refresh_token(ctx, pool: dict, client: dict, form) -> Response:
+    token = form.get("refresh_token")
+    if not token:
+        raise OAuthError("invalid_request")
+    tokens = common._m("tokens")
+    info = tokens.refresh_token_info(ctx, token)
+    try:
+        result, _user = tokens.refresh(ctx, pool, client, token, rotate=tokens.rotation(client)[0], oauth=True)
+    except ServiceError as err:
+        if err.code in ("UserLambdaValidationException", "InvalidLambdaResponseException",
+                        "UnexpectedLambdaException"):
+            raise OAuthError("invalid_request", description=err.message) from None
+        raise OAuthError("invalid_grant") from None
+    if info is not None and "openid" not in (info.get("scopes") or "").split() and \
+            tokens.ADMIN_SCOPE != (info.get("scopes") or ""):
+        result.pop("IdToken", None)
+    return _token_response(result)
+
+
+def _client_credentials(ctx, pool: dict, client: dict, form) -> Response:
+    if not client.get("AllowedOAuthFlowsUserPoolClient") or \
+            "client_credentials" not in (client.get("AllowedOAuthFlows") or []):
+        raise OAuthError("unauthorized_client")
+    allowed = [s for s in client.get("AllowedOAuthScopes") or [] if s not in common.RESERVED_SCOPES]
+    requested = (form.get("scope") or "").split()
+    if requested:
+        if any(s not in allowed for s in requested):
+            raise OAuthError("invalid_scope")
+        scopes = list(dict.fromkeys(requested))
+    else:
+        scopes = allowed
+    metadata = {}
+    if form.get("aws_client_metadata"):
+        try:
+            metadata = json.loads(form["aws_client_metadata"])
+        except ValueError:
+            raise OAuthError("invalid_request") from None
+        if not isinstance(metadata, dict):
+            raise OAuthError("invalid_request")
+    token, ttl = client_credentials_token(ctx, pool, client, scopes, metadata)
+    return json_response({"access_token": token, "expires_in": ttl, "token_type": "Bearer"})
+
+
+def client_credentials_token(ctx, pool: dict, client: dict, scopes: list[str],
+                             client_metadata: dict | None = None) -> tuple[str, int]:
+    """A machine-to-machine access token (sub = client id, custom scopes only)."""
+    tokens, keys, triggers = common._m("tokens"), common._m("keys"), common._m("triggers")
+    iat = int(ctx.now())
+    ttl = tokens.validity_seconds(client, "AccessToken")
+    claims = {"sub": client["ClientId"], "token_use": "access", "scope": "", "auth_time": iat,
+              "iss": keys.issuer(ctx.config, ctx.base_url, tokens.pool_region(pool), pool["Id"]),
+              "exp": iat + ttl, "iat": iat, "version": 2, "jti": str(uuid.uuid4()),
+              "client_id": client["ClientId"]}
+    if triggers.has_trigger(pool, "PreTokenGeneration") and triggers.pre_token_generation_version(pool) == "3":
+        scopes = _m2m_trigger(ctx, pool, client, claims, list(scopes), client_metadata or {})
+    claims["scope"] = " ".join(scopes)
+    return keys.sign(ctx.db, pool["Id"], "access", claims), ttl
+
+
+def _m2m_trigger(ctx, pool: dict, client: dict, claims: dict, scopes: list[str], metadata: dict) -> list[str]:
+    triggers = common._m("triggers")
+    bad = ServiceError("InvalidLambdaResponseException", "Invalid lambda response from PreTokenGeneration trigger.")
+    response = triggers.run_trigger(
+        ctx, pool, "PreTokenGeneration", CC_SOURCE, username=None, client_id=client["ClientId"], version="3",
+        request={"userAttributes": {}, "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [],
+                                                              "preferredRole": None},
+                 "scopes": list(scopes), "clientMetadata": dict(metadata)},
+        response={"claimsAndScopeOverrideDetails": None}) or {}
+    details = response.get("claimsAndScopeOverrideDetails")
+    if details is None:
+        return scopes
+    access = details.get("accessTokenGeneration") if isinstance(details, dict) else None
+    if access is None:
+        return scopes
+    if not isinstance(access, dict):
+        raise bad
+    add, suppress = access.get("claimsToAddOrOverride") or {}, access.get("claimsToSuppress") or []
+    add_scopes, drop_scopes = access.get("scopesToAdd") or [], access.get("scopesToSuppress") or []
+    if not isinstance(add, dict) or not all(isinstance(x, list) for x in (suppress, add_scopes, drop_scopes)):
+        raise bad
+    for name, value in add.items():
+        if name not in _PROTECTED_ACCESS:
+            claims[name] = value
+    for name in suppress:
+        if name not in _PROTECTED_ACCESS:
+            claims.pop(name, None)
+    scopes = [s for s in scopes if s not in drop_scopes]
+    return scopes + [s for s in add_scopes if isinstance(s, str) and s not in scopes]
+
+
+# -- /oauth2/userInfo ---------------------------------------------------------------------------
+def _userinfo_error(status: int, error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, status,
+                         {"WWW-Authenticate": f'error="{error}", error_description="{description}"'})
+
+
+def userinfo(ctx) -> Response:
+    header = request.headers.get("Authorization") or ""
+    if header[:7].lower() != "bearer " or not header[7:].strip():
+        return _userinfo_error(400, "invalid_request", USERINFO_BAD_REQUEST)
+    token = header[7:].strip()
+    keys, tokens = common._m("keys"), common._m("tokens")
+    pool_id = keys.token_pool_id(token)
+    bad = _userinfo_error(401, "invalid_token", USERINFO_BAD_TOKEN)
+    if not pool_id:
+        return bad
+    try:
+        claims = tokens.verify_token(ctx, pool_id, token, "access", check_revocation=True)
+    except tokens.TokenInvalid:
+        return bad
+    scopes = str(claims.get("scope") or "").split()
+    if "openid" not in scopes or not claims.get("username"):
+        return bad
+    pool = common._m("pools").load_pool(ctx.db, pool_id)
+    user = common._m("users").by_username(ctx.db, pool, claims["username"])
+    if user is None or user.get("sub") != claims.get("sub") or user.get("enabled") is False:
+        return bad
+    try:
+        client = common._m("clients").load_client(ctx.db, claims.get("client_id") or "")
+    except ServiceError:
+        client = None
+    readable = common._m("attributes").readable(client, dict(user.get("attributes") or {}))
+    readable = {k: v for k, v in readable.items() if v is not None}
+    narrowing = [s for s in ("profile", "email", "phone") if s in scopes]
+    if narrowing:
+        wanted = set()
+        if "profile" in scopes:
+            wanted |= set(_PROFILE) | {k for k in readable if k.startswith("custom:")}
+        if "email" in scopes:
+            wanted |= {"email", "email_verified"}
+        if "phone" in scopes:
+            wanted |= {"phone_number", "phone_number_verified"}
+        readable = {k: v for k, v in readable.items() if k in wanted}
+    body = {"sub": user["sub"], **{k: v for k, v in readable.items() if k != "sub"}, "username": user["username"]}
+    if "identities" in body:
+        try:
+            body["identities"] = json.loads(body["identities"])
+        except ValueError:
+            pass
+    return json_response(body)
+
+
+# -- /oauth2/revoke -----------------------------------------------------------------------------
+def revoke(ctx) -> Response:
+    form = _form()
+    token = form.get("token")
+    if not token:
+        raise OAuthError("invalid_request")
+    header_basic = (request.headers.get("Authorization") or "")[:6].lower() == "basic "
+    try:
+        _pool, client = authenticate_client(ctx, form)
+    except OAuthError as err:
+        if err.error == "invalid_client" and not header_basic:
+            err.status = 401
+        raise
+    tokens, keys = common._m("tokens"), common._m("keys")
+    if keys.unverified_claims(token) is not None:
+        raise OAuthError("unsupported_token_type")
+    if not tokens.revocation_enabled(client):
+        raise OAuthError("invalid_request")
+    info = tokens.refresh_token_info(ctx, token)
+    if info is None:
+        return Response("", 200)
+    if info["client_id"] != client["ClientId"]:
+        raise OAuthError("invalid_request")
+    tokens.revoke_origin(ctx, info["origin_jti"])
+    return Response("", 200)
+
+
+def install(emulator) -> None:
+    app = emulator.flask
+
+    def run(work) -> Response:
+        try:
+            return common.run(emulator, work)
+        except OAuthError as err:
+            return err.response()
+        except ServiceError as err:
+            return OAuthError("invalid_request", description=err.message).response()
+
+    @app.post("/oauth2/token")
+    def token_endpoint():
+        def work(ctx):
+            form = _form()
+            grant = form.get("grant_type")
+            if not grant:
+                raise OAuthError("invalid_request")
+            pool, client = authenticate_client(ctx, form)
+            if grant == "authorization_code":
+                return _authorization_code(ctx, pool, client, form)
+            if grant == "refresh_token":
+                return _refresh_token(ctx, pool, client, form)
+            if grant == "client_credentials":
+                return _client_credentials(ctx, pool, client, form)
+            raise OAuthError("unsupported_grant_type")
+        return run(work)
+
+    @app.route("/oauth2/userInfo", methods=["GET", "POST"])
+    def userinfo_endpoint():
+        return run(userinfo)
+
+    @app.post("/oauth2/revoke")
+    def revoke_endpoint():
+        return run(revoke)
