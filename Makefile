@@ -25,6 +25,8 @@ run: $(STAMP)
 	$(BIN)/cognito-emulator serve
 
 test: $(STAMP) $(NODE_STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium missing: browser tests will skip"
 	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

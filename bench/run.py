@@ -243,7 +243,9 @@ def p95(samples: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
-def latency(samples: list[float], note: str = "") -> Cell:
+def latency(samples: list[float], note: str = "", planned: int = 0) -> Cell:
+    if planned and len(samples) < planned:
+        note = f"{len(samples)} of {planned} repetitions within the time bound. {note}".strip()
     return Cell(f"{ms(statistics.median(samples))} / {ms(p95(samples))} ms", note)
 
 
@@ -278,13 +280,19 @@ def call(fn: Callable, *args, **kwargs):
         raise Unavailable(classify(error)) from error
 
 
-def repeat(fn: Callable[[int], object], times: int) -> list[float]:
-    """Time fn(i) for i in range(times); the first failure stops and is reported."""
+def repeat(fn: Callable[[int], object], times: int, budget: float = 15.0) -> list[float]:
+    """Time fn(i) for i in range(times), stopping early once `budget` seconds are spent.
+
+    The first failure stops and is reported. A row cut short by the budget says so (see `latency`).
+    """
     samples = []
+    began = time.perf_counter()
     for i in range(times):
         start = time.perf_counter()
         call(fn, i)
         samples.append(time.perf_counter() - start)
+        if start - began > budget:
+            break
     return samples
 
 
@@ -304,7 +312,7 @@ class Plan:
     get_user: int = 200
     identities: int = 50
     throughput_seconds: float = 10.0
-    populate_seconds: float = 60.0
+    populate_seconds: float = 50.0
     threads: int = 4
 
     @classmethod
@@ -355,6 +363,7 @@ class Bench:
         self.pool_id = ""
         self.client_id = ""
         self.created = 0            # users user000000..user{created-1}, besides the sign-in user
+        self.next_user = 0
         self.access_token = ""
 
     def run(self) -> dict[str, Cell]:
@@ -382,6 +391,8 @@ class Bench:
                     for row, _ in ROWS:
                         self.cells.setdefault(row, Cell("not run", f"pool setup failed: {failure.cell.text}"))
                     break
+            except Exception as error:  # noqa: BLE001  (a bench bug must not lose the other servers' rows)
+                self.cells.setdefault(key, classify(error))
             self.log(f"  {key:<12} {time.perf_counter() - started:6.1f}s  {self.cells.get(key, Cell('')).text}")
         return self.cells
 
@@ -390,7 +401,7 @@ class Bench:
         def pair(i: int) -> None:
             pool = self.idp.create_user_pool(PoolName=f"pair{i}")["UserPool"]["Id"]
             self.idp.create_user_pool_client(UserPoolId=pool, ClientName="app")
-        return latency(repeat(pair, self.plan.pairs))
+        return latency(repeat(pair, self.plan.pairs), planned=self.plan.pairs)
 
     def setup(self) -> None:
         self.pool_id = call(self.idp.create_user_pool, PoolName="bench")["UserPool"]["Id"]
@@ -399,22 +410,35 @@ class Bench:
                                                  "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
                               )["UserPoolClient"]["ClientId"]
 
+    def create(self, _i: int) -> None:
+        """Create the next user of the pool (sequentially numbered)."""
+        self.create_user(self.idp, self.next_user)
+        self.next_user += 1
+
     def create_user(self, idp, n: int) -> None:
         idp.admin_create_user(UserPoolId=self.pool_id, Username=username(n), MessageAction="SUPPRESS",
                               UserAttributes=[{"Name": "email", "Value": email(n)}])
 
     # 2. AdminCreateUser
     def admin_create_user(self) -> Cell:
-        samples = repeat(lambda i: self.create_user(self.idp, i), self.plan.creates)
-        self.created = self.plan.creates
-        return latency(samples)
+        try:
+            samples = repeat(lambda i: self.create(i), self.plan.creates)
+        finally:
+            self.created = self.next_user
+        return latency(samples, planned=self.plan.creates)
 
     # 3. Sign-in
     def sign_in(self) -> None:
-        call(self.idp.admin_create_user, UserPoolId=self.pool_id, Username="signin", MessageAction="SUPPRESS",
-             UserAttributes=[{"Name": "email", "Value": "signin@example.com"}])
-        call(self.idp.admin_set_user_password, UserPoolId=self.pool_id, Username="signin",
-             Password=PASSWORD, Permanent=True)
+        try:
+            call(self.idp.admin_create_user, UserPoolId=self.pool_id, Username="signin",
+                 MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": "signin@example.com"}])
+            call(self.idp.admin_set_user_password, UserPoolId=self.pool_id, Username="signin",
+                 Password=PASSWORD, Permanent=True)
+        except Unavailable as failure:
+            for key in ("admin_auth", "user_auth", "srp"):
+                self.cells[key] = Cell("not run", f"creating the user with a permanent password failed: "
+                                                  f"{failure.cell.text} {failure.cell.note}")
+            return
 
         def admin(password: str) -> dict:
             return self.idp.admin_initiate_auth(UserPoolId=self.pool_id, ClientId=self.client_id,
@@ -436,7 +460,7 @@ class Bench:
             except Unavailable as failure:
                 self.cells[key] = failure.cell
                 continue
-            self.cells[key] = latency(samples, self.wrong_password_note(fn))
+            self.cells[key] = latency(samples, self.wrong_password_note(fn), planned=times)
 
     def check_tokens(self, answer: dict) -> None:
         result = answer.get("AuthenticationResult") or {}
@@ -465,11 +489,13 @@ class Bench:
             answer = self.idp.get_user(AccessToken=self.access_token)
             if answer["Username"] != "signin":
                 raise RuntimeError(f"GetUser answered user {answer['Username']!r}")
-        return latency(repeat(one, self.plan.get_user))
+        return latency(repeat(one, self.plan.get_user), planned=self.plan.get_user)
 
     # 4. the pool of N users, filtered ListUsers, full walk
     def populate(self) -> Cell:
         target = self.plan.users
+        if self.created >= target:
+            return Cell(f"— ({self.created} users from the AdminCreateUser row)")
         todo = iter(range(self.created, target))
         lock = threading.Lock()
         deadline = time.monotonic() + self.plan.populate_seconds
@@ -525,7 +551,7 @@ class Bench:
                     break
             found.append(names)
         samples = repeat(one, self.plan.list_filtered)
-        cell = latency(samples, self.smaller_pool())
+        cell = latency(samples, self.smaller_pool(), planned=self.plan.list_filtered)
         if found[-1] != expected:
             cell.text += " (wrong result)"
             cell.note = f"returned {len(found[-1])} users where {len(expected)} match. {cell.note}".strip()
@@ -553,11 +579,13 @@ class Bench:
                     break
             pages_seen.append(pages)
             counts.append(len(names))
-        samples = repeat(one, self.plan.walks)
+        samples = repeat(one, self.plan.walks, budget=8.0)
         value = statistics.median(samples)
         pages = pages_seen[-1]
         text = f"{value:.2f} s ({pages} page{'s' if pages != 1 else ''})"
         notes = [self.smaller_pool()]
+        if len(samples) < self.plan.walks:
+            notes.append(f"{len(samples)} of {self.plan.walks} walks within the time bound.")
         if counts[-1] != expected:
             text += " (wrong result)"
             notes.append(f"walked {counts[-1]} distinct users of {expected}.")
@@ -615,7 +643,7 @@ class Bench:
             answer = identity.get_credentials_for_identity(IdentityId=identity_id)
             if not answer.get("Credentials", {}).get("AccessKeyId"):
                 raise RuntimeError("no credentials in the answer")
-        return latency(repeat(one, self.plan.identities))
+        return latency(repeat(one, self.plan.identities), planned=self.plan.identities)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,7 +669,11 @@ def render(outcomes: list[Outcome], plan: Plan, quick: bool, started: datetime.d
              "- Latency cells: median / p95 over the row's repetitions; lower is better.",
              "- Servers:"]
     for o in outcomes:
-        lines.append(f"  - {o.server.label}: {o.server.version()}"
+        try:
+            version = o.server.version()
+        except Exception:  # noqa: BLE001  (not installed: the error says so)
+            version = "version unknown"
+        lines.append(f"  - {o.server.label}: {version}"
                      + (f" — {o.error}" if o.error else
                         f" ({o.seconds:.0f}s wall{', ' + o.usage if o.usage else ''})"))
     counts = {

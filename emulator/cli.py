@@ -53,10 +53,13 @@ def serve(config: Config) -> None:
     class Handler(WSGIRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
 
-    server = make_server(config.host, config.port, app, threaded=True, request_handler=Handler)
+    from emulator import certs
+    tls = certs.ssl_context(config)
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=Handler, ssl_context=tls)
     config.port = server.server_port
     where = "memory" if config.in_memory else os.path.abspath(config.data_dir)
-    print(f"cognito-emulator {__version__} listening on http://{config.host}:{server.server_port} "
+    scheme = "https" if tls else "http"
+    print(f"cognito-emulator {__version__} listening on {scheme}://{config.host}:{server.server_port} "
           f"(state in {where})", flush=True)
     try:
         server.serve_forever()

@@ -22,6 +22,9 @@ class Config:
     config_file: str | None = None  # JSON or TOML: {"lambdas": {arn-or-name: {"url"|"callable": ...}}}
     kinesis_endpoint: str | None = None  # Kinesis API base URL for Cognito Streams (e.g. LocalStack)
     kms_endpoint: str | None = None  # KMS API base URL that encrypts custom sender codes (e.g. LocalStack)
+    tls: bool = False  # serve HTTPS with a self-signed certificate generated in {data_dir}/tls
+    tls_cert: str | None = None  # PEM certificate (chain) to serve HTTPS with
+    tls_key: str | None = None  # PEM private key of tls_cert
 
     @property
     def database_path(self) -> str | None:
@@ -46,6 +49,9 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "config_file": (str, "JSON or TOML file mapping Lambda ARNs or names to a URL or Python callable"),
     "kinesis_endpoint": (str, "Kinesis API base URL that Cognito Streams records are put to"),
     "kms_endpoint": (str, "KMS API base URL used to encrypt codes for CustomEmailSender/CustomSMSSender"),
+    "tls": (bool, "serve HTTPS with a self-signed certificate generated in {data_dir}/tls"),
+    "tls_cert": (str, "PEM certificate to serve HTTPS with (with --tls-key)"),
+    "tls_key": (str, "PEM private key of --tls-cert"),
 }
 
 

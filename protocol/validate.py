@@ -92,26 +92,49 @@ class _Collector:
 
 
 def _scalar_constraints(shape: Shape, value: Any, skip_pattern: bool = False) -> list[str]:
-    """Constraint messages for a present scalar/list/map value (not members)."""
+    """Messages of the constraints a present value violates (length before pattern, as AWS
+    orders them)."""
     out: list[str] = []
     meta = shape.metadata
     t = shape.type_name
-    if t == "string":
-        if "enum" in meta and value not in meta["enum"]:
-            out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
-        if "pattern" in meta and not skip_pattern and not pattern_matches(meta["pattern"], value):
-            out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
     if t in ("string", "list", "map", "blob"):
         n = len(value)
         if "min" in meta and n < meta["min"]:
             out.append(f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and n > meta["max"]:
             out.append(f"Member must have length less than or equal to {meta['max']}")
+    if t == "string":
+        if "pattern" in meta and not skip_pattern and not pattern_matches(meta["pattern"], value):
+            out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+        if "enum" in meta and value not in meta["enum"]:
+            out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
     if t in ("integer", "long", "double", "float"):
         if "min" in meta and value < meta["min"]:
             out.append(f"Member must have value greater than or equal to {_num(meta['min'])}")
         if "max" in meta and value > meta["max"]:
             out.append(f"Member must have value less than or equal to {_num(meta['max'])}")
+    return out
+
+
+def _all_constraints(shape: Shape) -> list[str]:
+    """Every constraint of a member shape, as AWS lists them inside `[...]` for map keys,
+    map values and list members once one of them fails."""
+    out: list[str] = []
+    meta = shape.metadata
+    if shape.type_name in ("integer", "long", "double", "float"):
+        if "max" in meta:
+            out.append(f"Member must have value less than or equal to {_num(meta['max'])}")
+        if "min" in meta:
+            out.append(f"Member must have value greater than or equal to {_num(meta['min'])}")
+        return out
+    if "max" in meta:
+        out.append(f"Member must have length less than or equal to {meta['max']}")
+    if "min" in meta:
+        out.append(f"Member must have length greater than or equal to {meta['min']}")
+    if "pattern" in meta:
+        out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+    if "enum" in meta:
+        out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
     return out
 
 
@@ -201,18 +224,19 @@ def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
         if member.type_name not in ("structure", "list", "map"):
             # AWS reports scalar members on the list itself:
             # Value '[x]' at 'flows' failed to satisfy constraint: Member must satisfy constraint: [...]
-            problems: list[str] = []
+            failed = saw_null = False
             for item in value:
                 if item is None:
-                    problems.append("Member must not be null")
+                    failed = saw_null = True
                     out.append(None)
                     continue
                 item = _coerce(member, item)
-                problems.extend(_scalar_constraints(member, item))
+                failed = failed or bool(_scalar_constraints(member, item))
                 out.append(item)
-            if problems:
+            if failed:
                 errs.add(path, value, "Member must satisfy constraint: ["
-                         + ", ".join(dict.fromkeys(problems)) + "]",
+                         + ", ".join(_all_constraints(member) + (["Member must not be null"] if saw_null else []))
+                         + "]",
                          sensitive or bool(member.metadata.get("sensitive")))
             return out
         for i, item in enumerate(value, start=1):
@@ -224,26 +248,26 @@ def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
         return out
     if t == "map":
         out_map = {}
-        key_problems: list[str] = []
-        value_problems: list[str] = []
+        keys_failed = values_failed = saw_null = False
         for k, v in value.items():
-            key_problems.extend(_scalar_constraints(shape.key, k))
+            keys_failed = keys_failed or bool(_scalar_constraints(shape.key, k))
             if v is None:
-                value_problems.append("Member must not be null")
+                values_failed = saw_null = True
                 continue
-            inner = _Collector()
-            out_map[k] = _walk(shape.value, v, f"{path}.{k}", inner)
-            if shape.value.type_name in ("string", "integer", "long", "boolean", "double"):
-                value_problems.extend(m.split("failed to satisfy constraint: ", 1)[1]
-                                      for m in inner.messages)
-            else:
-                errs.messages.extend(inner.messages)
-        if key_problems:
+            if shape.value.type_name in ("structure", "list", "map"):
+                out_map[k] = _walk(shape.value, v, f"{path}.{k}", errs)
+                continue
+            v = _coerce(shape.value, v)
+            values_failed = values_failed or bool(_scalar_constraints(shape.value, v))
+            out_map[k] = v
+        hidden = sensitive or bool(shape.value.metadata.get("sensitive"))
+        if keys_failed:
             errs.add(path, value, "Map keys must satisfy constraint: ["
-                     + ", ".join(dict.fromkeys(key_problems)) + "]", True)
-        if value_problems:
+                     + ", ".join(_all_constraints(shape.key)) + "]", hidden)
+        if values_failed:
             errs.add(path, value, "Map value must satisfy constraint: ["
-                     + ", ".join(dict.fromkeys(value_problems)) + "]", True)
+                     + ", ".join(_all_constraints(shape.value) + (["Member must not be null"] if saw_null else []))
+                     + "]", hidden)
         return out_map
     return value
 

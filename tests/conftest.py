@@ -34,7 +34,7 @@ class EmulatorProcess:
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True,
                                      env={**os.environ, **(env or {})})
         line = self.proc.stdout.readline()
-        match = re.search(r"listening on (http://\S+)", line)
+        match = re.search(r"listening on (https?://\S+)", line)
         if not match:
             self.stop()
             raise RuntimeError(f"emulator did not start: {line!r}\n{self.log_path.read_text()}")

@@ -208,3 +208,18 @@ def test_two_processes_share_one_data_dir(tmp_path):
     finally:
         first.stop()
         second.stop()
+
+
+def test_serves_https_with_a_generated_certificate(tmp_path):
+    data = tmp_path / "tls-state"
+    server = EmulatorProcess("--data-dir", str(data), "--tls")
+    try:
+        assert server.url.startswith("https://")
+        cert = data / "tls" / "cert.pem"
+        assert cert.exists()
+        r = requests.get(server.url + "/_emulator/health", verify=str(cert))
+        assert r.status_code == 200 and r.json()["status"] == "ok"
+        idp = make_client("cognito-idp", server.url, verify=str(cert))
+        assert idp.list_user_pools(MaxResults=1)["UserPools"] == []
+    finally:
+        server.stop()

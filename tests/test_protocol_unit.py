@@ -244,3 +244,24 @@ def test_pattern_exemption_for_custom_domains():
     assert validate_input(shape, params, "X", registry.pattern_exemptions("CreateUserPoolDomain")) == params
     with pytest.raises(ServiceError):
         validate_input(shape, params, "X")
+
+
+def test_map_value_constraints_are_listed_whole():
+    # AWS lists every constraint of the map's value shape once one fails, e.g.
+    # "Map value must satisfy constraint: [Member must have length less than or equal to 50000, ...]".
+    client, _ = make_app({"get_id": lambda ctx, req: {}}, service="cognito-identity", error="ValidationException")
+    r = post(client, "AWSCognitoIdentityService.GetId",
+             {"IdentityPoolId": "us-east-1:0a", "Logins": {"graph.facebook.com": ""}}, auth=None)
+    assert body(r)["message"] == (
+        "1 validation error detected: Value at 'logins' failed to satisfy constraint: Map value must satisfy "
+        "constraint: [Member must have length less than or equal to 50000, Member must have length greater "
+        "than or equal to 1]")
+
+
+def test_length_is_reported_before_pattern():
+    client, _ = make_app({"admin_get_user": lambda ctx, req: {}})
+    r = post(client, IDP + "AdminGetUser", {"UserPoolId": "us-east-1_abc", "Username": ""})
+    assert body(r)["message"] == (
+        "2 validation errors detected: Value at 'username' failed to satisfy constraint: Member must have "
+        "length greater than or equal to 1; Value at 'username' failed to satisfy constraint: Member must "
+        "satisfy regular expression pattern: [\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]+")
