@@ -226,3 +226,23 @@ def test_device_srp_sign_in_with_confirmed_verifier(idp, clock):
     assert "NewDeviceMetadata" not in result
     got = idp.get_device(AccessToken=result["AccessToken"], DeviceKey=device["key"])["Device"]
     assert "DeviceLastAuthenticatedDate" in got
+
+
+def test_refresh_needs_the_device_key(idp):
+    """With device tracking on, a refresh token works only with the key of the device it was
+    issued to (REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken alike)."""
+    _pool, client, username = device_pool(idp)
+    tokens = sign_in_new_device(idp, client, username)
+    refresh, key = tokens["RefreshToken"], tokens["NewDeviceMetadata"]["DeviceKey"]
+    for params in ({"REFRESH_TOKEN": refresh}, {"REFRESH_TOKEN": refresh, "DEVICE_KEY": "us-east-1_other"}):
+        with pytest.raises(ClientError) as exc:
+            idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters=params)
+        assert error(exc) == ("NotAuthorizedException", "Invalid Refresh Token")
+    with pytest.raises(ClientError) as exc:
+        idp.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=refresh)
+    assert error(exc) == ("NotAuthorizedException", "Invalid Refresh Token")
+    out = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                            AuthParameters={"REFRESH_TOKEN": refresh, "DEVICE_KEY": key})
+    assert "AccessToken" in out["AuthenticationResult"]
+    out = idp.get_tokens_from_refresh_token(ClientId=client["ClientId"], RefreshToken=refresh, DeviceKey=key)
+    assert "AccessToken" in out["AuthenticationResult"]

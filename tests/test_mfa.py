@@ -4,6 +4,7 @@ MFA_SETUP session), SetUserMFAPreference, AdminSetUserMFAPreference, and TOTP at
 from __future__ import annotations
 
 import base64
+import json
 
 import pyotp
 import pytest
@@ -222,3 +223,147 @@ def test_totp_needs_pool_factor(idp, clock):
     enrol(idp, clock, token)
     idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
     assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)
+
+
+# -- AdminDeleteSoftwareToken / AdminGetUserAuthFactors ---------------------------------
+def test_admin_get_user_auth_factors(idp, clock):
+    pool, client = totp_pool(idp)
+    username = new_user(idp, pool["Id"], attributes={"email": "f@example.com", "email_verified": "true"})
+    out = idp.admin_get_user_auth_factors(UserPoolId=pool["Id"], Username=username)
+    assert out["Username"] == username
+    assert out["ConfiguredUserAuthFactors"] == ["PASSWORD"]
+    assert "UserMFASettingList" not in out and "PreferredMfaSetting" not in out
+    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    out = idp.admin_get_user_auth_factors(UserPoolId=pool["Id"], Username=username)
+    assert out["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+    assert out["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
+    mine = idp.get_user_auth_factors(AccessToken=token)
+    for key in ("Username", "ConfiguredUserAuthFactors", "UserMFASettingList", "PreferredMfaSetting"):
+        assert out[key] == mine[key]
+    with pytest.raises(ClientError) as exc:
+        idp.admin_get_user_auth_factors(UserPoolId=pool["Id"], Username="nobody")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+def test_admin_delete_software_token(idp, clock):
+    pool, client = totp_pool(idp)
+    username = new_user(idp, pool["Id"])
+    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    start = idp.admin_initiate_auth(UserPoolId=pool["Id"], ClientId=client["ClientId"],
+                                    AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                    AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    idp.admin_delete_software_token(UserPoolId=pool["Id"], Username=username)
+    got = idp.admin_get_user(UserPoolId=pool["Id"], Username=username)
+    assert "UserMFASettingList" not in got and "PreferredMfaSetting" not in got
+    # The lost authenticator no longer gates sign-in, and enabling TOTP needs a new association.
+    assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True})
+    assert error(exc) == ("InvalidParameterException", "User has not set up software token mfa")
+    secret = enrol(idp, clock, token)
+    assert secret
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True})
+    with pytest.raises(ClientError) as exc:
+        idp.admin_delete_software_token(UserPoolId=pool["Id"], Username="nobody")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+# -- email MFA: set-up at sign-in and required MFA with an email on file ------------------
+def email_mfa_pool(idp) -> tuple[dict, dict]:
+    pool, client = new_pool(idp, UserPoolTier="ESSENTIALS", EmailConfiguration={
+        "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:000000000000:identity/example.com"})
+    idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration="ON",
+                                 SoftwareTokenMfaConfiguration={"Enabled": True},
+                                 EmailMfaConfiguration={"Message": "Your code is {####}", "Subject": "Code"})
+    return pool, client
+
+
+def test_mfa_setup_lists_email_and_sets_it_up(idp, outbox):
+    pool, client = email_mfa_pool(idp)
+    username = new_user(idp, pool["Id"])
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "MFA_SETUP"
+    assert json.loads(start["ChallengeParameters"]["MFAS_CAN_SETUP"]) == ["SOFTWARE_TOKEN_MFA", "EMAIL_OTP"]
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP", Session=start["Session"],
+                                      ChallengeResponses={"USERNAME": username, "EMAIL": "not-an-email"})
+    assert error(exc) == ("InvalidParameterException", "Invalid email address format.")
+    sent = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP",
+                                         Session=start["Session"],
+                                         ChallengeResponses={"USERNAME": username, "EMAIL": "mfa@example.com"})
+    assert sent["ChallengeName"] == "EMAIL_OTP"
+    assert sent["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "EMAIL"
+    code = outbox.last_code(username=username)
+    assert outbox.last(username=username)["destination"] == "mfa@example.com"
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=sent["Session"],
+                                         ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
+    token = done["AuthenticationResult"]["AccessToken"]
+    got = idp.get_user(AccessToken=token)
+    assert got["UserMFASettingList"] == ["EMAIL_OTP"] and got["PreferredMfaSetting"] == "EMAIL_OTP"
+    attrs = {a["Name"]: a["Value"] for a in got["UserAttributes"]}
+    assert attrs["email"] == "mfa@example.com" and attrs["email_verified"] == "true"
+    again = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert again["ChallengeName"] == "EMAIL_OTP"
+
+
+def test_required_email_mfa_uses_the_email_on_file(idp, outbox):
+    pool, client = email_mfa_pool(idp)
+    username = new_user(idp, pool["Id"], attributes={"email": "on-file@example.com", "email_verified": "true"})
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "EMAIL_OTP"
+    code = outbox.last_code(username=username)
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=start["Session"],
+                                      ChallengeResponses={"USERNAME": username,
+                                                          "EMAIL_OTP_CODE": "000000" if code != "000000" else "111111"})
+    assert error(exc) == ("CodeMismatchException", "Invalid code or auth state for the user.")
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=start["Session"],
+                                         ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
+    assert "AccessToken" in done["AuthenticationResult"]
+
+
+def test_select_mfa_type_email(idp, clock, outbox):
+    """Email joins SELECT_MFA_TYPE; the API reference's EMAIL_MFA answer means EMAIL_OTP."""
+    pool, client = email_mfa_pool(idp)
+    username = new_user(idp, pool["Id"], attributes={"email": "both@example.com", "email_verified": "true"})
+    first = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    token = idp.respond_to_auth_challenge(
+        ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=first["Session"],
+        ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": outbox.last_code(username=username)},
+    )["AuthenticationResult"]["AccessToken"]
+    enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False},
+                                EmailMfaSettings={"Enabled": True, "PreferredMfa": False})
+    for answer in ("EMAIL_OTP", "EMAIL_MFA"):
+        start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+        assert start["ChallengeName"] == "SELECT_MFA_TYPE"
+        assert json.loads(start["ChallengeParameters"]["MFAS_CAN_CHOOSE"]) == ["SOFTWARE_TOKEN_MFA", "EMAIL_OTP"]
+        chosen = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SELECT_MFA_TYPE",
+                                               Session=start["Session"],
+                                               ChallengeResponses={"USERNAME": username, "ANSWER": answer})
+        assert chosen["ChallengeName"] == "EMAIL_OTP"
+        done = idp.respond_to_auth_challenge(
+            ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=chosen["Session"],
+            ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": outbox.last_code(username=username)})
+        assert "AccessToken" in done["AuthenticationResult"]
+
+
+def test_associate_by_session_needs_an_mfa_setup_session(idp):
+    pool, client = email_mfa_pool(idp)
+    username = new_user(idp, pool["Id"], attributes={"email": "s@example.com", "email_verified": "true"})
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "EMAIL_OTP"
+    with pytest.raises(ClientError) as exc:
+        idp.associate_software_token(Session=start["Session"])
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user.")

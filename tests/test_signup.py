@@ -361,6 +361,47 @@ def test_forgot_password_disabled_user(idp, setup, outbox):
     assert error(exc) == ("NotAuthorizedException", "User is disabled.")
 
 
+def test_forgot_password_before_first_sign_in(idp, setup, outbox):
+    # AWS: a user still on the invitation's temporary password cannot use ForgotPassword.
+    pool_id, client_id = setup
+    username = unique("u")
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": f"{username}@example.com"}, {"Name": "email_verified", "Value": "true"}])
+    with pytest.raises(ClientError) as exc:
+        idp.forgot_password(ClientId=client_id, Username=username)
+    assert error(exc) == ("NotAuthorizedException", "User password cannot be reset in the current state.")
+    assert outbox.list(username=username) == []
+
+
+def test_hidden_existence_for_disabled_and_unreachable_users(idp, outbox):
+    # PreventUserExistenceErrors=ENABLED: a disabled user, or one without a verified channel, gets the
+    # simulated answer an unknown user gets, and nothing is sent.
+    pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
+    client_id = make_client(idp, pool_id, PreventUserExistenceErrors="ENABLED")["ClientId"]
+    unverified = unique("u")
+    sign_up(idp, client_id, unverified, f"{unverified}@example.com")
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=unverified)
+    before = outbox.list(username=unverified)
+    out = idp.forgot_password(ClientId=client_id, Username=unverified)
+    assert set(out["CodeDeliveryDetails"]) == {"Destination", "DeliveryMedium", "AttributeName"}
+    assert outbox.list(username=unverified) == before
+    disabled = confirmed_user(idp, pool_id, client_id, outbox)
+    idp.admin_disable_user(UserPoolId=pool_id, Username=disabled)
+    before = outbox.list(username=disabled)
+    assert idp.forgot_password(ClientId=client_id, Username=disabled)["CodeDeliveryDetails"]
+    assert outbox.list(username=disabled) == before
+    with pytest.raises(ClientError) as exc:
+        idp.confirm_forgot_password(ClientId=client_id, Username=disabled, ConfirmationCode="123456",
+                                    Password="NewPassw0rd!")
+    assert error(exc) == ("CodeMismatchException", "Invalid verification code provided, please try again.")
+    pending = unique("u")
+    sign_up(idp, client_id, pending, f"{pending}@example.com")
+    idp.admin_disable_user(UserPoolId=pool_id, Username=pending)
+    before = outbox.list(username=pending)
+    assert idp.resend_confirmation_code(ClientId=client_id, Username=pending)["CodeDeliveryDetails"]
+    assert outbox.list(username=pending) == before
+
+
 def test_forgot_password_password_history(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], Policies={"PasswordPolicy": {
         "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True,

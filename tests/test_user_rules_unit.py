@@ -34,7 +34,7 @@ def test_empty_filter_means_all(text):
 
 @pytest.mark.parametrize("text", [
     "foo", 'email = alice', 'email == "a"', 'email != "a"', 'email = "unterminated',
-    'email = "a" AND name = "b"', 'custom:tier = "gold"', 'nickname = "x"', '= "x"', 'email ~= "x"',
+    'email = "a" AND name = "b"', '= "x"', 'email ~= "x"',
     'email = "a" extra', 'email = "a\\',
 ])
 def test_bad_filters(text):
@@ -42,6 +42,14 @@ def test_bad_filters(text):
         user_filter.parse(text)
     assert err.value.code == "InvalidParameterException"
     assert err.value.message == "Error while parsing filter."
+
+
+@pytest.mark.parametrize("attribute", ["custom:tier", "nickname", "updated_at"])
+def test_unsearchable_attribute(attribute):
+    with pytest.raises(ServiceError) as err:
+        user_filter.parse(f'{attribute} = "x"')
+    assert (err.value.code, err.value.message) == ("InvalidParameterException",
+                                                   f"Invalid search attribute: {attribute}")
 
 
 def test_prefix_upper_bound():

@@ -331,9 +331,10 @@ def test_change_password_lockout(idp):
     for _ in range(5):
         with pytest.raises(ClientError):
             idp.change_password(AccessToken=token, PreviousPassword="Wr0ng-password!", ProposedPassword="N3w-Passw0rd!")
+    # ChangePassword answers a lock with LimitExceededException (sign-in says "Password attempts exceeded").
     with pytest.raises(ClientError) as exc:
         idp.change_password(AccessToken=token, PreviousPassword=PASSWORD, ProposedPassword="N3w-Passw0rd!")
-    assert error(exc) == ("NotAuthorizedException", "Password attempts exceeded")
+    assert error(exc) == ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
 
 
 # -- SetUserSettings -------------------------------------------------------------------

@@ -304,10 +304,33 @@ def test_admin_reset_user_password(idp, pool_id, outbox):
 def test_admin_reset_user_password_without_channel(idp):
     pool_id = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
     user = create(idp, pool_id)
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=user["Username"], Password=PASSWORD, Permanent=True)
     with pytest.raises(ClientError) as exc:
         idp.admin_reset_user_password(UserPoolId=pool_id, Username=user["Username"])
     assert error(exc) == ("InvalidParameterException", "Cannot reset password for the user as there is no "
                           "registered/verified email or phone_number")
+
+
+def test_admin_reset_user_password_refused_before_first_sign_in(idp, pool_id):
+    # AWS: a user still on the temporary password (FORCE_CHANGE_PASSWORD) cannot be reset.
+    user = create(idp, pool_id, email="f@example.com", UserAttributes=[{"Name": "email_verified", "Value": "true"}],
+                  MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_reset_user_password(UserPoolId=pool_id, Username=user["Username"])
+    assert error(exc) == ("NotAuthorizedException", "User password cannot be reset in the current state.")
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=user["Username"])["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+
+
+def test_admin_create_user_stores_only_given_attributes(idp, pool_id):
+    # AWS adds `sub` but no implicit email_verified/phone_number_verified for admin-created users.
+    user = create(idp, pool_id, email="only@example.com",
+                  UserAttributes=[{"Name": "phone_number", "Value": "+15555550123"}], MessageAction="SUPPRESS")
+    assert user["Attributes"][0]["Name"] == "sub"
+    assert set(attrs_of(user)) == {"sub", "email", "phone_number"}
+    got = idp.admin_get_user(UserPoolId=pool_id, Username=user["Username"])
+    assert set(attrs_of(got)) == {"sub", "email", "phone_number"}
+    assert got["UserAttributes"][0]["Name"] == "sub"
+    assert "MFAOptions" not in got and "UserMFASettingList" not in got
 
 
 def test_admin_confirm_sign_up(idp, pool_id):

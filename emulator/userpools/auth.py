@@ -162,6 +162,10 @@ def _base_state(pool: dict, client: dict, flow: str, admin: bool, typed: str | N
 
 # -- user state at sign-in -------------------------------------------------------------------------
 def _status_before_password(client: dict, user: dict) -> None:
+    # An unconfirmed user is told so whatever the password (amazon-cognito-identity-js#288:
+    # AWS's stated intent, so apps can route to confirmation; measured again in ministack#1758).
+    if user.get("status") == "UNCONFIRMED":
+        raise ServiceError("UserNotConfirmedException", "User is not confirmed.")
     if user.get("status") == "RESET_REQUIRED":
         raise ServiceError("PasswordResetRequiredException", "Password reset required for the user")
 
@@ -300,14 +304,18 @@ def _mfa_step(ctx, pool: dict, client: dict, user: dict, state: dict) -> dict | 
     mode = mfa.pool_mfa_mode(pool)
     offered = _pool_mfa_factors(pool)
     attrs = user.get("attributes") or {}
-    if not factors and mode == "ON" and "SMS_MFA" in offered and attrs.get("phone_number") \
-            and not mfa.user_factors(user):
-        # Required MFA uses the phone number a user already has before asking for set-up.
-        factors = ["SMS_MFA"]
+    if not factors and mode == "ON" and not mfa.user_factors(user):
+        # Required MFA uses the phone number (or email) a user already has before asking for set-up.
+        if "SMS_MFA" in offered and attrs.get("phone_number"):
+            factors = ["SMS_MFA"]
+        elif "EMAIL_OTP" in offered and attrs.get("email"):
+            factors = ["EMAIL_OTP"]
     if not factors:
         if mode != "ON":
             return None
-        can_setup = [f for f in offered if f in ("SMS_MFA", "SOFTWARE_TOKEN_MFA")] or ["SOFTWARE_TOKEN_MFA"]
+        # MFAS_CAN_SETUP lists the MFA types activated for the pool.
+        can_setup = [f for f in ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP") if f in offered] \
+            or ["SOFTWARE_TOKEN_MFA"]
         return issue_challenge(ctx, client, state, "MFA_SETUP", {"MFAS_CAN_SETUP": json.dumps(can_setup)})
     preferred = mfa.preferred_factor(user)
     if preferred in factors:
@@ -793,7 +801,27 @@ def _otp_answer(ctx, pool, client, user, state, responses, meta):
     auth_sessions.consume(ctx, state)
     state = {k: v for k, v in state.items() if k not in ("code_hash", "code_salt")}
     state["mfa_done"] = True
+    if state.get("setup_email"):
+        user = _finish_email_setup(ctx, pool, user, state.pop("setup_email"))
     return continue_sign_in(ctx, pool, client, user, state, meta)
+
+
+def _finish_email_setup(ctx, pool: dict, user: dict, email: str) -> dict:
+    """The code sent to the address given at MFA_SETUP came back: the address is the user's
+    verified email and email MFA is on."""
+    users = _users()
+    mfa = _mfa()
+    user["attributes"]["email"] = email
+    user["attributes"]["email_verified"] = "true"
+    users.check_unique_username_attributes(ctx.db, pool, user)
+    users.claim_aliases(ctx.db, pool, user, force=False, only=["email"])
+    settings = mfa.settings(user)
+    settings["email_enabled"] = True
+    if not mfa.preferred_factor(user):
+        settings["preferred"] = "EMAIL_OTP"
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
+    return user
 
 
 def _totp_answer(ctx, pool, client, user, state, responses, meta):
@@ -811,6 +839,8 @@ def _select_mfa(ctx, pool, client, user, state, responses, meta):
     answer = responses.get("ANSWER")
     if not answer:
         raise _missing("ANSWER")
+    if answer == "EMAIL_MFA":  # the API reference's name for the email factor; clients send EMAIL_OTP
+        answer = "EMAIL_OTP"
     if answer not in (state.get("available") or []):
         raise ServiceError("InvalidParameterException", f"Invalid MFA type {answer} selected.")
     auth_sessions.consume(ctx, state)
@@ -819,10 +849,28 @@ def _select_mfa(ctx, pool, client, user, state, responses, meta):
 
 def _mfa_setup(ctx, pool, client, user, state, responses, meta):
     mfa = _mfa()
+    email = responses.get("EMAIL")
+    if email is not None and not state.get("mfa_setup_verified"):
+        return _email_mfa_setup(ctx, pool, client, user, state, email)
     if not state.get("mfa_setup_verified") and not mfa.enabled_factors(pool, user):
         raise ServiceError("InvalidParameterException", "MFA has not been set up for the user.")
     auth_sessions.consume(ctx, state)
     return continue_sign_in(ctx, pool, client, user, {**state, "mfa_done": True}, meta)
+
+
+def _email_mfa_setup(ctx, pool: dict, client: dict, user: dict, state: dict, email: str) -> dict:
+    """MFA_SETUP answered with an EMAIL address: send an EMAIL_OTP code there; the address
+    becomes the user's (verified) email and email MFA when the code comes back."""
+    if "EMAIL_OTP" not in _pool_mfa_factors(pool):
+        raise ServiceError("InvalidParameterException", "Email MFA is not enabled for the user pool.")
+    attributes = _m("attributes")
+    if attributes is not None and not attributes.EMAIL_RE.match(email):
+        raise ServiceError("InvalidParameterException", "Invalid email address format.")
+    auth_sessions.consume(ctx, state)
+    target = {**user, "attributes": {**(user.get("attributes") or {}), "email": email}}
+    state = {**state, "setup_email": email, "mfa_factor": "EMAIL_OTP"}
+    state, params = _send_otp(ctx, pool, client, target, state, "EMAIL_OTP")
+    return issue_challenge(ctx, client, state, "EMAIL_OTP", params)
 
 
 def _select_challenge(ctx, pool, client, user, state, responses, meta):

@@ -10,7 +10,8 @@ State keys the sign-in engine writes (others may read them, and add their own):
   admin (bool: started by AdminInitiateAuth), device_key, auth_time, source
   (PreTokenGeneration trigger source), and per challenge: srp_b/srp_B/srp_A (hex),
   code_hash (SMS/email codes), mfa_factor, available (USER_AUTH factors),
-  mfa_setup_verified (set by VerifySoftwareToken during MFA_SETUP).
+  mfa_setup_verified (set by VerifySoftwareToken during MFA_SETUP), setup_email (the address
+  an MFA_SETUP answer gave for email MFA, adopted when its EMAIL_OTP code comes back).
 """
 
 from __future__ import annotations

@@ -181,6 +181,8 @@ def _session_user(ctx, session: str) -> tuple[dict, dict, dict]:
     """(state, pool, user) of an MFA_SETUP challenge session."""
     sessions = _sessions()
     state = sessions.load(ctx, session)
+    if state.get("challenge") != "MFA_SETUP":
+        raise ServiceError("NotAuthorizedException", sessions.INVALID)
     pool = _pools().load_pool(ctx.db, state["pool_id"])
     user = _users().find_user(ctx.db, pool, state["username"])
     if user is None:

@@ -15,6 +15,7 @@ from emulator.userpools import codes, delivery, passwords, registry, secret_hash
 from protocol import ServiceError
 
 UNKNOWN_USER = "Username/client id combination not found."
+CANNOT_RESET = "User password cannot be reset in the current state."
 SIGNUP_FAILURES = 5
 FORGOT_FAILURES = 5
 RESENDS_PER_HOUR = 5
@@ -146,7 +147,7 @@ def resend_confirmation_code(ctx, req):
     client, pool = _client_and_pool(ctx, req["ClientId"])
     user = users.find_user(db, pool, req["Username"])
     _check_hash(ctx, client, req, user)
-    if user is None:
+    if user is None or (not user["enabled"] and _hides_existence(client)):
         if _hides_existence(client):
             return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
         raise ServiceError("UserNotFoundException", UNKNOWN_USER)
@@ -185,13 +186,21 @@ def forgot_password(ctx, req):
     _check_hash(ctx, client, req, user)
     if user is None and triggers.has_trigger(pool, "UserMigration"):
         user = _migrate_user(ctx, pool, client, req)
+    hides = _hides_existence(client)
     if user is None:
-        if _hides_existence(client):
+        if hides:
             return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
         raise ServiceError("UserNotFoundException", UNKNOWN_USER)
+    target = users.recovery_target(pool, user)
+    # With PreventUserExistenceErrors, a disabled user or one without a verified channel looks
+    # like any other: a code "sent" to a simulated destination.
+    if hides and (not user["enabled"] or target is None):
+        return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
     if not user["enabled"]:
         raise ServiceError("NotAuthorizedException", "User is disabled.")
-    target = users.recovery_target(pool, user)
+    if user["status"] == "FORCE_CHANGE_PASSWORD":
+        # Never signed in: there is a temporary password to use, nothing to reset.
+        raise ServiceError("NotAuthorizedException", CANNOT_RESET)
     if target == "admin_only":
         raise ServiceError("NotAuthorizedException", "Contact administrator to reset password.")
     if target is None:
@@ -211,7 +220,7 @@ def confirm_forgot_password(ctx, req):
     client, pool = _client_and_pool(ctx, req["ClientId"])
     user = users.find_user(db, pool, req["Username"])
     _check_hash(ctx, client, req, user)
-    if user is None:
+    if user is None or (not user["enabled"] and _hides_existence(client)):
         if _hides_existence(client):
             raise ServiceError("CodeMismatchException", codes.MISMATCH)
         raise ServiceError("UserNotFoundException", UNKNOWN_USER)

@@ -427,7 +427,8 @@ def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None
         raise ServiceError("RefreshTokenReuseException", "Refresh token has already been used.")
     if now >= row["expires"]:
         raise ServiceError("NotAuthorizedException", EXPIRED_REFRESH)
-    if device_key and row["device_key"] and device_key != row["device_key"]:
+    if row["device_key"] and not oauth and device_key != row["device_key"]:
+        # With device tracking, a refresh token only works together with its device's key.
         raise ServiceError("NotAuthorizedException", INVALID_REFRESH)
     user = _users().find_user(ctx.db, pool, row["username"])
     if user is None or (row["sub"] and user.get("sub") and user["sub"] != row["sub"]):

@@ -44,7 +44,7 @@ def parse(text: str | None) -> Condition | None:
     if text[end:].strip():
         raise ServiceError("InvalidParameterException", PARSE_ERROR)
     if attribute not in SEARCHABLE:
-        raise ServiceError("InvalidParameterException", PARSE_ERROR)
+        raise ServiceError("InvalidParameterException", f"Invalid search attribute: {attribute}")
     return Condition(attribute, operator, value)
 
 

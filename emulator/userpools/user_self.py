@@ -17,6 +17,7 @@ from protocol import ServiceError
 
 CONTACTS = ("email", "phone_number")
 VERIFY_CODE_LIMIT = 5  # GetUserAttributeVerificationCode per user per hour
+ATTEMPT_LIMIT = "Attempt limit exceeded, please try after some time."
 
 
 # -- adapters --------------------------------------------------------------------------
@@ -145,7 +146,11 @@ def change_password(ctx, req):
     lockout = _lockout()
     previous = req.get("PreviousPassword")
     if passwords.has_password(user):
-        lockout.check(ctx, pool["Id"], user["username"])
+        try:
+            lockout.check(ctx, pool["Id"], user["username"])
+        except ServiceError:
+            # ChangePassword reports the lock as a rate limit, not as sign-in does.
+            raise ServiceError("LimitExceededException", ATTEMPT_LIMIT) from None
         if previous is None or not passwords.password_matches(pool, user, previous):
             lockout.failure(ctx, pool["Id"], user["username"])
             codes.commit_now(ctx)

@@ -9,6 +9,8 @@ Every looked-up or filtered value is also an indexed column.
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import json
 import re
 import uuid
@@ -484,8 +486,6 @@ def apply_attribute_changes(ctx, pool: dict, user: dict, changes: dict[str, str]
     for name in ("email", "phone_number"):
         if not a.get(name):
             a.pop(f"{name}_verified", None)
-    if not user["attributes"].get("email_verified") and "email" in a:
-        a["email_verified"] = "false"
     for name in to_verify:
         code = codes.issue(ctx.db, pool["Id"], user["username"], f"verify:{name}", now=ctx.now(),
                            ttl=codes.VERIFY_TTL, data={"value": pending.get(name, a.get(name))})
@@ -573,9 +573,7 @@ def admin_create_user(ctx, req):
     del response  # auto-confirm/verify are ignored for AdminCreateUser
     user = new_user(pool, username, given, status="FORCE_CHANGE_PASSWORD", now=now,
                     sub=username if username_attributes(pool) else None)
-    for name in ("email", "phone_number"):
-        if user["attributes"].get(name) and f"{name}_verified" not in user["attributes"]:
-            user["attributes"][f"{name}_verified"] = "false"
+    # Unlike SignUp, AdminCreateUser stores only the attributes given: no implicit *_verified=false.
     claim_aliases(db, pool, user, force=bool(req.get("ForceAliasCreation")))
     temporary = temporary or passwords.generate_temporary(pool)
     passwords.set_password(db, pool, user, temporary, temporary=True, now=now)
@@ -741,7 +739,8 @@ def admin_reset_user_password(ctx, req):
     user = get_user(db, pool, req["Username"])
     if not user["enabled"]:
         raise ServiceError("NotAuthorizedException", "User is disabled.")
-    if user["status"] == "UNCONFIRMED":
+    if user["status"] in ("UNCONFIRMED", "FORCE_CHANGE_PASSWORD", "EXTERNAL_PROVIDER"):
+        # Only a user with a password of their own can be sent through a reset.
         raise ServiceError("NotAuthorizedException", "User password cannot be reset in the current state.")
     target = recovery_target(pool, user)
     if target in ("email", "phone_number"):
@@ -885,30 +884,47 @@ def admin_disable_provider_for_user(ctx, req):
 
 
 # -- ListUsers ---------------------------------------------------------------------------------
-def _encode_page(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": seq}).encode()).decode().rstrip("=")
+# Pages are walked with a keyset cursor over an index, so every page costs the same whatever the
+# pool's size: `seq` (creation order) for no filter and for exact matches (index (pool, column,
+# seq)); (column, seq) for prefix matches (index range, then seq within equal values).
+
+def _page_scope(pool_id: str, filter_text: str | None) -> str:
+    """What a pagination token is valid for: the pool and the filter it was issued with."""
+    return hashlib.sha256(f"{pool_id}\n{filter_text or ''}".encode()).hexdigest()[:16]
 
 
-def _decode_page(token: str) -> int:
+def _encode_page(cursor: dict, scope: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({**cursor, "scope": scope}).encode()).decode().rstrip("=")
+
+
+def _decode_page(ctx, token: str, scope: str) -> dict:
+    """The cursor a token continues after ({"after": seq[, "key": value]}); AWS's error for a
+    token that is not one of ours or was issued for another pool or filter."""
     try:
         value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after = value["after"]
-        if not isinstance(after, int):
+        if not isinstance(value.get("after"), int) or value.get("scope") != scope or \
+                not isinstance(value.get("key", ""), str):
             raise ValueError
-        return after
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
+        return value
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, binascii.Error):
+        raise ServiceError("InvalidParameterException",
+                           f"Paging marker {token} is invalid for request {ctx.request_id}") from None
 
 
-def _filter_sql(pool: dict, condition: user_filter.Condition) -> tuple[str, list]:
-    """SQL condition over indexed columns for a parsed filter."""
+def _filter_sql(pool: dict, condition: user_filter.Condition,
+                start: str | None = None) -> tuple[str, list, str | None]:
+    """(SQL condition over indexed columns, its arguments, the column a prefix match ranges over).
+
+    `start` (a page cursor's value) replaces a prefix range's lower bound, so the index seek
+    starts at the cursor and deep pages cost no more than the first."""
     attribute, value = condition.attribute, condition.value
     if attribute == "status":
         wanted = [v for v in ("Enabled", "Disabled")
                   if (v.startswith(value) if condition.prefix else v == value)]
         if not wanted:
-            return "0 = 1", []
-        return f"enabled IN ({', '.join('?' for _ in wanted)})", [1 if w == "Enabled" else 0 for w in wanted]
+            return "0 = 1", [], None
+        return (f"enabled IN ({', '.join('?' for _ in wanted)})", [1 if w == "Enabled" else 0 for w in wanted],
+                None)
     if attribute == "cognito:user_status":
         column, value = "status", value.upper()
     elif attribute == "username":
@@ -916,26 +932,15 @@ def _filter_sql(pool: dict, condition: user_filter.Condition) -> tuple[str, list
         value = value.lower() if case_insensitive(pool) else value
     elif attribute in ("email", "preferred_username") and case_insensitive(pool):
         column, value = f"{attribute}_lc", value.lower()
-    elif attribute == "sub":
-        column = "sub"
     else:
         column = attribute
     if not condition.prefix:
-        return f"{column} = ?", [value]
+        return f"{column} = ?", [value], None
+    lower = value if start is None else max(value, start)
     upper = user_filter.prefix_upper_bound(value)
     if upper is None:
-        return f"{column} IS NOT NULL", []
-    return f"{column} >= ? AND {column} < ?", [value, upper]
-
-
-_SELECTIVE_ROWS = 5000
-
-
-def _selective(db, where: str, args: list) -> bool:
-    """True when a prefix condition matches few users (counted on its index, bounded)."""
-    count = db.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE {where} LIMIT ?)",
-                       [*args, _SELECTIVE_ROWS]).fetchone()[0]
-    return count < _SELECTIVE_ROWS
+        return f"{column} >= ?", [lower], column
+    return f"{column} >= ? AND {column} < ?", [lower, upper], column
 
 
 @registry.handler
@@ -944,7 +949,8 @@ def list_users(ctx, req):
     pool = load_pool(db, req["UserPoolId"])
     condition = user_filter.parse(req.get("Filter"))
     limit = req.get("Limit") or MAX_LIMIT
-    after = _decode_page(req["PaginationToken"]) if req.get("PaginationToken") else 0
+    scope = _page_scope(pool["Id"], req.get("Filter"))
+    cursor = _decode_page(ctx, req["PaginationToken"], scope) if req.get("PaginationToken") else None
     names = req.get("AttributesToGet")
     if names is not None:
         defs = attrs_mod.schema(pool)
@@ -953,19 +959,32 @@ def list_users(ctx, req):
                 raise ServiceError("InvalidParameterException",
                                    f"Attributes did not conform to the schema: {name}: "
                                    "Attribute does not exist in the schema.")
-    seq = "seq"
     where, args = "pool_id = ?", [pool["Id"]]
+    keyed = None
     if condition is not None:
-        extra, extra_args = _filter_sql(pool, condition)
+        extra, extra_args, keyed = _filter_sql(pool, condition, cursor.get("key") if cursor else None)
         where += " AND " + extra
         args += extra_args
-        if condition.prefix and _selective(db, where, args):
-            # Few matches: walk the attribute's index and sort them, instead of scanning by seq.
-            seq = "+seq"
-    rows = db.execute(f"SELECT * FROM users WHERE {where} AND {seq} > ? ORDER BY {seq} LIMIT ?",
-                      [*args, after, limit + 1]).fetchall()
-    users = [_row_user(r) for r in rows[:limit]]
+    if keyed is None:
+        if cursor is not None:
+            where += " AND seq > ?"
+            args.append(cursor["after"])
+        order = "seq"
+    else:
+        if cursor is not None:
+            if "key" not in cursor:
+                raise ServiceError("InvalidParameterException", f"Paging marker {req['PaginationToken']} is "
+                                   f"invalid for request {ctx.request_id}")
+            where += f" AND ({keyed} > ? OR seq > ?)"
+            args += [cursor["key"], cursor["after"]]
+        order = f"{keyed}, seq"
+    rows = db.execute(f"SELECT * FROM users WHERE {where} ORDER BY {order} LIMIT ?", [*args, limit + 1]).fetchall()
+    page = rows[:limit]
+    users = [_row_user(r) for r in page]
     out: dict = {"Users": [user_type(pool, u, names) for u in users]}
     if len(rows) > limit:
-        out["PaginationToken"] = _encode_page(users[-1]["seq"])
+        last = {"after": page[-1]["seq"]}
+        if keyed is not None:
+            last["key"] = page[-1][keyed]
+        out["PaginationToken"] = _encode_page(last, scope)
     return out

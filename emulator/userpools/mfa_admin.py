@@ -1,0 +1,58 @@
+"""Administrator views and repairs of a user's sign-in factors: AdminGetUserAuthFactors and
+AdminDeleteSoftwareToken (a lost authenticator app: forget the TOTP secret so the user can
+associate a new one)."""
+
+from __future__ import annotations
+
+from emulator.userpools import mfa, registry
+
+
+def _users():
+    from emulator.userpools import users
+    return users
+
+
+def _pools():
+    from emulator.userpools import pools
+    return pools
+
+
+def _webauthn_ops():
+    from emulator.userpools import webauthn_ops
+    return webauthn_ops
+
+
+def auth_factors(ctx, pool: dict, user: dict) -> dict:
+    """The answer of (Admin)GetUserAuthFactors for a user."""
+    out = {"Username": user["username"],
+           "ConfiguredUserAuthFactors": _webauthn_ops().configured_auth_factors(ctx, pool, user)}
+    out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
+    return out
+
+
+def delete_software_token(user: dict) -> None:
+    """Forget the user's TOTP secret (verified or pending); TOTP stops being a factor."""
+    settings = mfa.settings(user)
+    settings["totp_secret"] = None
+    settings["totp_pending"] = None
+    settings["totp_enabled"] = False
+    settings["totp_last_step"] = None
+    settings.pop("totp_device_name", None)
+    if settings.get("preferred") == "SOFTWARE_TOKEN_MFA":
+        settings["preferred"] = None
+
+
+@registry.handler
+def admin_get_user_auth_factors(ctx, req):
+    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
+    user = _users().get_user(ctx.db, pool, req["Username"])
+    return auth_factors(ctx, pool, user)
+
+
+@registry.handler
+def admin_delete_software_token(ctx, req):
+    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
+    user = _users().get_user(ctx.db, pool, req["Username"])
+    delete_software_token(user)
+    _users().save_user(ctx.db, pool, user)
+    return {}
