@@ -32,8 +32,20 @@ test: $(STAMP) $(NODE_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check protocol emulator tests bench
 
-bench: $(STAMP)
-	$(BIN)/python bench/run.py
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_NODE_STAMP := bench/node_modules/.installed
+
+# The peers: moto (server mode) from the bench extra, cognito-local pinned by bench/package-lock.json.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+$(BENCH_NODE_STAMP): bench/package.json bench/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix bench --no-audit --no-fund && touch $(BENCH_NODE_STAMP); \
+		else echo "npm not found: cognito-local will not be measured"; fi
+
+bench: $(BENCH_STAMP) $(BENCH_NODE_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 coverage: $(STAMP)
 	$(BIN)/cognito-emulator coverage --write-readme README.md

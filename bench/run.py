@@ -291,7 +291,7 @@ def repeat(fn: Callable[[int], object], times: int, budget: float = 15.0) -> lis
         start = time.perf_counter()
         call(fn, i)
         samples.append(time.perf_counter() - start)
-        if start - began > budget:
+        if time.perf_counter() - began > budget:
             break
     return samples
 

@@ -7,12 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from conftest import unique
+from node_runner import NODE_DIR
 
-NODE_DIR = Path(__file__).resolve().parent / "node"
 SDK_V3 = NODE_DIR / "node_modules" / "@aws-sdk" / "client-cognito-identity-provider"
 
 

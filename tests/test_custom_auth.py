@@ -8,11 +8,9 @@ import hashlib
 import hmac
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
-from conftest import make_client as boto_client
 from conftest import unique
-from lambda_fixtures.user_pool_functions import Functions
+from lambda_fixtures import user_pool_functions as functions
 from pycognito import aws_srp
 from test_auth_flows import PASSWORD, error, make_pool, make_user
 from test_triggers import claims, envelope
@@ -20,26 +18,8 @@ from test_triggers import claims, envelope
 CUSTOM_FLOWS = ["ALLOW_CUSTOM_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 NOT_CONFIGURED = ("InvalidParameterException", "Custom auth lambda trigger is not configured for the user pool.")
 
-
-@pytest.fixture(scope="module")
-def fx(tmp_path_factory):
-    functions = Functions(tmp_path_factory.mktemp("custom-auth"))
-    yield functions
-    functions.stop()
-
-
-@pytest.fixture(scope="module")
-def idp(fx):
-    return boto_client("cognito-idp", fx.url)
-
-
-@pytest.fixture(autouse=True)
-def _healthy(fx):
-    before = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    yield
-    requests.post(fx.url + "/_emulator/clock", json={"reset": True}, timeout=10)
-    after = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    assert after == before, "the emulator answered an internal error (see its log)"
+# The module's emulator with its functions, its cognito-idp client, and the check after each test.
+fx, idp, _healthy = functions.fx, functions.idp, functions.healthy
 
 
 def define(event):

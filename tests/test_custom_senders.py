@@ -6,12 +6,11 @@ from __future__ import annotations
 import base64
 import json
 
-import pytest
-import requests
 from conftest import make_client as boto_client
 from conftest import unique, wait_for
+from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.servers import RecordingServer
-from lambda_fixtures.user_pool_functions import Functions
+from lambda_fixtures.user_pool_functions import Functions, messages
 from test_auth_flows import PASSWORD, make_client, make_pool, make_user, password_auth
 from test_triggers import envelope
 
@@ -20,29 +19,8 @@ from emulator.userpools import custom_senders
 KEY = "arn:aws:kms:us-east-1:000000000000:key/0b1e6c2a-8a57-4d61-9a38-5f1d7a1e9c11"
 SMS = {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"}
 
-
-@pytest.fixture(scope="module")
-def fx(tmp_path_factory):
-    functions = Functions(tmp_path_factory.mktemp("senders"))
-    yield functions
-    functions.stop()
-
-
-@pytest.fixture(scope="module")
-def idp(fx):
-    return boto_client("cognito-idp", fx.url)
-
-
-@pytest.fixture(autouse=True)
-def _healthy(fx):
-    before = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    yield
-    after = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    assert after == before, "the emulator answered an internal error (see its log)"
-
-
-def outbox(fx, **filters) -> list[dict]:
-    return requests.get(fx.url + "/_emulator/messages", params=filters, timeout=10).json()["messages"]
+# The module's emulator with its functions, its cognito-idp client, and the check after each test.
+fx, idp, _healthy = functions.fx, functions.idp, functions.healthy
 
 
 def sender_pool(fx, idp, **kwargs):
@@ -80,7 +58,7 @@ def test_email_sender_for_sign_up_and_recovery(fx, idp):
     assert request["userAttributes"]["cognito:user_status"] == "UNCONFIRMED"
     envelope_json = json.loads(base64.b64decode(request["code"]))
     assert envelope_json["envelope"] == "cognito-emulator/plaintext-v1" and envelope_json["keyId"] == KEY
-    assert outbox(fx, username=username) == []  # nothing sent by the emulator itself
+    assert messages(fx, username=username) == []  # nothing sent by the emulator itself
 
     idp.resend_confirmation_code(ClientId=client["ClientId"], Username=username)
     event = received(fx, email, 2)
@@ -105,7 +83,7 @@ def test_email_sender_for_sign_up_and_recovery(fx, idp):
     idp.verify_user_attribute(AccessToken=tokens["AccessToken"], AttributeName="email", Code=code_of(event))
     attrs = {a["Name"]: a["Value"] for a in idp.get_user(AccessToken=tokens["AccessToken"])["UserAttributes"]}
     assert attrs["email_verified"] == "true"
-    assert outbox(fx, username=username) == []
+    assert messages(fx, username=username) == []
 
 
 def test_admin_create_user_invitation_to_both_senders(fx, idp):
@@ -122,7 +100,7 @@ def test_admin_create_user_invitation_to_both_senders(fx, idp):
     assert code_of(by_sms) == temporary
     out = password_auth(idp, client, username, temporary)
     assert out["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    assert outbox(fx, username=username) == []
+    assert messages(fx, username=username) == []
 
 
 def test_sms_sender_for_mfa_codes(fx, idp):
@@ -152,7 +130,7 @@ def test_sender_failure_does_not_fail_the_operation(fx, idp):
                       UserAttributes=[{"Name": "email", "Value": "cal@example.com"}])
     assert out["UserConfirmed"] is False
     received(fx, arn, 1)
-    assert outbox(fx, username=username) == []
+    assert messages(fx, username=username) == []
 
 
 def test_only_the_configured_channel_is_redirected(fx, idp):
@@ -164,7 +142,7 @@ def test_only_the_configured_channel_is_redirected(fx, idp):
     username = unique("dee")
     idp.sign_up(ClientId=client["ClientId"], Username=username, Password=PASSWORD,
                 UserAttributes=[{"Name": "email", "Value": "dee@example.com"}])
-    assert [m["channel"] for m in outbox(fx, username=username)] == ["EMAIL"]
+    assert [m["channel"] for m in messages(fx, username=username)] == ["EMAIL"]
     assert fx.all(sms) == []
 
 

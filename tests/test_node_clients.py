@@ -3,39 +3,11 @@ aws-amplify v6 (scripts in tests/node, installed with `npm ci --prefix tests/nod
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 from conftest import unique
+from node_runner import PASSWORD, requires_node, run_script
+from node_runner import skip_reason as _skip_reason  # noqa: F401 (test_node_auto_sign_in imports it from here)
 
-NODE_DIR = Path(__file__).resolve().parent / "node"
-PASSWORD = "Passw0rd!long"
-
-
-def _skip_reason() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (NODE_DIR / "node_modules").is_dir():
-        return "tests/node/node_modules is absent (run: npm ci --prefix tests/node)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
-
-
-def run_script(script: str, **env: str) -> dict:
-    result = subprocess.run(["node", script], cwd=NODE_DIR, env={**os.environ, **env}, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no JSON from {script}: {result.stdout}\n{result.stderr}"
-    out = json.loads(lines[-1])
-    assert "error" not in out, out
-    return out
+pytestmark = requires_node
 
 
 def test_amazon_cognito_identity_js(idp, endpoint):

@@ -3,21 +3,16 @@ CUSTOM_AUTH flow type with SRP first), the challenge triggers played by the test
 
 from __future__ import annotations
 
-import pytest
 from conftest import make_client as boto_client
-from lambda_fixtures.user_pool_functions import Functions
+from lambda_fixtures import user_pool_functions as functions
+from node_runner import PASSWORD, requires_node, run_script
 from test_auth_flows import make_pool, make_user
 from test_custom_auth import CUSTOM_FLOWS, create, define, verify
-from test_node_clients import PASSWORD, _skip_reason, run_script
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = requires_node
 
-
-@pytest.fixture(scope="module")
-def fx(tmp_path_factory):
-    functions = Functions(tmp_path_factory.mktemp("node-custom-auth"))
-    yield functions
-    functions.stop()
+# The module's emulator with the functions the triggers call.
+fx = functions.fx
 
 
 def test_custom_auth_with_amazon_cognito_identity_js(fx):

@@ -157,3 +157,12 @@ def test_pycognito_formats_single_digit_days_unpadded():
     stamp = aws_srp.AWSSRP.get_cognito_formatted_timestamp(datetime.datetime(2024, 3, 5, 7, 4, 9))
     assert stamp == "Tue Mar 5 07:04:09 UTC 2024"
     assert parse_timestamp(stamp) is not None
+
+
+def test_powmod_matches_python_pow():
+    import os
+
+    from emulator.userpools import srp
+    for _ in range(20):
+        base, exponent = int.from_bytes(os.urandom(384), "big"), int.from_bytes(os.urandom(128), "big")
+        assert srp.powmod(base, exponent, srp.N) == pow(base, exponent, srp.N)

@@ -10,11 +10,11 @@ import os
 import time
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 from conftest import make_client as boto_client
 from conftest import unique
-from lambda_fixtures.user_pool_functions import Functions
+from lambda_fixtures import user_pool_functions as functions
+from lambda_fixtures.user_pool_functions import messages
 from test_auth_flows import PASSWORD, Srp, error, make_client, make_pool, make_user, password_auth
 from test_devices import _timestamp, device_verifier
 
@@ -23,30 +23,8 @@ from emulator.userpools import srp
 NA = "CLIENT_ID_NOT_APPLICABLE"
 SMS = {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"}
 
-
-@pytest.fixture(scope="module")
-def fx(tmp_path_factory):
-    functions = Functions(tmp_path_factory.mktemp("triggers"))
-    yield functions
-    functions.stop()
-
-
-@pytest.fixture(scope="module")
-def idp(fx):
-    return boto_client("cognito-idp", fx.url)
-
-
-@pytest.fixture(autouse=True)
-def _healthy(fx):
-    before = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    yield
-    requests.post(fx.url + "/_emulator/clock", json={"reset": True}, timeout=10)
-    after = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
-    assert after == before, "the emulator answered an internal error (see its log)"
-
-
-def messages(fx, **filters) -> list[dict]:
-    return requests.get(fx.url + "/_emulator/messages", params=filters, timeout=10).json()["messages"]
+# The module's emulator with its functions, its cognito-idp client, and the check after each test.
+fx, idp, _healthy = functions.fx, functions.idp, functions.healthy
 
 
 def claims(token: str) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from emulator import paging
 from emulator.identitypools import registry
 from emulator.identitypools.logins import COGNITO_IDENTITY, Login, refuse_cognito_tokens, verify_logins
 from emulator.identitypools.pools import load_identity_pool
@@ -248,27 +249,9 @@ def describe_identity(ctx, req):
 def list_identities(ctx, req):
     pool_id = req["IdentityPoolId"]
     load_identity_pool(ctx.db, pool_id)
-    limit = req["MaxResults"]
-    where = ["pool_id = ?"]
-    args: list = [pool_id]
-    if req.get("HideDisabled"):
-        where.append("disabled = 0")
-    token = req.get("NextToken")
-    if token:
-        created, _, last_id = token.partition("|")
-        try:
-            created_value = float(created)
-        except ValueError:
-            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-        where.append("(created > ? OR (created = ? AND id > ?))")
-        args += [created_value, created_value, last_id]
-    rows = ctx.db.execute(f"SELECT * FROM identities WHERE {' AND '.join(where)} ORDER BY created, id LIMIT ?",
-                          (*args, limit + 1)).fetchall()
-    out = {"IdentityPoolId": pool_id, "Identities": [_describe(ctx.db, r) for r in rows[:limit]]}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        out["NextToken"] = f"{last['created']!r}|{last['id']}"
-    return out
+    sql = "SELECT * FROM identities WHERE pool_id = ?" + (" AND disabled = 0" if req.get("HideDisabled") else "")
+    rows, token = paging.page(ctx.db, sql, [pool_id], ["created", "id"], req["MaxResults"], req.get("NextToken"))
+    return {"IdentityPoolId": pool_id, "Identities": [_describe(ctx.db, r) for r in rows], "NextToken": token}
 
 
 def delete_identity_rows(db, ids: list[str]) -> None:

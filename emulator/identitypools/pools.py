@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from emulator import paging
 from emulator.identitypools import registry
 from emulator.store import dumps, loads, register_schema
 from protocol import ServiceError
@@ -195,27 +196,11 @@ def delete_identity_pool(ctx, req):
 
 @registry.handler
 def list_identity_pools(ctx, req):
-    limit = req["MaxResults"]
-    token = req.get("NextToken")
     # Identity pools are regional: a region lists only its own.
-    args: list = [ctx.region]
-    where = "WHERE region = ?"
-    if token:
-        created, _, last_id = token.partition("|")
-        try:
-            created_value = float(created)
-        except ValueError:
-            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-        where += " AND (created > ? OR (created = ? AND id > ?))"
-        args += [created_value, created_value, last_id]
-    rows = ctx.db.execute(f"SELECT id, name, created FROM identity_pools {where} "
-                          "ORDER BY created, id LIMIT ?", (*args, limit + 1)).fetchall()
-    out = {"IdentityPools": [{"IdentityPoolId": r["id"], "IdentityPoolName": r["name"]}
-                             for r in rows[:limit]]}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        out["NextToken"] = f"{last['created']!r}|{last['id']}"
-    return out
+    rows, token = paging.page(ctx.db, "SELECT id, name, created FROM identity_pools WHERE region = ?",
+                              [ctx.region], ["created", "id"], req["MaxResults"], req.get("NextToken"))
+    return {"IdentityPools": [{"IdentityPoolId": r["id"], "IdentityPoolName": r["name"]} for r in rows],
+            "NextToken": token}
 
 
 # -- roles ------------------------------------------------------------------------

@@ -393,7 +393,7 @@ def _fake_material(pool: dict, name: str) -> tuple[str, int, int]:
     seed = hmac.new(b"cognito-emulator-unknown-user", f"{pool['Id']}/{name}".encode(), hashlib.sha256).digest()
     user_id = str(uuid.UUID(bytes=seed[:16], version=4))
     salt = int.from_bytes(seed[16:32], "big")
-    verifier = pow(srp.G, int.from_bytes(hashlib.sha256(seed).digest(), "big"), srp.N)
+    verifier = srp.powmod(srp.G, int.from_bytes(hashlib.sha256(seed).digest(), "big"), srp.N)
     return user_id, salt, verifier
 
 
@@ -503,6 +503,8 @@ def _initiate(ctx, pool: dict, client: dict, req: dict, *, admin: bool) -> dict:
         return start(ctx, pool, client, req, state)
     if flow == "USER_SRP_AUTH":
         return _srp_start(ctx, pool, client, params, state, req.get("ClientMetadata"))
+    if flow == "USER_AUTH" and req.get("Session"):
+        return _auto_sign_in(ctx, pool, client, params, state, req["Session"], req.get("ClientMetadata"))
     if flow == "USER_AUTH":
         return _user_auth_start(ctx, pool, client, params, state, req.get("ClientMetadata"))
     return _password_start(ctx, pool, client, params, state, req.get("ClientMetadata"))
@@ -629,6 +631,29 @@ def _user_auth_start(ctx, pool: dict, client: dict, params: dict, state: dict, m
         return _start_factor(ctx, pool, client, user, state, preferred, params, meta)
     state["available"] = available
     return issue_challenge(ctx, client, state, "SELECT_CHALLENGE", {}, available=available)
+
+
+def _auto_sign_in(ctx, pool: dict, client: dict, params: dict, state: dict, session: str,
+                  meta: dict | None) -> dict:
+    """USER_AUTH with the Session of SignUp (auto-confirmed user) or ConfirmSignUp: the
+    confirmation stands in for the first factor, once, within the session's life."""
+    typed = params.get("USERNAME")
+    if not typed:
+        raise _missing("USERNAME")
+    user = _find_user(ctx, pool, typed)
+    _check_secret(ctx, client, [typed, user and user["username"]], params.get("SECRET_HASH"))
+    saved = auth_sessions.load(ctx, session, client["ClientId"])
+    if not saved.get("auto_sign_in") or saved.get("pool_id") != pool["Id"] or user is None \
+            or saved.get("username") != user["username"]:
+        raise ServiceError("NotAuthorizedException", auth_sessions.INVALID)
+    auth_sessions.consume(ctx, saved)
+    lockout.check(ctx, pool["Id"], user["username"])
+    _status_before_password(client, user)
+    _status_after_password(ctx, pool, client, user)
+    _pre_authentication(ctx, pool, client, user, meta)
+    state.update({"username": user["username"], "device_key": params.get("DEVICE_KEY"),
+                  "first_factor": "SIGN_UP", "first_factor_otp": True})
+    return continue_sign_in(ctx, pool, client, user, state)
 
 
 def _start_factor(ctx, pool: dict, client: dict, user: dict, state: dict, factor: str, inputs: dict,

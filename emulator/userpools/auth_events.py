@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 import uuid
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import pools, registry
 from protocol import ServiceError
@@ -102,19 +103,12 @@ def admin_list_user_auth_events(ctx, req):
     db = ctx.db
     pool = _pool_with_add_on(db, req["UserPoolId"])
     username = _resolve(db, pool, req["Username"])
-    limit = req.get("MaxResults") or PAGE
-    after = pools.decode_token(req.get("NextToken"), 2)
-    sql = "SELECT event_id, created, data FROM user_pool_auth_events WHERE pool_id = ? AND username = ?"
-    args: list = [pool["Id"], username]
-    if after is not None:
-        sql += " AND (created < ? OR (created = ? AND event_id < ?))"
-        args += [after[0], after[0], after[1]]
-    rows = db.execute(sql + " ORDER BY created DESC, event_id DESC LIMIT ?", (*args, limit + 1)).fetchall()
-    result: dict = {"AuthEvents": [loads(r["data"]) for r in rows[:limit]]}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        result["NextToken"] = pools.encode_token([last["created"], last["event_id"]])
-    return result
+    # Newest first, as AWS lists them.
+    rows, token = paging.page(
+        db, "SELECT event_id, created, data FROM user_pool_auth_events WHERE pool_id = ? AND username = ?",
+        [pool["Id"], username], ["created", "event_id"], req.get("MaxResults") or PAGE, req.get("NextToken"),
+        descending=True)
+    return {"AuthEvents": [loads(r["data"]) for r in rows], "NextToken": token}
 
 
 def _set_feedback(ctx, pool: dict, username: str, event_id: str, value: str, provider: str,

@@ -21,6 +21,7 @@ import hashlib
 import os
 
 from emulator.store import dumps, loads, register_schema
+from emulator.userpools import pools
 from protocol import ServiceError
 
 register_schema("userpools.auth_sessions", [
@@ -130,14 +131,4 @@ def delete_pool(db, pool_id: str) -> None:
     db.execute("DELETE FROM auth_sessions WHERE pool_id = ?", (pool_id,))
 
 
-def _register_cleanup() -> None:
-    try:
-        from emulator.userpools import pools
-    except ImportError:  # pragma: no cover - pools lands with the pool helper
-        return
-    hooks = getattr(pools, "on_pool_deleted", None)
-    if isinstance(hooks, list) and delete_pool not in hooks:
-        hooks.append(delete_pool)
-
-
-_register_cleanup()
+pools.on_pool_deleted.append(delete_pool)

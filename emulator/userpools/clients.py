@@ -47,10 +47,24 @@ _LOWER = string.ascii_lowercase + string.digits
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 LEGACY_FLOWS = {"ADMIN_NO_SRP_AUTH", "CUSTOM_AUTH_FLOW_ONLY", "USER_PASSWORD_AUTH"}
+# The M2M flow of GetClientToken: must be a client's only flow.
+CLIENT_TOKEN_FLOW = "ALLOW_CLIENT_TOKEN_AUTH"
 DEFAULT_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 STANDARD_SCOPES = {"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"}
 _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 _DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
+
+
+def _accept_flow_name(name: str) -> None:
+    """The service accepts `name` in ExplicitAuthFlows although botocore's model does not list it
+    yet: add it to the enum the protocol layer validates against (the model is loaded once)."""
+    from protocol.model import service_model
+    enum = service_model("cognito-idp").shape_for("ExplicitAuthFlowsType").metadata.get("enum")
+    if isinstance(enum, list) and name not in enum:
+        enum.append(name)
+
+
+_accept_flow_name(CLIENT_TOKEN_FLOW)
 
 
 def _random(n: int) -> str:
@@ -134,6 +148,9 @@ def _flows(given: list[str] | None) -> list[str]:
         raise ServiceError("InvalidParameterException",
                            "Legacy explicit auth flows (ADMIN_NO_SRP_AUTH, CUSTOM_AUTH_FLOW_ONLY, "
                            "USER_PASSWORD_AUTH) cannot be combined with ALLOW_ prefixed flows.")
+    if CLIENT_TOKEN_FLOW in flows and len(flows) > 1:
+        raise ServiceError("InvalidParameterException",
+                           f"{CLIENT_TOKEN_FLOW} cannot be combined with other explicit auth flows.")
     return flows
 
 

@@ -15,8 +15,9 @@ import string
 import uuid
 from typing import Any
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
-from emulator.userpools import registry
+from emulator.userpools import pools, registry
 from protocol import ServiceError
 
 register_schema("userpools.devices", [
@@ -121,27 +122,12 @@ def _users():
     return users
 
 
-def _pools():
-    from emulator.userpools import pools
-    return pools
-
-
 def _tokens():
     from emulator.userpools import tokens
     return tokens
 
 
-def _install_cleanup() -> None:
-    try:
-        from emulator.userpools import pools
-    except ImportError:
-        return
-    hooks = getattr(pools, "on_pool_deleted", None)
-    if hooks is not None and delete_pool_data not in hooks:
-        hooks.append(delete_pool_data)
-
-
-_install_cleanup()
+pools.on_pool_deleted.append(delete_pool_data)
 
 
 def _b64_int(value: str | None) -> int | None:
@@ -176,28 +162,14 @@ def _forget(db, pool_id: str, username: str, device_key: str) -> None:
 
 def _page(db, pool_id: str, username: str, limit: int | None, token: str | None) -> dict:
     limit = MAX_LIMIT if not limit else min(limit, MAX_LIMIT)
-    args: list[Any] = [pool_id, username]
-    where = "pool_id = ? AND username = ? AND confirmed = 1"
-    if token:
-        try:
-            created_s, key = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-            created = float(created_s)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-        where += " AND (created > ? OR (created = ? AND device_key > ?))"
-        args += [created, created, key]
-    rows = db.execute(f"SELECT * FROM user_devices WHERE {where} ORDER BY created, device_key LIMIT ?",
-                      (*args, limit + 1)).fetchall()
-    out: dict[str, Any] = {"Devices": [device_type(_device(r)) for r in rows[:limit]]}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        out["PaginationToken"] = base64.urlsafe_b64encode(
-            f"{last['created']!r}|{last['device_key']}".encode()).decode()
-    return out
+    rows, next_token = paging.page(
+        db, "SELECT * FROM user_devices WHERE pool_id = ? AND username = ? AND confirmed = 1",
+        [pool_id, username], ["created", "device_key"], limit, token)
+    return {"Devices": [device_type(_device(r)) for r in rows], "PaginationToken": next_token}
 
 
 def _admin_user(ctx, req) -> tuple[dict, dict]:
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
+    pool = pools.load_pool(ctx.db, req["UserPoolId"])
     user = _users().get_user(ctx.db, pool, req["Username"])
     return pool, user
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import pools, registry
 from protocol import ServiceError
@@ -148,18 +149,9 @@ def delete_group(ctx, req):
 @registry.handler
 def list_groups(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
-    limit = req.get("Limit") or PAGE
-    after = pools.decode_token(req.get("NextToken"))
-    sql = "SELECT name, data FROM user_pool_groups WHERE pool_id = ?"
-    args: list = [req["UserPoolId"]]
-    if after is not None:
-        sql += " AND name > ?"
-        args.append(after[0])
-    rows = ctx.db.execute(sql + " ORDER BY name LIMIT ?", (*args, limit + 1)).fetchall()
-    result: dict = {"Groups": [loads(r["data"]) for r in rows[:limit]]}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["name"]])
-    return result
+    rows, token = paging.page(ctx.db, "SELECT name, data FROM user_pool_groups WHERE pool_id = ?",
+                              [req["UserPoolId"]], ["name"], req.get("Limit") or PAGE, req.get("NextToken"))
+    return {"Groups": [loads(r["data"]) for r in rows], "NextToken": token}
 
 
 @registry.handler
@@ -198,19 +190,11 @@ def admin_list_groups_for_user(ctx, req):
     db = ctx.db
     pool = pools.load_pool(db, req["UserPoolId"])
     username = _username(_user(db, pool, req["Username"]))
-    limit = req.get("Limit") or PAGE
-    after = pools.decode_token(req.get("NextToken"))
-    sql = ("SELECT g.name, g.data FROM user_pool_group_members m JOIN user_pool_groups g "
-           "ON g.pool_id = m.pool_id AND g.name = m.group_name WHERE m.pool_id = ? AND m.username = ?")
-    args: list = [pool["Id"], username]
-    if after is not None:
-        sql += " AND g.name > ?"
-        args.append(after[0])
-    rows = db.execute(sql + " ORDER BY g.name LIMIT ?", (*args, limit + 1)).fetchall()
-    result: dict = {"Groups": [loads(r["data"]) for r in rows[:limit]]}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["name"]])
-    return result
+    rows, token = paging.page(
+        db, "SELECT g.name, g.data FROM user_pool_group_members m JOIN user_pool_groups g "
+        "ON g.pool_id = m.pool_id AND g.name = m.group_name WHERE m.pool_id = ? AND m.username = ?",
+        [pool["Id"], username], ["g.name"], req.get("Limit") or PAGE, req.get("NextToken"))
+    return {"Groups": [loads(r["data"]) for r in rows], "NextToken": token}
 
 
 @registry.handler
@@ -218,20 +202,9 @@ def list_users_in_group(ctx, req):
     db = ctx.db
     pool = pools.load_pool(db, req["UserPoolId"])
     group = load_group(db, pool["Id"], req["GroupName"])
-    limit = req.get("Limit") or PAGE
-    after = pools.decode_token(req.get("NextToken"))
-    sql = "SELECT username FROM user_pool_group_members WHERE pool_id = ? AND group_name = ?"
-    args: list = [pool["Id"], group["GroupName"]]
-    if after is not None:
-        sql += " AND username > ?"
-        args.append(after[0])
-    rows = db.execute(sql + " ORDER BY username LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(db, "SELECT username FROM user_pool_group_members WHERE pool_id = ? AND group_name = ?",
+                              [pool["Id"], group["GroupName"]], ["username"], req.get("Limit") or PAGE,
+                              req.get("NextToken"))
     from emulator.userpools import users
-    out = []
-    for row in rows[:limit]:
-        user = users.get_user(db, pool, row["username"])
-        out.append(users.user_type(pool, user))
-    result: dict = {"Users": out}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["username"]])
-    return result
+    return {"Users": [users.user_type(pool, users.get_user(db, pool, row["username"])) for row in rows],
+            "NextToken": token}

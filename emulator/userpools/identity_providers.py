@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import xml.etree.ElementTree as ET
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import pools, registry
 from protocol import ServiceError
@@ -249,22 +250,13 @@ def delete_identity_provider(ctx, req):
 @registry.handler
 def list_identity_providers(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
-    limit = req.get("MaxResults") or 60
-    after = pools.decode_token(req.get("NextToken"))
-    sql = "SELECT name, data FROM user_pool_identity_providers WHERE pool_id = ?"
-    args: list = [req["UserPoolId"]]
-    if after is not None:
-        sql += " AND name > ?"
-        args.append(after[0])
-    rows = ctx.db.execute(sql + " ORDER BY name LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(ctx.db, "SELECT name, data FROM user_pool_identity_providers WHERE pool_id = ?",
+                              [req["UserPoolId"]], ["name"], req.get("MaxResults") or 60, req.get("NextToken"))
     items = []
-    for row in rows[:limit]:
+    for row in rows:
         p = loads(row["data"])
         items.append({k: p[k] for k in ("ProviderName", "ProviderType", "LastModifiedDate", "CreationDate")})
-    result: dict = {"Providers": items}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["name"]])
-    return result
+    return {"Providers": items, "NextToken": token}
 
 
 @registry.handler

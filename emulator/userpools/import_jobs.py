@@ -7,19 +7,18 @@ ForgotPassword / ConfirmForgotPassword.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hmac
 import io
-import json
 import secrets
 import string
 
 from flask import jsonify, request
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import attributes as attrs_mod
-from emulator.userpools import registry, users
+from emulator.userpools import pools, registry, users
 from protocol import ServiceError
 
 register_schema("userpools.import_jobs", [
@@ -119,31 +118,10 @@ def describe_user_import_job(ctx, req):
 def list_user_import_jobs(ctx, req):
     db = ctx.db
     pool = users.load_pool(db, req["UserPoolId"])
-    after = _decode_token(req.get("PaginationToken"))
-    limit = req["MaxResults"]
-    rows = db.execute("SELECT seq, data FROM user_import_jobs WHERE pool_id = ? AND seq > ? ORDER BY seq "
-                      "LIMIT ?", (pool["Id"], after, limit + 1)).fetchall()
-    jobs = [_current(db, loads(r["data"]), ctx.now()) for r in rows[:limit]]
-    out: dict = {"UserImportJobs": jobs}
-    if len(rows) > limit:
-        out["PaginationToken"] = _encode_token(rows[limit - 1]["seq"])
-    return out
-
-
-def _encode_token(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([seq]).encode()).decode().rstrip("=")
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], int):
-            return value[0]
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise ServiceError("InvalidParameterException", "Invalid pagination token.")
+    rows, token = paging.page(db, "SELECT seq, data FROM user_import_jobs WHERE pool_id = ?", [pool["Id"]],
+                              ["seq"], req["MaxResults"], req.get("PaginationToken"))
+    return {"UserImportJobs": [_current(db, loads(r["data"]), ctx.now()) for r in rows],
+            "PaginationToken": token}
 
 
 @registry.handler
@@ -311,10 +289,4 @@ def _delete_pool(db, pool_id: str) -> None:
     db.execute("DELETE FROM user_import_jobs WHERE pool_id = ?", (pool_id,))
 
 
-def _register_cleanup() -> None:
-    from emulator.userpools import pools
-    if _delete_pool not in pools.on_pool_deleted:
-        pools.on_pool_deleted.append(_delete_pool)
-
-
-_register_cleanup()
+pools.on_pool_deleted.append(_delete_pool)

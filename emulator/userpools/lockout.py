@@ -10,6 +10,7 @@ clock, so tests move the clock instead of waiting.
 from __future__ import annotations
 
 from emulator.store import register_schema
+from emulator.userpools import pools
 from protocol import ServiceError
 
 register_schema("userpools.lockout", [
@@ -78,14 +79,4 @@ def delete_pool(db, pool_id: str) -> None:
     db.execute("DELETE FROM auth_failures WHERE pool_id = ?", (pool_id,))
 
 
-def _register_cleanup() -> None:
-    try:
-        from emulator.userpools import pools
-    except ImportError:  # pragma: no cover
-        return
-    hooks = getattr(pools, "on_pool_deleted", None)
-    if isinstance(hooks, list) and delete_pool not in hooks:
-        hooks.append(delete_pool)
-
-
-_register_cleanup()
+pools.on_pool_deleted.append(delete_pool)

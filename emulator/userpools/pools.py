@@ -7,14 +7,13 @@ filled in), next to indexed columns for lookups. Other modules read it with
 
 from __future__ import annotations
 
-import base64
 import copy
-import json
 import secrets
 import sqlite3
 import string
 from collections.abc import Callable
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import keys, registry
 from protocol import ServiceError
@@ -71,23 +70,9 @@ DEFAULT_PASSWORD_POLICY = {"MinimumLength": 8, "RequireUppercase": True, "Requir
                            "TemporaryPasswordValidityDays": 7}
 
 
-# -- pagination shared by the list operations of this package ------------------------------
-def encode_token(position: list) -> str:
-    """An opaque NextToken for a keyset position (the sort key of the last item returned)."""
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str | None, size: int = 1, message: str = "Invalid pagination token.") -> list | None:
-    """The position in a NextToken (None for no token); InvalidParameterException when it is not ours."""
-    if token is None:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    if not isinstance(value, list) or len(value) != size:
-        raise ServiceError("InvalidParameterException", message)
-    return value
+# Pagination tokens, as the list operations of this package (clients.py among them) use them.
+encode_token = paging.encode_token
+decode_token = paging.decode_token
 
 
 # -- storage ----------------------------------------------------------------------------------
@@ -427,24 +412,14 @@ def delete_user_pool(ctx, req):
 
 @registry.handler
 def list_user_pools(ctx, req):
-    limit = req["MaxResults"]
-    after = decode_token(req.get("NextToken"), 2)
-    sql = "SELECT data, created, id FROM user_pools WHERE region = ? AND account_id = ?"
-    args: list = [ctx.region, ctx.account_id]
-    if after is not None:
-        sql += " AND (created > ? OR (created = ? AND id > ?))"
-        args += [after[0], after[0], after[1]]
-    rows = ctx.db.execute(sql + " ORDER BY created, id LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(ctx.db, "SELECT data, created, id FROM user_pools WHERE region = ? AND account_id = ?",
+                              [ctx.region, ctx.account_id], ["created", "id"], req["MaxResults"],
+                              req.get("NextToken"))
     out = []
-    for row in rows[:limit]:
+    for row in rows:
         pool = loads(row["data"])
-        item = {k: pool.get(k) for k in ("Id", "Name", "LambdaConfig", "LastModifiedDate", "CreationDate")}
-        out.append(item)
-    result: dict = {"UserPools": out}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        result["NextToken"] = encode_token([last["created"], last["id"]])
-    return result
+        out.append({k: pool.get(k) for k in ("Id", "Name", "LambdaConfig", "LastModifiedDate", "CreationDate")})
+    return {"UserPools": out, "NextToken": token}
 
 
 @registry.handler

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import pools, registry
 from protocol import ServiceError
@@ -109,15 +110,7 @@ def delete_resource_server(ctx, req):
 @registry.handler
 def list_resource_servers(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
-    limit = req.get("MaxResults") or 50
-    after = pools.decode_token(req.get("NextToken"))
-    sql = "SELECT identifier, data FROM user_pool_resource_servers WHERE pool_id = ?"
-    args: list = [req["UserPoolId"]]
-    if after is not None:
-        sql += " AND identifier > ?"
-        args.append(after[0])
-    rows = ctx.db.execute(sql + " ORDER BY identifier LIMIT ?", (*args, limit + 1)).fetchall()
-    result: dict = {"ResourceServers": [loads(r["data"]) for r in rows[:limit]]}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["identifier"]])
-    return result
+    rows, token = paging.page(ctx.db, "SELECT identifier, data FROM user_pool_resource_servers WHERE pool_id = ?",
+                              [req["UserPoolId"]], ["identifier"], req.get("MaxResults") or 50,
+                              req.get("NextToken"))
+    return {"ResourceServers": [loads(r["data"]) for r in rows], "NextToken": token}

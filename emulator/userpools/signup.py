@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 
 from emulator.userpools import attributes as attrs_mod
-from emulator.userpools import codes, delivery, passwords, registry, secret_hash, triggers, users
+from emulator.userpools import (auth_sessions, codes, delivery, passwords, registry, secret_hash, triggers,
+                                users)
 from protocol import ServiceError
 
 UNKNOWN_USER = "Username/client id combination not found."
@@ -37,6 +38,25 @@ def _check_hash(ctx, client: dict, req: dict, user: dict | None = None) -> None:
     if user is not None and user["username"] != req["Username"]:
         names.append(user["username"])
     secret_hash.check_secret_hash(ctx.db, client, names, req.get("SecretHash"))
+
+
+# -- sign-up sessions (automatic sign-in with USER_AUTH) ------------------------------------------
+def _sign_up_session(ctx, pool: dict, client: dict, user: dict, *, confirmed: bool) -> str:
+    """The Session SignUp and ConfirmSignUp answer. A confirmed user's session lets
+    InitiateAuth(USER_AUTH, Session=...) sign them in without a password, within the client's
+    AuthSessionValidity; an unconfirmed user's session only carries on to ConfirmSignUp."""
+    state = {"pool_id": pool["Id"], "client_id": client["ClientId"], "username": user["username"],
+             "challenge": "AUTO_SIGN_IN" if confirmed else "SIGN_UP", "auto_sign_in": confirmed}
+    lifetime = None if confirmed else codes.SIGNUP_TTL
+    return auth_sessions.issue(ctx, state, client, lifetime=lifetime)
+
+
+def _check_sign_up_session(ctx, pool: dict, client: dict, user: dict, session: str) -> dict:
+    state = auth_sessions.load(ctx, session, client["ClientId"])
+    if state.get("challenge") != "SIGN_UP" or state.get("pool_id") != pool["Id"] \
+            or state.get("username") != user["username"]:
+        raise ServiceError("NotAuthorizedException", auth_sessions.INVALID)
+    return state
 
 
 def _simulated_delivery(pool: dict, username: str) -> dict:
@@ -102,7 +122,8 @@ def sign_up(ctx, req):
     if password is not None:
         passwords.set_password(db, pool, user, password, temporary=False, now=now, check_history=False)
     users.save_user(db, pool, user)
-    out: dict = {"UserConfirmed": confirmed, "UserSub": user["sub"]}
+    out: dict = {"UserConfirmed": confirmed, "UserSub": user["sub"],
+                 "Session": _sign_up_session(ctx, pool, client, user, confirmed=confirmed)}
     if not confirmed:
         target = delivery.verification_target(pool, a)
         if target:
@@ -127,6 +148,7 @@ def confirm_sign_up(ctx, req):
         raise ServiceError("UserNotFoundException", UNKNOWN_USER)
     if user["status"] != "UNCONFIRMED":
         raise ServiceError("NotAuthorizedException", f"User cannot be confirmed. Current status is {user['status']}")
+    sign_up_session = _check_sign_up_session(ctx, pool, client, user, req["Session"]) if req.get("Session") else None
     data = codes.consume(ctx, pool["Id"], user["username"], "signup", req["ConfirmationCode"],
                          max_failures=SIGNUP_FAILURES)
     users.verify_contact_from_code(user, data.get("attribute"))
@@ -137,7 +159,9 @@ def confirm_sign_up(ctx, req):
     users.save_user(db, pool, user)
     users.run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmSignUp", client["ClientId"],
                                 req.get("ClientMetadata"))
-    return {}
+    if sign_up_session is not None:
+        auth_sessions.consume(ctx, sign_up_session)
+    return {"Session": _sign_up_session(ctx, pool, client, user, confirmed=True)}
 
 
 # -- ResendConfirmationCode --------------------------------------------------------------------

@@ -10,6 +10,15 @@ import hashlib
 import hmac
 import os
 
+try:  # GMP's modular exponentiation is about 8x faster than Python's on 3072-bit numbers
+    import gmpy2
+
+    def powmod(base: int, exponent: int, modulus: int) -> int:
+        return int(gmpy2.powmod(base, exponent, modulus))
+except ImportError:  # pragma: no cover - platforms without a gmpy2 wheel
+    def powmod(base: int, exponent: int, modulus: int) -> int:
+        return pow(base, exponent, modulus)
+
 N_HEX = (
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
     "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
@@ -63,7 +72,7 @@ def new_salt() -> int:
 def make_verifier(pool: str, user_id: str, password: str, salt: int | None = None) -> tuple[int, int]:
     """(salt, verifier v = g^x mod N) for a password; the verifier is what is stored."""
     salt = new_salt() if salt is None else salt
-    return salt, pow(G, compute_x(salt, pool, user_id, password), N)
+    return salt, powmod(G, compute_x(salt, pool, user_id, password), N)
 
 
 def check_password(pool: str, user_id: str, password: str, salt: int, verifier: int) -> bool:
@@ -76,7 +85,7 @@ def server_challenge(verifier: int) -> tuple[int, int]:
     """(b, B) with B = (k*v + g^b) mod N and B mod N != 0."""
     while True:
         b = int.from_bytes(os.urandom(128), "big") % N
-        big_b = (K * verifier + pow(G, b, N)) % N
+        big_b = (K * verifier + powmod(G, b, N)) % N
         if big_b % N != 0:
             return b, big_b
 
@@ -92,7 +101,7 @@ def server_session_key(big_a: int, big_b: int, b: int, verifier: int) -> bytes |
     u = compute_u(big_a, big_b)
     if u == 0:
         return None
-    s = pow(big_a * pow(verifier, u, N) % N, b, N)
+    s = powmod(big_a * powmod(verifier, u, N) % N, b, N)
     return hkdf(bytes.fromhex(pad_hex(s)), bytes.fromhex(pad_hex(u)))
 
 
@@ -109,8 +118,8 @@ def claim_signature(key: bytes, pool: str, user_id: str, secret_block_b64: str, 
 
 def client_session_key(pool: str, user_id: str, password: str, a: int, big_b: int, salt: int) -> bytes:
     """The client side of the key derivation (used by tests and the device flow)."""
-    big_a = pow(G, a, N)
+    big_a = powmod(G, a, N)
     u = compute_u(big_a, big_b)
     x = compute_x(salt, pool, user_id, password)
-    s = pow((big_b - K * pow(G, x, N)) % N, a + u * x, N)
+    s = powmod((big_b - K * powmod(G, x, N)) % N, a + u * x, N)
     return hkdf(bytes.fromhex(pad_hex(s)), bytes.fromhex(pad_hex(u)))

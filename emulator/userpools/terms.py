@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from urllib.parse import urlsplit
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import clients, pools, registry
 from protocol import ServiceError
@@ -124,23 +125,15 @@ def delete_terms(ctx, req):
 @registry.handler
 def list_terms(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
-    limit = req.get("MaxResults") or 60
-    after = pools.decode_token(req.get("NextToken") or None, 2)
-    sql = "SELECT terms_id, created, data FROM user_pool_terms WHERE pool_id = ?"
-    args: list = [req["UserPoolId"]]
-    if after is not None:
-        sql += " AND (created > ? OR (created = ? AND terms_id > ?))"
-        args += [after[0], after[0], after[1]]
-    rows = ctx.db.execute(sql + " ORDER BY created, terms_id LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(ctx.db, "SELECT terms_id, created, data FROM user_pool_terms WHERE pool_id = ?",
+                              [req["UserPoolId"]], ["created", "terms_id"], req.get("MaxResults") or 60,
+                              req.get("NextToken"))
     items = []
-    for row in rows[:limit]:
+    for row in rows:
         t = loads(row["data"])
         items.append({k: t[k] for k in ("TermsId", "TermsName", "Enforcement", "CreationDate",
                                         "LastModifiedDate")})
-    result: dict = {"Terms": items}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["created"], rows[limit - 1]["terms_id"]])
-    return result
+    return {"Terms": items, "NextToken": token}
 
 
 @registry.handler

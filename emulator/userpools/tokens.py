@@ -306,7 +306,13 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Called as fn(ctx, pool, client, user) just before a sign-in starts a new origin (session limits).
+on_new_origin: list = []
+
+
 def new_origin(ctx, pool: dict, client: dict, user: dict) -> str:
+    for hook in on_new_origin:
+        hook(ctx, pool, client, user)
     origin_jti = str(uuid.uuid4())
     ctx.db.execute("INSERT INTO token_origins(origin_jti, pool_id, username, sub, client_id, created, revoked) "
                    "VALUES(?,?,?,?,?,?,NULL)",
@@ -540,6 +546,38 @@ def revoke_origin(ctx, origin_jti: str) -> None:
                    (now, origin_jti))
     ctx.db.execute("UPDATE refresh_tokens SET revoked = ? WHERE origin_jti = ? AND revoked IS NULL",
                    (now, origin_jti))
+
+
+def user_origins(ctx, pool_id: str, username: str, since: float | None = None) -> list[dict]:
+    """The user's unrevoked sign-in origins (newest first), each with `last_active` (its latest
+    token issue, refreshes included) and `refresh_expires` (its latest live refresh token's
+    expiry, None without one)."""
+    sql = ("SELECT o.origin_jti, o.client_id, o.created, o.sub, "
+           "(SELECT MAX(i.created) FROM token_issues i WHERE i.origin_jti = o.origin_jti) AS last_active, "
+           "(SELECT MAX(r.expires) FROM refresh_tokens r WHERE r.origin_jti = o.origin_jti AND r.revoked IS NULL "
+           "AND r.rotated IS NULL) AS refresh_expires "
+           "FROM token_origins o WHERE o.pool_id = ? AND o.username = ? AND o.revoked IS NULL")
+    args: list = [pool_id, username]
+    if since is not None:
+        sql += " AND o.created >= ?"
+        args.append(since)
+    rows = ctx.db.execute(sql + " ORDER BY o.created DESC, o.origin_jti", args).fetchall()
+    out = []
+    for row in rows:
+        item = dict(row)
+        item["last_active"] = item["last_active"] or item["created"]
+        out.append(item)
+    return out
+
+
+def token_origin(ctx, claims: dict) -> str | None:
+    """The origin a verified token belongs to (from its event_id, else its origin_jti claim)."""
+    event_id = claims.get("event_id")
+    if event_id:
+        row = ctx.db.execute("SELECT origin_jti FROM token_issues WHERE event_id = ?", (event_id,)).fetchone()
+        if row is not None:
+            return row["origin_jti"]
+    return claims.get("origin_jti")
 
 
 def delete_user_data(db, pool_id: str, username: str) -> None:

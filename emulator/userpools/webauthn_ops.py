@@ -8,11 +8,9 @@ domain, else its prefix domain (`{prefix}.auth.{region}.amazoncognito.com`).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import secrets
-from typing import Any
 from urllib.parse import urlsplit
 
 import webauthn
@@ -32,8 +30,9 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
-from emulator.userpools import registry
+from emulator.userpools import pools, registry
 from protocol import ServiceError
 
 register_schema("userpools.webauthn", [
@@ -177,17 +176,7 @@ def delete_pool_data(db, pool_id: str) -> None:
     db.execute("DELETE FROM webauthn_registrations WHERE pool_id = ?", (pool_id,))
 
 
-def _install_cleanup() -> None:
-    try:
-        from emulator.userpools import pools
-    except ImportError:
-        return
-    hooks = getattr(pools, "on_pool_deleted", None)
-    if hooks is not None and delete_pool_data not in hooks:
-        hooks.append(delete_pool_data)
-
-
-_install_cleanup()
+pools.on_pool_deleted.append(delete_pool_data)
 
 
 def _user_handle(user: dict) -> bytes:
@@ -347,21 +336,11 @@ def _friendly_name(aaguid: str) -> str:
 def list_web_authn_credentials(ctx, req):
     pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
     limit = min(req.get("MaxResults") or MAX_RESULTS, MAX_RESULTS)
-    args: list[Any] = [pool["Id"], user["username"]]
-    where = "pool_id = ? AND username = ?"
-    token = req.get("NextToken")
-    if token:
-        try:
-            created_s, key = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-            created = float(created_s)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-        where += " AND (created > ? OR (created = ? AND credential_id > ?))"
-        args += [created, created, key]
-    rows = ctx.db.execute(f"SELECT * FROM webauthn_credentials WHERE {where} "
-                          "ORDER BY created, credential_id LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(ctx.db, "SELECT * FROM webauthn_credentials WHERE pool_id = ? AND username = ?",
+                              [pool["Id"], user["username"]], ["created", "credential_id"], limit,
+                              req.get("NextToken"))
     items = []
-    for row in rows[:limit]:
+    for row in rows:
         cred = _credential_row(row)
         item = {"CredentialId": cred["credential_id"], "FriendlyCredentialName": cred["name"],
                 "RelyingPartyId": cred["rp_id"], "AuthenticatorTransports": cred["transports"],
@@ -369,12 +348,7 @@ def list_web_authn_credentials(ctx, req):
         if cred["attachment"]:
             item["AuthenticatorAttachment"] = cred["attachment"]
         items.append(item)
-    out: dict[str, Any] = {"Credentials": items}
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        out["NextToken"] = base64.urlsafe_b64encode(
-            f"{last['created']!r}|{last['credential_id']}".encode()).decode()
-    return out
+    return {"Credentials": items, "NextToken": token}
 
 
 @registry.handler

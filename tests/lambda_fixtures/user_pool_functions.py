@@ -6,6 +6,10 @@ same event when it returns None; raising is the function's error):
 - via="api": through a real Lambda Invoke API server (`--lambda-endpoint`);
 - via="hook": a URL per function, mapped in the emulator's config file;
 - via="python": a Python callable of `lambda_fixtures.user_pool_triggers` (events in a log file).
+
+A test module whose tests all use one such emulator takes the fixtures below as its own
+(`fx, idp, _healthy = functions.fx, functions.idp, functions.healthy`); each module has its own
+emulator.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import EmulatorProcess, unique
+import pytest
+import requests
+from conftest import EmulatorProcess, make_client, unique
 
 from lambda_fixtures.servers import RecordingServer
 
@@ -116,6 +122,35 @@ class Functions:
         if not ok:
             return 500, {}, {"errorMessage": out}
         return 200, {}, out
+
+
+def messages(fx: Functions, **filters) -> list[dict]:
+    """The outbox of the functions' emulator (filters as /_emulator/messages takes them)."""
+    return requests.get(fx.url + "/_emulator/messages", params=filters, timeout=10).json()["messages"]
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    """One emulator for the module, with its functions."""
+    functions = Functions(tmp_path_factory.mktemp("functions"))
+    yield functions
+    functions.stop()
+
+
+@pytest.fixture(scope="module")
+def idp(fx):
+    return make_client("cognito-idp", fx.url)
+
+
+@pytest.fixture(autouse=True)
+def healthy(fx):
+    """Each test leaves the clock where it found it and causes no internal error."""
+    before = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
+    yield
+    requests.post(fx.url + "/_emulator/clock", json={"reset": True}, timeout=10)
+    after = requests.get(fx.url + "/_emulator/health", timeout=10).json()["internal_errors"]
+    assert after == before, "the emulator answered an internal error (see its log)"
 
 
 def _closed_port() -> int:
