@@ -25,6 +25,14 @@ class Registry:
         self._by_snake: dict[str, Handler] = {}
         self._by_name: dict[str, Handler] | None = None
         self._pattern_exemptions: dict[str, frozenset[str]] = {}
+        self._enum_extensions: dict[str, list[str]] = {}
+        self._extended = False
+
+    def extend_enum(self, shape_name: str, *values: str) -> None:
+        """Accept `values` in an enum shape where the real service accepts more than the
+        installed model lists. Applied when the model is first used."""
+        self._enum_extensions.setdefault(shape_name, []).extend(values)
+        self._extended = False
 
     def exempt_pattern(self, operation: str, *paths: str) -> None:
         """Do not apply the model's pattern to these member paths of `operation`
@@ -41,7 +49,14 @@ class Registry:
 
     @property
     def model(self):
-        return service_model(self.service_name)
+        model = service_model(self.service_name)
+        if not self._extended:
+            for shape_name, values in self._enum_extensions.items():
+                enum = model.shape_for(shape_name).metadata.get("enum")
+                if isinstance(enum, list):  # the model's own list, shared by every Shape object
+                    enum.extend(v for v in values if v not in enum)
+            self._extended = True
+        return model
 
     def _index(self) -> dict[str, Handler]:
         if self._by_name is None:

@@ -59,6 +59,20 @@ def password_auth(idp, client: dict, username: str, password: str = PASSWORD, **
     return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
 
 
+def answer_code(idp, client: dict, challenge: dict, username: str, key: str, code: str) -> dict:
+    """A wrong code for the `challenge` initiate_auth answered is refused; `code` then signs in."""
+    def respond(value: str) -> dict:
+        return idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName=challenge["ChallengeName"],
+                                             Session=challenge["Session"],
+                                             ChallengeResponses={"USERNAME": username, key: value})
+    with pytest.raises(ClientError) as e:
+        respond("000000" if code != "000000" else "111111")
+    assert error(e) == ("CodeMismatchException", "Invalid code or auth state for the user.")
+    done = respond(code)
+    assert "AccessToken" in done["AuthenticationResult"]
+    return done
+
+
 class Srp:
     """The client side of USER_SRP_AUTH, with pycognito's math and our own control of the answer."""
 
@@ -656,15 +670,7 @@ def test_sms_mfa_required(idp, outbox):
     assert out["ChallengeName"] == "SMS_MFA"
     assert out["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "SMS"
     assert out["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"].endswith("0100")
-    code = outbox.last_code(username=username)
-    with pytest.raises(ClientError) as e:
-        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SMS_MFA", Session=out["Session"],
-                                      ChallengeResponses={"USERNAME": username,
-                                                          "SMS_MFA_CODE": "000000" if code != "000000" else "111111"})
-    assert error(e) == ("CodeMismatchException", "Invalid code or auth state for the user.")
-    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SMS_MFA", Session=out["Session"],
-                                         ChallengeResponses={"USERNAME": username, "SMS_MFA_CODE": code})
-    assert "AccessToken" in done["AuthenticationResult"]
+    answer_code(idp, client, out, username, "SMS_MFA_CODE", outbox.last_code(username=username))
 
 
 def test_mfa_setup_with_session(idp):
@@ -822,16 +828,7 @@ def test_user_auth_email_otp(idp, outbox):
                             AuthParameters={"USERNAME": username, "PREFERRED_CHALLENGE": "EMAIL_OTP"})
     assert out["ChallengeName"] == "EMAIL_OTP"
     assert out["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "EMAIL"
-    code = outbox.last_code(username=username)
-    with pytest.raises(ClientError) as e:
-        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=out["Session"],
-                                      ChallengeResponses={"USERNAME": username,
-                                                          "EMAIL_OTP_CODE": "000000" if code != "000000" else "1"})
-    assert error(e) == ("CodeMismatchException", "Invalid code or auth state for the user.")
-    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP",
-                                         Session=out["Session"],
-                                         ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
-    assert "AccessToken" in done["AuthenticationResult"]
+    answer_code(idp, client, out, username, "EMAIL_OTP_CODE", outbox.last_code(username=username))
 
 
 def test_user_auth_gating(idp):

@@ -9,6 +9,7 @@ import json
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
+from test_auth_flows import answer_code
 from test_user_self import PASSWORD, error, new_pool, new_user, sign_in, signed_in
 
 
@@ -319,15 +320,7 @@ def test_required_email_mfa_uses_the_email_on_file(idp, outbox):
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "EMAIL_OTP"
-    code = outbox.last_code(username=username)
-    with pytest.raises(ClientError) as exc:
-        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=start["Session"],
-                                      ChallengeResponses={"USERNAME": username,
-                                                          "EMAIL_OTP_CODE": "000000" if code != "000000" else "111111"})
-    assert error(exc) == ("CodeMismatchException", "Invalid code or auth state for the user.")
-    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=start["Session"],
-                                         ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
-    assert "AccessToken" in done["AuthenticationResult"]
+    answer_code(idp, client, start, username, "EMAIL_OTP_CODE", outbox.last_code(username=username))
 
 
 def test_select_mfa_type_email(idp, clock, outbox):

@@ -13,6 +13,16 @@ def refresh(idp, client, token):
                              AuthParameters={"REFRESH_TOKEN": token})
 
 
+def assert_revoked(idp, client, result: dict) -> None:
+    """Both tokens of a sign-in result are refused as revoked."""
+    with pytest.raises(ClientError) as e:
+        idp.get_user(AccessToken=result["AccessToken"])
+    assert error(e) == ("NotAuthorizedException", "Access Token has been revoked")
+    with pytest.raises(ClientError) as e:
+        refresh(idp, client, result["RefreshToken"])
+    assert error(e) == ("NotAuthorizedException", "Refresh Token has been revoked")
+
+
 @pytest.fixture
 def two_sessions(idp):
     pool_id = make_pool(idp)
@@ -26,12 +36,7 @@ def two_sessions(idp):
 def test_revoke_token_revokes_its_session_only(idp, two_sessions):
     _pool, client, _username, first, second = two_sessions
     assert idp.revoke_token(Token=first["RefreshToken"], ClientId=client["ClientId"])["ResponseMetadata"]
-    with pytest.raises(ClientError) as e:
-        idp.get_user(AccessToken=first["AccessToken"])
-    assert error(e) == ("NotAuthorizedException", "Access Token has been revoked")
-    with pytest.raises(ClientError) as e:
-        refresh(idp, client, first["RefreshToken"])
-    assert error(e) == ("NotAuthorizedException", "Refresh Token has been revoked")
+    assert_revoked(idp, client, first)
     idp.get_user(AccessToken=second["AccessToken"])
     assert "AccessToken" in refresh(idp, client, second["RefreshToken"])["AuthenticationResult"]
     # Revoking again is harmless.
@@ -95,12 +100,7 @@ def test_global_sign_out(idp, two_sessions):
     _pool, client, username, first, second = two_sessions
     idp.global_sign_out(AccessToken=first["AccessToken"])
     for result in (first, second):
-        with pytest.raises(ClientError) as e:
-            idp.get_user(AccessToken=result["AccessToken"])
-        assert error(e) == ("NotAuthorizedException", "Access Token has been revoked")
-        with pytest.raises(ClientError) as e:
-            refresh(idp, client, result["RefreshToken"])
-        assert error(e) == ("NotAuthorizedException", "Refresh Token has been revoked")
+        assert_revoked(idp, client, result)
     # Signing out again with the revoked token is refused (amplify-js#3540).
     with pytest.raises(ClientError) as e:
         idp.global_sign_out(AccessToken=first["AccessToken"])
@@ -121,12 +121,7 @@ def test_admin_user_global_sign_out_all_clients(idp):
     c = password_auth(idp, client_a, other_user)["AuthenticationResult"]
     idp.admin_user_global_sign_out(UserPoolId=pool_id, Username=username)
     for client, result in ((client_a, a), (client_b, b)):
-        with pytest.raises(ClientError) as e:
-            idp.get_user(AccessToken=result["AccessToken"])
-        assert error(e) == ("NotAuthorizedException", "Access Token has been revoked")
-        with pytest.raises(ClientError) as e:
-            refresh(idp, client, result["RefreshToken"])
-        assert error(e) == ("NotAuthorizedException", "Refresh Token has been revoked")
+        assert_revoked(idp, client, result)
     idp.get_user(AccessToken=c["AccessToken"])
     with pytest.raises(ClientError) as e:
         idp.admin_user_global_sign_out(UserPoolId=pool_id, Username="nobody")

@@ -264,19 +264,19 @@ def get_identity_pool_roles(ctx, req):
 
 
 # -- principal tags ---------------------------------------------------------------
-def _check_tag_provider(pool: dict, provider: str) -> None:
+def _tag_provider(ctx, req) -> tuple[str, str]:
+    """(pool id, provider) of a principal tag request, the provider one the pool has."""
+    pool_id, provider = req["IdentityPoolId"], req["IdentityProviderName"]
+    pool = load_identity_pool(ctx.db, pool_id)
     if provider not in configured_providers(pool):
         raise ServiceError("InvalidParameterException",
-                           f"{provider} is not a configured provider of identity pool "
-                           f"{pool['IdentityPoolId']}.")
+                           f"{provider} is not a configured provider of identity pool {pool_id}.")
+    return pool_id, provider
 
 
 @registry.handler
 def set_principal_tag_attribute_map(ctx, req):
-    pool_id = req["IdentityPoolId"]
-    provider = req["IdentityProviderName"]
-    pool = load_identity_pool(ctx.db, pool_id)
-    _check_tag_provider(pool, provider)
+    pool_id, provider = _tag_provider(ctx, req)
     use_defaults = bool(req.get("UseDefaults"))
     tags = req.get("PrincipalTags") or {}
     ctx.db.execute("INSERT INTO identity_pool_principal_tags(pool_id, provider, use_defaults, tags) "
@@ -289,10 +289,7 @@ def set_principal_tag_attribute_map(ctx, req):
 
 @registry.handler
 def get_principal_tag_attribute_map(ctx, req):
-    pool_id = req["IdentityPoolId"]
-    provider = req["IdentityProviderName"]
-    pool = load_identity_pool(ctx.db, pool_id)
-    _check_tag_provider(pool, provider)
+    pool_id, provider = _tag_provider(ctx, req)
     row = ctx.db.execute("SELECT use_defaults, tags FROM identity_pool_principal_tags "
                          "WHERE pool_id = ? AND provider = ?", (pool_id, provider)).fetchone()
     use_defaults = bool(row["use_defaults"]) if row else False

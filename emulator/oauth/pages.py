@@ -11,6 +11,7 @@ from emulator.oauth.common import AuthRequest, Outcome, render
 from protocol import ServiceError
 
 _NOT_AVAILABLE = "Login option is not available. Please try another one"
+_EXPIRED = "Your session has expired. Please sign in again."
 
 
 def _signup_module():
@@ -47,10 +48,10 @@ def _require_cognito(areq: AuthRequest) -> None:
         raise Outcome(common.error_page("invalid_request", _NOT_AVAILABLE))
 
 
-def _api(handler, ctx, areq: AuthRequest, username: str, **fields):
+def _api(handler, ctx, client: dict, username: str, **fields):
     """Call a self-service API operation as the managed login does (SECRET_HASH computed)."""
-    req = {"ClientId": areq.client["ClientId"], "Username": username, **fields}
-    secret_hash = common.secret_hash_for(ctx, areq.client, username)
+    req = {"ClientId": client["ClientId"], "Username": username, **fields}
+    secret_hash = common.secret_hash_for(ctx, client, username)
     if secret_hash:
         req["SecretHash"] = secret_hash
     return handler(ctx, req)
@@ -61,6 +62,25 @@ def install(emulator) -> None:
 
     def run(work):
         return common.run(emulator, work)
+
+    def run_form(work, template: str, **fields) -> Response:
+        """run(work); when it raises a ServiceError, `template` again with the error."""
+        try:
+            return run(work)
+        except ServiceError as err:
+            message = err.message
+            return run(lambda ctx: render(template, status=400, areq=_areq(ctx), error=message, **fields))
+
+    def continue_flow(step: str, then):
+        """work(ctx) for a page that continues a `step` flow: `then(ctx, areq, flow)`, or the sign-in
+        page again when the flow is unknown or expired."""
+        def work(ctx):
+            areq = _areq(ctx)
+            flow = common.take_flow(ctx, request.form.get("session"), step, areq.client["ClientId"])
+            if flow is None:
+                return _login_page(ctx, areq, error=_EXPIRED, status=400)
+            return then(ctx, areq, flow)
+        return work
 
     # -- authorize ---------------------------------------------------------------------------
     @app.route("/oauth2/authorize", methods=["GET", "POST"])
@@ -130,7 +150,7 @@ def install(emulator) -> None:
             if user is None:
                 return _login_page(ctx, areq, error=err.message, username=username, status=400)
             try:
-                details = _api(_signup_module().resend_confirmation_code, ctx, areq, username)
+                details = _api(_signup_module().resend_confirmation_code, ctx, areq.client, username)
                 destination = details["CodeDeliveryDetails"].get("Destination")
             except ServiceError:
                 destination = None
@@ -138,7 +158,7 @@ def install(emulator) -> None:
             return render("confirm.html", areq=areq, username=username, session=token, destination=destination)
         if err.code == "PasswordResetRequiredException":
             try:
-                details = _api(_signup_module().forgot_password, ctx, areq, username)
+                details = _api(_signup_module().forgot_password, ctx, areq.client, username)
                 destination = details["CodeDeliveryDetails"].get("Destination")
             except ServiceError as other:
                 return _login_page(ctx, areq, error=other.message, username=username, status=400)
@@ -151,11 +171,7 @@ def install(emulator) -> None:
     def new_password():
         form = request.form
 
-        def work(ctx):
-            areq = _areq(ctx)
-            flow = common.take_flow(ctx, form.get("session"), "new_password", areq.client["ClientId"])
-            if flow is None:
-                return _login_page(ctx, areq, error="Your session has expired. Please sign in again.", status=400)
+        def then(ctx, areq, flow):
             given = {k[len("requiredAttributes["):-1]: v for k, v in form.items()
                      if k.startswith("requiredAttributes[") and k.endswith("]")}
             try:
@@ -170,21 +186,17 @@ def install(emulator) -> None:
                 return render("new_password.html", status=400, areq=areq, session=token, required=required,
                               username=flow["username"], error=err.message)
 
-        return run(work)
+        return run(continue_flow("new_password", then))
 
     @app.post("/mfa")
     def mfa_submit():
         form = request.form
 
-        def work(ctx):
-            areq = _areq(ctx)
-            flow = common.take_flow(ctx, form.get("session"), "mfa", areq.client["ClientId"])
-            if flow is None:
-                return _login_page(ctx, areq, error="Your session has expired. Please sign in again.", status=400)
+        def then(ctx, areq, flow):
             return signin.answer_mfa(ctx, areq, flow, (form.get("code") or form.get("totpCode") or "").strip())
 
         try:
-            return run(work)
+            return run(continue_flow("mfa", then))
         except signin.RetryMfa as err:
             return run(lambda ctx, err=err: render("mfa.html", status=400, areq=_areq(ctx), session=err.session,
                                           factor=err.factor, error=err.message))
@@ -193,11 +205,7 @@ def install(emulator) -> None:
     def mfa_select():
         form = request.form
 
-        def work(ctx):
-            areq = _areq(ctx)
-            flow = common.take_flow(ctx, form.get("session"), "select_mfa", areq.client["ClientId"])
-            if flow is None:
-                return _login_page(ctx, areq, error="Your session has expired. Please sign in again.", status=400)
+        def then(ctx, areq, flow):
             choice = form.get("mfaType")
             state = dict(flow["data"])
             available = state.pop("available", [])
@@ -209,21 +217,17 @@ def install(emulator) -> None:
                               error="Please choose one of the offered methods.")
             return signin.mfa_challenge(ctx, areq, user, state, choice)
 
-        return run(work)
+        return run(continue_flow("select_mfa", then))
 
     @app.post("/mfa/setup")
     def mfa_setup():
         form = request.form
 
-        def work(ctx):
-            areq = _areq(ctx)
-            flow = common.take_flow(ctx, form.get("session"), "mfa_setup", areq.client["ClientId"])
-            if flow is None:
-                return _login_page(ctx, areq, error="Your session has expired. Please sign in again.", status=400)
+        def then(ctx, areq, flow):
             return signin.finish_totp_setup(ctx, areq, flow, (form.get("code") or "").strip(),
                                             form.get("deviceName"))
 
-        return run(work)
+        return run(continue_flow("mfa_setup", then))
 
     # -- sign-up -------------------------------------------------------------------------------
     def _signup_fields(areq: AuthRequest) -> list[str]:
@@ -281,7 +285,7 @@ def install(emulator) -> None:
                     "phone_number", "")
             if not username:
                 raise ServiceError("InvalidParameterException", "Username cannot be empty")
-            result = _api(_signup_module().sign_up, ctx, areq, username, Password=form.get("password") or "",
+            result = _api(_signup_module().sign_up, ctx, areq.client, username, Password=form.get("password") or "",
                           UserAttributes=[{"Name": k, "Value": v} for k, v in attrs.items()])
             user = signin.find_user(ctx, areq.pool, username)
             if result.get("UserConfirmed"):
@@ -311,13 +315,13 @@ def install(emulator) -> None:
         def work(ctx):
             areq = _areq(ctx)
             if form.get("resend"):
-                details = _api(_signup_module().resend_confirmation_code, ctx, areq, username)
+                details = _api(_signup_module().resend_confirmation_code, ctx, areq.client, username)
                 return render("confirm.html", areq=areq, username=username, session=session,
                               destination=details["CodeDeliveryDetails"].get("Destination"))
             code = (form.get("confirmation_code") or form.get("code") or "").strip()
             if not code:
                 raise ServiceError("InvalidParameterException", "Please enter the code.")
-            _api(_signup_module().confirm_sign_up, ctx, areq, username, ConfirmationCode=code)
+            _api(_signup_module().confirm_sign_up, ctx, areq.client, username, ConfirmationCode=code)
             user = signin.find_user(ctx, areq.pool, username)
             flow = common.take_flow(ctx, session, "confirm", areq.client["ClientId"])
             if flow is not None and user is not None and flow["username"] == user["username"]:
@@ -325,11 +329,7 @@ def install(emulator) -> None:
             return _login_page(ctx, areq, notice="Your account has been confirmed. Please sign in.",
                                username=username)
 
-        try:
-            return run(work)
-        except ServiceError as err:
-            return run(lambda ctx, err=err: render("confirm.html", status=400, areq=_areq(ctx), username=username,
-                                          session=session, error=err.message))
+        return run_form(work, "confirm.html", username=username, session=session)
 
     # -- forgotten password --------------------------------------------------------------------
     @app.get("/forgotPassword")
@@ -345,15 +345,11 @@ def install(emulator) -> None:
             _require_cognito(areq)
             if not username:
                 raise ServiceError("InvalidParameterException", "Username cannot be empty")
-            details = _api(_signup_module().forgot_password, ctx, areq, username)
+            details = _api(_signup_module().forgot_password, ctx, areq.client, username)
             return render("confirm_forgot_password.html", areq=areq, username=username,
                           destination=details["CodeDeliveryDetails"].get("Destination"))
 
-        try:
-            return run(work)
-        except ServiceError as err:
-            return run(lambda ctx, err=err: render("forgot_password.html", status=400, areq=_areq(ctx), error=err.message,
-                                          username=username))
+        return run_form(work, "forgot_password.html", username=username)
 
     @app.get("/confirmForgotPassword")
     def confirm_forgot_form():
@@ -370,16 +366,12 @@ def install(emulator) -> None:
             password = form.get("password") or ""
             if form.get("confirmPassword") is not None and form.get("confirmPassword") != password:
                 raise ServiceError("InvalidParameterException", "Passwords do not match.")
-            _api(_signup_module().confirm_forgot_password, ctx, areq, username,
+            _api(_signup_module().confirm_forgot_password, ctx, areq.client, username,
                  ConfirmationCode=(form.get("code") or "").strip(), Password=password)
             return _login_page(ctx, areq, notice="Your password has been changed. Please sign in.",
                                username=username)
 
-        try:
-            return run(work)
-        except ServiceError as err:
-            return run(lambda ctx, err=err: render("confirm_forgot_password.html", status=400, areq=_areq(ctx),
-                                          username=username, error=err.message))
+        return run_form(work, "confirm_forgot_password.html", username=username)
 
     # -- logout, error, email links ------------------------------------------------------------
     @app.get("/logout")
@@ -424,14 +416,9 @@ def install(emulator) -> None:
             found = common.find_client(ctx, client_id)
             if found is None:
                 return common.error_page("invalid_request", "Client does not exist.")
-            pool, client = found
-            username = args.get("user_name") or ""
-            req = {"ClientId": client_id, "Username": username,
-                   "ConfirmationCode": args.get("confirmation_code") or ""}
-            secret_hash = common.secret_hash_for(ctx, client, username)
-            if secret_hash:
-                req["SecretHash"] = secret_hash
-            _signup_module().confirm_sign_up(ctx, req)
+            _pool, client = found
+            _api(_signup_module().confirm_sign_up, ctx, client, args.get("user_name") or "",
+                 ConfirmationCode=args.get("confirmation_code") or "")
             return render("message.html", title="Registration confirmed",
                           message="Your registration has been confirmed!")
 

@@ -48,12 +48,18 @@ def register_device(ctx, req):
     return {"DeviceId": device_id}
 
 
-@registry.handler
-def subscribe_to_dataset(ctx, req):
+def _subscriber(ctx, req) -> tuple[str, str]:
+    """(pool id, identity id) of a (un)subscription whose identity, pool and device all check out."""
     pool_id, identity_id = req["IdentityPoolId"], req["IdentityId"]
     check_identity(ctx, pool_id, identity_id, identity_only=True)
     _require_push_sync(ctx.db, pool_id)
     _device(ctx.db, pool_id, identity_id, req["DeviceId"])
+    return pool_id, identity_id
+
+
+@registry.handler
+def subscribe_to_dataset(ctx, req):
+    pool_id, identity_id = _subscriber(ctx, req)
     ctx.db.execute("INSERT INTO sync_subscriptions(pool_id, identity_id, dataset, device_id, created)"
                    " VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING",
                    (pool_id, identity_id, req["DatasetName"], req["DeviceId"], ctx.now()))
@@ -62,10 +68,7 @@ def subscribe_to_dataset(ctx, req):
 
 @registry.handler
 def unsubscribe_from_dataset(ctx, req):
-    pool_id, identity_id = req["IdentityPoolId"], req["IdentityId"]
-    check_identity(ctx, pool_id, identity_id, identity_only=True)
-    _require_push_sync(ctx.db, pool_id)
-    _device(ctx.db, pool_id, identity_id, req["DeviceId"])
+    pool_id, identity_id = _subscriber(ctx, req)
     ctx.db.execute("DELETE FROM sync_subscriptions WHERE pool_id = ? AND identity_id = ? AND dataset = ?"
                    " AND device_id = ?", (pool_id, identity_id, req["DatasetName"], req["DeviceId"]))
     return {}

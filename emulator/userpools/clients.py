@@ -55,16 +55,8 @@ _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 _DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
 
 
-def _accept_flow_name(name: str) -> None:
-    """The service accepts `name` in ExplicitAuthFlows although botocore's model does not list it
-    yet: add it to the enum the protocol layer validates against (the model is loaded once)."""
-    from protocol.model import service_model
-    enum = service_model("cognito-idp").shape_for("ExplicitAuthFlowsType").metadata.get("enum")
-    if isinstance(enum, list) and name not in enum:
-        enum.append(name)
-
-
-_accept_flow_name(CLIENT_TOKEN_FLOW)
+# The service accepts this flow although botocore's model does not list it (yet).
+registry.extend_enum("ExplicitAuthFlowsType", CLIENT_TOKEN_FLOW)
 
 
 def _random(n: int) -> str:

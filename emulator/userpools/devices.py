@@ -147,25 +147,33 @@ def _confirmed_device(db, pool_id: str, username: str, device_key: str) -> dict:
     return device
 
 
-def _set_remembered(db, pool_id: str, username: str, device_key: str, status: str | None,
-                    now: float) -> None:
-    _confirmed_device(db, pool_id, username, device_key)
-    db.execute("UPDATE user_devices SET remembered = ?, modified = ? "
-               "WHERE pool_id = ? AND device_key = ? AND username = ?",
-               (1 if status == "remembered" else 0, now, pool_id, device_key, username))
+# What a device operation does once its user is known: the same for the user (access token)
+# and for the admin (pool id and username) operation.
+def _get(ctx, req, pool: dict, user: dict) -> dict:
+    return {"Device": device_type(_confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"]))}
 
 
-def _forget(db, pool_id: str, username: str, device_key: str) -> None:
-    _confirmed_device(db, pool_id, username, device_key)
-    db.execute("DELETE FROM user_devices WHERE pool_id = ? AND device_key = ?", (pool_id, device_key))
+def _list(ctx, req, pool: dict, user: dict) -> dict:
+    limit = MAX_LIMIT if not req.get("Limit") else min(req["Limit"], MAX_LIMIT)
+    rows, token = paging.page(
+        ctx.db, "SELECT * FROM user_devices WHERE pool_id = ? AND username = ? AND confirmed = 1",
+        [pool["Id"], user["username"]], ["created", "device_key"], limit, req.get("PaginationToken"))
+    return {"Devices": [device_type(_device(r)) for r in rows], "PaginationToken": token}
 
 
-def _page(db, pool_id: str, username: str, limit: int | None, token: str | None) -> dict:
-    limit = MAX_LIMIT if not limit else min(limit, MAX_LIMIT)
-    rows, next_token = paging.page(
-        db, "SELECT * FROM user_devices WHERE pool_id = ? AND username = ? AND confirmed = 1",
-        [pool_id, username], ["created", "device_key"], limit, token)
-    return {"Devices": [device_type(_device(r)) for r in rows], "PaginationToken": next_token}
+def _forget(ctx, req, pool: dict, user: dict) -> dict:
+    _confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
+    ctx.db.execute("DELETE FROM user_devices WHERE pool_id = ? AND device_key = ?", (pool["Id"], req["DeviceKey"]))
+    return {}
+
+
+def _update_status(ctx, req, pool: dict, user: dict) -> dict:
+    _confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
+    ctx.db.execute("UPDATE user_devices SET remembered = ?, modified = ? "
+                   "WHERE pool_id = ? AND device_key = ? AND username = ?",
+                   (1 if req.get("DeviceRememberedStatus") == "remembered" else 0, ctx.now(), pool["Id"],
+                    req["DeviceKey"], user["username"]))
+    return {}
 
 
 def _admin_user(ctx, req) -> tuple[dict, dict]:
@@ -209,53 +217,39 @@ def _token_user(ctx, req) -> tuple[dict, dict]:
 
 @registry.handler
 def get_device(ctx, req):
-    pool, user = _token_user(ctx, req)
-    return {"Device": device_type(_confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"]))}
+    return _get(ctx, req, *_token_user(ctx, req))
 
 
 @registry.handler
 def list_devices(ctx, req):
-    pool, user = _token_user(ctx, req)
-    return _page(ctx.db, pool["Id"], user["username"], req.get("Limit"), req.get("PaginationToken"))
+    return _list(ctx, req, *_token_user(ctx, req))
 
 
 @registry.handler
 def forget_device(ctx, req):
-    pool, user = _token_user(ctx, req)
-    _forget(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
-    return {}
+    return _forget(ctx, req, *_token_user(ctx, req))
 
 
 @registry.handler
 def update_device_status(ctx, req):
-    pool, user = _token_user(ctx, req)
-    _set_remembered(ctx.db, pool["Id"], user["username"], req["DeviceKey"],
-                    req.get("DeviceRememberedStatus"), ctx.now())
-    return {}
+    return _update_status(ctx, req, *_token_user(ctx, req))
 
 
 @registry.handler
 def admin_get_device(ctx, req):
-    pool, user = _admin_user(ctx, req)
-    return {"Device": device_type(_confirmed_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"]))}
+    return _get(ctx, req, *_admin_user(ctx, req))
 
 
 @registry.handler
 def admin_list_devices(ctx, req):
-    pool, user = _admin_user(ctx, req)
-    return _page(ctx.db, pool["Id"], user["username"], req.get("Limit"), req.get("PaginationToken"))
+    return _list(ctx, req, *_admin_user(ctx, req))
 
 
 @registry.handler
 def admin_forget_device(ctx, req):
-    pool, user = _admin_user(ctx, req)
-    _forget(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
-    return {}
+    return _forget(ctx, req, *_admin_user(ctx, req))
 
 
 @registry.handler
 def admin_update_device_status(ctx, req):
-    pool, user = _admin_user(ctx, req)
-    _set_remembered(ctx.db, pool["Id"], user["username"], req["DeviceKey"],
-                    req.get("DeviceRememberedStatus"), ctx.now())
-    return {}
+    return _update_status(ctx, req, *_admin_user(ctx, req))

@@ -88,6 +88,13 @@ def _username(user: dict) -> str:
     return user.get("username") or user["Username"]
 
 
+def _membership(db, req: dict) -> tuple[str, str, str]:
+    """(pool id, group name, canonical username) of a membership request; each must exist."""
+    pool = pools.load_pool(db, req["UserPoolId"])
+    group = load_group(db, pool["Id"], req["GroupName"])
+    return pool["Id"], group["GroupName"], _username(_user(db, pool, req["Username"]))
+
+
 def _save(db, group: dict) -> None:
     db.execute("UPDATE user_pool_groups SET data = ? WHERE pool_id = ? AND name = ?",
                (dumps(group), group["UserPoolId"], group["GroupName"]))
@@ -157,31 +164,25 @@ def list_groups(ctx, req):
 @registry.handler
 def admin_add_user_to_group(ctx, req):
     db = ctx.db
-    pool = pools.load_pool(db, req["UserPoolId"])
-    group = load_group(db, pool["Id"], req["GroupName"])
-    username = _username(_user(db, pool, req["Username"]))
+    pool_id, group_name, username = _membership(db, req)
     exists = db.execute("SELECT 1 FROM user_pool_group_members WHERE pool_id = ? AND group_name = ? "
-                        "AND username = ?", (pool["Id"], group["GroupName"], username)).fetchone()
+                        "AND username = ?", (pool_id, group_name, username)).fetchone()
     if exists:
         return {}
     count = db.execute("SELECT COUNT(*) FROM user_pool_group_members WHERE pool_id = ? AND username = ?",
-                       (pool["Id"], username)).fetchone()[0]
+                       (pool_id, username)).fetchone()[0]
     if count >= MAX_GROUPS_PER_USER:
         raise ServiceError("LimitExceededException",
                            f"A user can be a member of at most {MAX_GROUPS_PER_USER} groups.")
     db.execute("INSERT INTO user_pool_group_members(pool_id, group_name, username, added) VALUES(?,?,?,?)",
-               (pool["Id"], group["GroupName"], username, ctx.now()))
+               (pool_id, group_name, username, ctx.now()))
     return {}
 
 
 @registry.handler
 def admin_remove_user_from_group(ctx, req):
-    db = ctx.db
-    pool = pools.load_pool(db, req["UserPoolId"])
-    group = load_group(db, pool["Id"], req["GroupName"])
-    username = _username(_user(db, pool, req["Username"]))
-    db.execute("DELETE FROM user_pool_group_members WHERE pool_id = ? AND group_name = ? AND username = ?",
-               (pool["Id"], group["GroupName"], username))
+    ctx.db.execute("DELETE FROM user_pool_group_members WHERE pool_id = ? AND group_name = ? AND username = ?",
+                   _membership(ctx.db, req))
     return {}
 
 

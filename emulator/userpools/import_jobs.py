@@ -70,6 +70,13 @@ def _load(db, pool_id: str, job_id: str) -> tuple[dict, dict]:
     return dict(row), loads(row["data"])
 
 
+def _job(ctx, req: dict, now: float) -> tuple[dict, dict, dict]:
+    """(pool, row dict, job with its status brought up to date) of the request's import job."""
+    pool = users.load_pool(ctx.db, req["UserPoolId"])
+    row, job = _load(ctx.db, pool["Id"], req["JobId"])
+    return pool, row, _current(ctx.db, job, now)
+
+
 def _save(db, job_id: str, job: dict) -> None:
     db.execute("UPDATE user_import_jobs SET data = ? WHERE job_id = ?", (dumps(job), job_id))
 
@@ -109,9 +116,8 @@ def create_user_import_job(ctx, req):
 
 @registry.handler
 def describe_user_import_job(ctx, req):
-    users.load_pool(ctx.db, req["UserPoolId"])
-    _, job = _load(ctx.db, req["UserPoolId"], req["JobId"])
-    return {"UserImportJob": _current(ctx.db, job, ctx.now())}
+    _pool, _row, job = _job(ctx, req, ctx.now())
+    return {"UserImportJob": job}
 
 
 @registry.handler
@@ -127,9 +133,7 @@ def list_user_import_jobs(ctx, req):
 @registry.handler
 def start_user_import_job(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = users.load_pool(db, req["UserPoolId"])
-    row, job = _load(db, pool["Id"], req["JobId"])
-    job = _current(db, job, now)
+    pool, row, job = _job(ctx, req, now)
     if job["Status"] != "Created":
         raise ServiceError("InvalidParameterException",
                            f"Import job {job['JobId']} cannot be started in status {job['Status']}.")
@@ -146,17 +150,15 @@ def start_user_import_job(ctx, req):
 
 @registry.handler
 def stop_user_import_job(ctx, req):
-    db, now = ctx.db, ctx.now()
-    pool = users.load_pool(db, req["UserPoolId"])
-    _, job = _load(db, pool["Id"], req["JobId"])
-    job = _current(db, job, now)
+    now = ctx.now()
+    _pool, _row, job = _job(ctx, req, now)
     if job["Status"] not in ("Created", "Pending", "InProgress"):
         raise ServiceError("InvalidParameterException",
                            f"Import job {job['JobId']} cannot be stopped in status {job['Status']}.")
     job["Status"] = "Stopped"
     job["CompletionDate"] = now
     job["CompletionMessage"] = "The import job was stopped."
-    _save(db, job["JobId"], job)
+    _save(ctx.db, job["JobId"], job)
     return {"UserImportJob": job}
 
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 import hashlib
 
 from emulator.userpools import attributes as attrs_mod
-from emulator.userpools import (auth_sessions, codes, delivery, passwords, registry, secret_hash, triggers,
-                                users)
+from emulator.userpools import (
+    auth_sessions,
+    codes,
+    delivery,
+    passwords,
+    registry,
+    secret_hash,
+    triggers,
+    users,
+)
 from protocol import ServiceError
 
 UNKNOWN_USER = "Username/client id combination not found."
