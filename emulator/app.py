@@ -63,6 +63,9 @@ class Emulator:
         self.registries = [s.registry for s in self.services]
         self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error)
         self.surfaces: list[Surface] = []
+        # Checks run inside an operation's transaction before its handler, e.g. refusing writes
+        # to a pool under recovery: fn(ctx, params) raising a ServiceError to refuse.
+        self.before_invoke: list[Callable[[Context, dict], None]] = []
         self.flask = Flask("cognito_emulator")
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
@@ -83,6 +86,8 @@ class Emulator:
                           service=call.registry.service_name, operation=call.operation,
                           request_id=call.request_id, request=call.request, emulator=self,
                           after_commit=after)
+            for check in self.before_invoke:
+                check(ctx, call.params)
             result = handler(ctx, call.params)
         for hook in after:
             try:
