@@ -1,7 +1,8 @@
 """The one clock. Every expiry reads it; tests and users move it through /_emulator/clock.
 
-The offset from real time is kept in the store, so every worker sharing a database
-sees the same time; each request reads it once when its transaction begins.
+Emulated time is real time plus an offset, or a frozen instant. Both are kept in the
+store, so every worker sharing a database sees the same time; each request reads them
+once when its transaction begins.
 """
 
 from __future__ import annotations
@@ -14,28 +15,62 @@ import time
 class Clock:
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen: float | None = None
         self._lock = threading.Lock()
 
     @property
     def offset(self) -> float:
         return self._offset
 
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
     def now(self) -> float:
         """Emulated time, epoch seconds."""
+        if self._frozen is not None:
+            return self._frozen
         return time.time() + self._offset
 
     def now_datetime(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.now(), dt.UTC)
 
     def set_offset(self, offset: float) -> None:
+        """Real time plus `offset`; a frozen clock moves by the same amount and stays frozen."""
         with self._lock:
+            if self._frozen is not None:
+                self._frozen += float(offset) - self._offset
             self._offset = float(offset)
 
-    # persistence: one row in the store's emulator_state table
+    def freeze(self) -> None:
+        """Stop the clock at the current emulated instant (it moves only when told to)."""
+        with self._lock:
+            if self._frozen is None:
+                self._frozen = time.time() + self._offset
+
+    def unfreeze(self) -> None:
+        """Let the clock run again from the instant it shows."""
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - time.time()
+                self._frozen = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = 0.0
+            self._frozen = None
+
+    # persistence: rows of the store's emulator_state table
     def load(self, db) -> None:
-        row = db.execute("SELECT value FROM emulator_state WHERE key = 'clock_offset'").fetchone()
-        self.set_offset(float(row[0]) if row else 0.0)
+        rows = dict(db.execute("SELECT key, value FROM emulator_state "
+                               "WHERE key IN ('clock_offset', 'clock_frozen_at')").fetchall())
+        with self._lock:
+            self._offset = float(rows.get("clock_offset", 0.0))
+            frozen = rows.get("clock_frozen_at")
+            self._frozen = float(frozen) if frozen not in (None, "") else None
 
     def save(self, db) -> None:
-        db.execute("INSERT INTO emulator_state(key, value) VALUES('clock_offset', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(self._offset),))
+        for key, value in (("clock_offset", str(self._offset)),
+                           ("clock_frozen_at", "" if self._frozen is None else repr(self._frozen))):
+            db.execute("INSERT INTO emulator_state(key, value) VALUES(?, ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))

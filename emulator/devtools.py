@@ -28,7 +28,7 @@ def install(emulator: Emulator) -> None:
     def clock_state():
         now = clock.now()
         return {"now": dt.datetime.fromtimestamp(now, dt.UTC).isoformat().replace("+00:00", "Z"),
-                "epoch": now, "offset_seconds": clock.offset}
+                "epoch": now, "offset_seconds": clock.offset, "frozen": clock.frozen}
 
     @app.get("/_emulator/health")
     def health():
@@ -65,12 +65,19 @@ def install(emulator: Emulator) -> None:
     @app.post("/_emulator/clock")
     def post_clock():
         body = request.get_json(silent=True, force=True)
+        usage = ('Send JSON: {"advance_seconds": N}, {"set": "<ISO-8601>"}, {"freeze": true|false} '
+                 'or {"reset": true}')
         if not isinstance(body, dict):
-            return _bad_request('Send JSON: {"advance_seconds": N}, {"set": "<ISO-8601>"} or {"reset": true}')
+            return _bad_request(usage)
         with store.transaction() as db:
             clock.load(db)
             if body.get("reset"):
-                clock.set_offset(0)
+                clock.reset()
+            elif "freeze" in body and not ({"advance_seconds", "set"} & body.keys()):
+                if body["freeze"]:
+                    clock.freeze()
+                else:
+                    clock.unfreeze()
             elif "advance_seconds" in body:
                 try:
                     clock.set_offset(clock.offset + float(body["advance_seconds"]))
@@ -83,13 +90,18 @@ def install(emulator: Emulator) -> None:
                     return _bad_request("set must be an ISO-8601 date-time or epoch seconds")
                 clock.set_offset(target - (clock.now() - clock.offset))
             else:
-                return _bad_request('Send {"advance_seconds": N}, {"set": "<ISO-8601>"} or {"reset": true}')
+                return _bad_request(usage)
+            if "freeze" in body and ({"advance_seconds", "set"} & body.keys()):
+                if body["freeze"]:
+                    clock.freeze()
+                else:
+                    clock.unfreeze()
             clock.save(db)
         return jsonify(clock_state())
 
     def reset():
         store.reset()
-        clock.set_offset(0)
+        clock.reset()
         return jsonify({"reset": True})
 
     app.post("/_emulator/reset")(reset)

@@ -60,6 +60,10 @@ class RunningEmulator:
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "/_emulator/clock", {"advance_seconds": seconds})
 
+    def freeze_clock(self, frozen: bool = True) -> None:
+        """Stop the emulator's clock (it then moves only with advance_clock), or let it run."""
+        self._call("POST", "/_emulator/clock", {"freeze": frozen})
+
     def reset_clock(self) -> None:
         self._call("POST", "/_emulator/clock", {"reset": True})
 

@@ -123,6 +123,10 @@ class Clock:
     def set(self, iso: str) -> dict:
         return self.http.post("/_emulator/clock", json={"set": iso}).json()
 
+    def freeze(self) -> dict:
+        """Stop the clock (it then moves only by advance/set) so real time cannot expire anything."""
+        return self.http.post("/_emulator/clock", json={"freeze": True}).json()
+
     def reset(self) -> None:
         self.http.post("/_emulator/clock", json={"reset": True})
 

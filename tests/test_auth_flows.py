@@ -472,6 +472,7 @@ def test_invalid_session_and_wrong_challenge(idp):
 # -- lockout -----------------------------------------------------------------------------------------------------------
 def test_lockout_after_five_failures(idp, setup, clock):
     _pool, client, username = setup
+    clock.freeze()  # lock lengths are seconds: only the test moves time
     for _ in range(5):
         with pytest.raises(ClientError) as e:
             password_auth(idp, client, username, "Wrong0ne!")
@@ -485,6 +486,7 @@ def test_lockout_after_five_failures(idp, setup, clock):
 
 def test_lockout_doubles(idp, setup, clock):
     _pool, client, username = setup
+    clock.freeze()
     for _ in range(6):
         clock.advance(70)  # past any lock, well inside the 15-minute window
         with pytest.raises(ClientError):
@@ -498,8 +500,9 @@ def test_lockout_doubles(idp, setup, clock):
     assert "AccessToken" in password_auth(idp, client, username)["AuthenticationResult"]
 
 
-def test_lockout_counts_srp_failures(idp, setup):
+def test_lockout_counts_srp_failures(idp, setup, clock):
     pool_id, client, username = setup
+    clock.freeze()
     srp_client = Srp(idp, pool_id, client, username)
     for _ in range(5):
         with pytest.raises(ClientError) as e:

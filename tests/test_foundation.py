@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -30,6 +31,21 @@ def test_clock_read_advance_set_reset(http, clock):
     assert at["now"].startswith("2030-01-02T03:04:0")
     r = http.post("/_emulator/clock", json={"reset": True})
     assert abs(r.json()["offset_seconds"]) < 1e-6
+
+
+def test_clock_freeze_and_unfreeze(http, clock):
+    frozen = clock.freeze()
+    assert frozen["frozen"] is True
+    time.sleep(0.05)  # real time passes; the frozen clock does not (this is not an expiry test)
+    assert http.get("/_emulator/clock").json()["epoch"] == frozen["epoch"]
+    moved = clock.advance(60)
+    assert moved["epoch"] == pytest.approx(frozen["epoch"] + 60) and moved["frozen"] is True
+    at = http.post("/_emulator/clock", json={"set": "2031-05-06T07:08:09Z", "freeze": True}).json()
+    assert at["now"] == "2031-05-06T07:08:09Z"
+    running = http.post("/_emulator/clock", json={"freeze": False}).json()
+    assert running["frozen"] is False and running["epoch"] >= at["epoch"]
+    clock.reset()
+    assert http.get("/_emulator/clock").json()["frozen"] is False
 
 
 @pytest.mark.parametrize("payload", [{"advance_seconds": "soon"}, {"set": "not a date"}, {"what": 1}, [1]])

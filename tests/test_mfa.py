@@ -33,6 +33,14 @@ def enrol(idp, clock, token: str) -> str:
     return secret
 
 
+def totp_user(idp, clock, pool: dict, client: dict, username: str) -> tuple[str, str]:
+    """(access token, secret) of the user signed in, enrolled and preferring TOTP."""
+    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    secret = enrol(idp, clock, token)
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    return token, secret
+
+
 # -- AssociateSoftwareToken / VerifySoftwareToken ----------------------------------------
 def test_associate_returns_real_base32_secret(idp):
     _pool, _client, _username, token = signed_in(idp)
@@ -157,9 +165,7 @@ def test_admin_set_preference_unknown_user(idp):
 def test_totp_sign_in_and_no_code_reuse(idp, clock):
     pool, client = totp_pool(idp)
     username = new_user(idp, pool["Id"])
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
-    secret = enrol(idp, clock, token)
-    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    token, secret = totp_user(idp, clock, pool, client, username)
     clock.advance(60)  # the verify code's step is spent; move to a fresh one
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
@@ -220,9 +226,7 @@ def test_totp_needs_pool_factor(idp, clock):
     """A user's TOTP setting does not apply while the pool's MFA is OFF."""
     pool, client = new_pool(idp)
     username = new_user(idp, pool["Id"])
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
-    enrol(idp, clock, token)
-    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    token, _secret = totp_user(idp, clock, pool, client, username)
     assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)
 
 
@@ -234,9 +238,7 @@ def test_admin_get_user_auth_factors(idp, clock):
     assert out["Username"] == username
     assert out["ConfiguredUserAuthFactors"] == ["PASSWORD"]
     assert "UserMFASettingList" not in out and "PreferredMfaSetting" not in out
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
-    enrol(idp, clock, token)
-    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    token, _secret = totp_user(idp, clock, pool, client, username)
     out = idp.admin_get_user_auth_factors(UserPoolId=pool["Id"], Username=username)
     assert out["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
     assert out["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
@@ -251,9 +253,7 @@ def test_admin_get_user_auth_factors(idp, clock):
 def test_admin_delete_software_token(idp, clock):
     pool, client = totp_pool(idp)
     username = new_user(idp, pool["Id"])
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
-    enrol(idp, clock, token)
-    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    token, _secret = totp_user(idp, clock, pool, client, username)
     start = idp.admin_initiate_auth(UserPoolId=pool["Id"], ClientId=client["ClientId"],
                                     AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                                     AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})

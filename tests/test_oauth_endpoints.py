@@ -18,6 +18,7 @@ import pytest
 import requests
 from conftest import unique
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lambda_fixtures.servers import FunctionServer
 
 CALLBACK = "http://localhost:3000/callback"
 LOGOUT = "http://localhost:3000/signed-out"
@@ -335,8 +336,9 @@ def test_wrong_password_and_unknown_user_show_the_error_on_the_page(setup):
     assert "User does not exist." in r.text
 
 
-def test_lockout_applies_to_managed_login(setup):
+def test_lockout_applies_to_managed_login(setup, clock):
     _pool, client, username, browser = setup
+    clock.freeze()  # the first lock lasts one second: real time must not end it
     for _ in range(5):
         assert "Incorrect username or password." in browser.sign_in(authorize_query(client), username, "Bad1!x").text
     r = browser.sign_in(authorize_query(client), username)
@@ -917,50 +919,27 @@ def test_self_signed_certificate_serves_https(tmp_path):
 
 
 # -- Lambda triggers on the OAuth paths ---------------------------------------------------------------
-class LambdaServer:
-    """Functions reached by URL: records events; /ptg overrides claims, /reject fails."""
+def _ptg(event: dict) -> dict:
+    event["response"] = {"claimsAndScopeOverrideDetails": {"accessTokenGeneration": {
+        "claimsToAddOrOverride": {"tenant": "acme", "client_id": "forged"},
+        "scopesToAdd": ["api/extra"], "scopesToSuppress": ["api/write"]}}}
+    return event
 
-    def __init__(self) -> None:
-        self.events: list[dict] = []
-        events = self.events
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                event = json.loads(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                events.append(event)
-                status = 200
-                if self.path == "/ptg":
-                    event["response"] = {"claimsAndScopeOverrideDetails": {"accessTokenGeneration": {
-                        "claimsToAddOrOverride": {"tenant": "acme", "client_id": "forged"},
-                        "scopesToAdd": ["api/extra"], "scopesToSuppress": ["api/write"]}}}
-                    body = event
-                else:
-                    status, body = 400, {"errorType": "Error", "errorMessage": "no federated users"}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+def _reject(event: dict) -> dict:
+    raise Exception("no federated users")
 
 
 @pytest.fixture(scope="module")
 def triggered():
     from conftest import EmulatorProcess
     from conftest import make_client as boto_client
-    functions = LambdaServer()
+    functions = FunctionServer({"ptg": _ptg, "reject": _reject})
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_LAMBDA_PTG": functions.url + "/ptg",
                                                   "COGNITO_EMULATOR_LAMBDA_REJECT": functions.url + "/reject"})
     yield process.url, boto_client("cognito-idp", process.url), functions
     process.stop()
-    functions.server.shutdown()
+    functions.stop()
 
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"

@@ -10,6 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
+from lambda_fixtures.servers import FunctionServer
 
 PASSWORD = "Passw0rd!"
 
@@ -543,44 +544,6 @@ def test_case_sensitive_by_default(idp):
 
 
 # -- Lambda triggers (functions served over HTTP by the test) -----------------------------------------
-class FunctionServer:
-    """A local HTTP endpoint playing Lambda functions: records events, answers with `handlers`."""
-
-    def __init__(self) -> None:
-        import http.server
-        import json as _json
-        import threading
-
-        self.events: list[dict] = []
-        self.handlers: dict = {}
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                event = _json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.events.append(event)
-                name = self.path.strip("/")
-                try:
-                    result = outer.handlers[name](event)
-                    status, body = 200, _json.dumps(result)
-                except Exception as exc:  # the function throws
-                    status, body = 500, _json.dumps({"errorMessage": str(exc)})
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def trigger_env():
     from conftest import EmulatorProcess

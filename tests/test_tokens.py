@@ -3,10 +3,7 @@ expiry by moving the clock, refresh, and PreTokenGeneration V1/V2 (functions ser
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -14,6 +11,7 @@ import requests
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess, unique
 from conftest import make_client as boto_client
+from lambda_fixtures.servers import FunctionServer
 from test_auth_flows import PASSWORD, error, make_client, make_pool, make_user, password_auth
 
 
@@ -262,37 +260,6 @@ def test_aws_issuer_style():
 
 
 # -- PreTokenGeneration ------------------------------------------------------------------------------------
-class _Functions:
-    """Lambda functions served over HTTP; each path answers with what its handler returns."""
-
-    def __init__(self) -> None:
-        self.events: list[dict] = []
-        self.handlers = {}
-        functions = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                functions.events.append(body)
-                out = functions.handlers[self.path.strip("/")](body)
-                data = json.dumps(out).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def _v1(event):
     event["response"]["claimsOverrideDetails"] = {
         "claimsToAddOrOverride": {"plan": "gold", "name": "Overridden", "sub": "nope"},
@@ -323,14 +290,13 @@ def _migrate(event):
 
 @pytest.fixture(scope="module")
 def trigger_env():
-    functions = _Functions()
-    functions.handlers = {"v1": _v1, "v2": _v2, "migrate": _migrate}
+    functions = FunctionServer({"v1": _v1, "v2": _v2, "migrate": _migrate})
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_LAMBDA_C1PRETOKENV1": f"{functions.url}/v1",
                                                   "COGNITO_EMULATOR_LAMBDA_C1PRETOKENV2": f"{functions.url}/v2",
                                                   "COGNITO_EMULATOR_LAMBDA_C1MIGRATE": f"{functions.url}/migrate"})
     yield process, functions, boto_client("cognito-idp", process.url)
     process.stop()
-    functions.close()
+    functions.stop()
 
 
 def test_pre_token_generation_v1(trigger_env):

@@ -43,6 +43,16 @@ def envelope(event: dict, source: str, pool_id: str, username: str, client_id: s
     assert event["callerContext"]["awsSdkVersion"].startswith("aws-sdk-")
 
 
+def sign_in_error(idp, triggers: dict) -> tuple[str, dict, str, tuple[str, str]]:
+    """(pool id, client, username, error) of a password sign-in refused in a new pool with `triggers`."""
+    pool_id = make_pool(idp, LambdaConfig=triggers)
+    client = make_client(idp, pool_id)
+    username = make_user(idp, pool_id)
+    with pytest.raises(ClientError) as e:
+        password_auth(idp, client, username)
+    return pool_id, client, username, error(e)
+
+
 def user_attrs(idp, pool_id: str, username: str) -> dict:
     got = idp.admin_get_user(UserPoolId=pool_id, Username=username)
     return {a["Name"]: a["Value"] for a in got["UserAttributes"]}
@@ -163,14 +173,10 @@ def test_missing_and_unreachable_functions(fx, idp):
 
 def test_timeout_after_five_seconds(fx, idp):
     arn = fx.add(via="silent")
-    pool_id = make_pool(idp, LambdaConfig={"PreAuthentication": arn})
-    client = make_client(idp, pool_id)
-    username = make_user(idp, pool_id)
     began = time.monotonic()
-    with pytest.raises(ClientError) as e:
-        password_auth(idp, client, username)
+    *_, refused = sign_in_error(idp, {"PreAuthentication": arn})
     elapsed = time.monotonic() - began
-    assert error(e) == ("UnexpectedLambdaException", "PreAuthentication invocation failed due to error "
+    assert refused == ("UnexpectedLambdaException", "PreAuthentication invocation failed due to error "
                                                      "Socket timeout while invoking Lambda function.")
     assert 4.5 <= elapsed < 15
 
@@ -270,13 +276,9 @@ def test_pre_authentication_denies(fx, idp):
         raise Exception("Outside business hours")
     pre = fx.add(handler)
     post = fx.add()
-    pool_id = make_pool(idp, LambdaConfig={"PreAuthentication": pre, "PostAuthentication": post})
-    client = make_client(idp, pool_id)
-    username = make_user(idp, pool_id)
-    with pytest.raises(ClientError) as e:
-        password_auth(idp, client, username)
-    assert error(e) == ("UserLambdaValidationException",
-                        "PreAuthentication failed with error Outside business hours.")
+    pool_id, client, username, refused = sign_in_error(idp, {"PreAuthentication": pre, "PostAuthentication": post})
+    assert refused == ("UserLambdaValidationException",
+                       "PreAuthentication failed with error Outside business hours.")
     with pytest.raises(ClientError) as e:
         Srp(idp, pool_id, client, username).start()
     assert error(e)[0] == "UserLambdaValidationException"
@@ -299,12 +301,8 @@ def test_post_authentication_error(fx, idp):
     def handler(event):
         raise Exception("audit log down")
     post = fx.add(handler, via="hook")
-    pool_id = make_pool(idp, LambdaConfig={"PostAuthentication": post})
-    client = make_client(idp, pool_id)
-    username = make_user(idp, pool_id)
-    with pytest.raises(ClientError) as e:
-        password_auth(idp, client, username)
-    assert error(e) == ("UserLambdaValidationException", "PostAuthentication failed with error audit log down.")
+    *_, refused = sign_in_error(idp, {"PostAuthentication": post})
+    assert refused == ("UserLambdaValidationException", "PostAuthentication failed with error audit log down.")
 
 
 # -- PreTokenGeneration ----------------------------------------------------------------------------------
@@ -415,12 +413,8 @@ def test_pre_token_generation_v1_rejects_non_string_claims(fx, idp):
         event["response"]["claimsOverrideDetails"] = {"claimsToAddOrOverride": {"n": 1}}
         return event
     arn = fx.add(handler)
-    pool_id = make_pool(idp, LambdaConfig={"PreTokenGeneration": arn})
-    client = make_client(idp, pool_id)
-    username = make_user(idp, pool_id)
-    with pytest.raises(ClientError) as e:
-        password_auth(idp, client, username)
-    assert error(e) == ("InvalidLambdaResponseException", "Unrecognizable lambda output")
+    *_, refused = sign_in_error(idp, {"PreTokenGeneration": arn})
+    assert refused == ("InvalidLambdaResponseException", "Unrecognizable lambda output")
 
 
 # -- CustomMessage -------------------------------------------------------------------------------------

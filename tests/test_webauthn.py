@@ -92,6 +92,13 @@ def user_token(idp, pool: dict, client: dict) -> tuple[str, str]:
     return username, sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
 
 
+def registration_started(idp) -> tuple[str, dict]:
+    """(access token, creation options) of a new user of a new passkey pool who began registering."""
+    pool, client = passkey_pool(idp)
+    _username, token = user_token(idp, pool, client)
+    return token, idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+
+
 def register(idp, token: str, authenticator: Authenticator, fmt: str = "none") -> dict:
     options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
     idp.complete_web_authn_registration(AccessToken=token, Credential=authenticator.register(options, fmt))
@@ -178,9 +185,7 @@ def test_registration_challenge_expires(idp, clock):
 
 
 def test_wrong_origin(idp):
-    pool, client = passkey_pool(idp)
-    _username, token = user_token(idp, pool, client)
-    options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+    token, options = registration_started(idp)
     with pytest.raises(ClientError) as exc:
         idp.complete_web_authn_registration(
             AccessToken=token, Credential=Authenticator().register(options, origin="https://evil.example"))
@@ -189,9 +194,7 @@ def test_wrong_origin(idp):
 
 
 def test_wrong_relying_party_hash(idp):
-    pool, client = passkey_pool(idp)
-    _username, token = user_token(idp, pool, client)
-    options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+    token, options = registration_started(idp)
     with pytest.raises(ClientError) as exc:
         idp.complete_web_authn_registration(
             AccessToken=token, Credential=Authenticator().register(options, rp_id="example.com"))
@@ -200,9 +203,7 @@ def test_wrong_relying_party_hash(idp):
 
 
 def test_bad_packed_signature(idp):
-    pool, client = passkey_pool(idp)
-    _username, token = user_token(idp, pool, client)
-    options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+    token, options = registration_started(idp)
     credential = Authenticator().register(options, "packed")
     attestation = cbor2.loads(unb64url(credential["response"]["attestationObject"]))
     attestation["attStmt"]["sig"] = Authenticator()._sign(b"something else")

@@ -167,6 +167,9 @@ def find_client(ctx, client_id: str | None) -> tuple[dict, dict] | None:
     """(pool, client) for a client id, or None when there is no such client."""
     if not client_id:
         return None
+    if client_id.startswith("https://"):
+        # A Client ID Metadata Document URL, admitted by a CIMD policy of the pool.
+        return _m("cimd").find_client(ctx, client_id, lambda pool: host_allows(ctx, pool))
     try:
         client = _m("clients").load_client(ctx.db, client_id)
         pool = _m("pools").load_pool(ctx.db, client["UserPoolId"])

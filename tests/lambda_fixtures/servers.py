@@ -53,3 +53,25 @@ class RecordingServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FunctionServer:
+    """Lambda functions reached by URL (`{url}/{name}`): each event is kept in `events` and
+    answered by `handlers[name](event)`; a handler that raises is the function's error (500)."""
+
+    def __init__(self, handlers: dict[str, Callable[[dict], object]] | None = None) -> None:
+        self.events: list[dict] = []
+        self.handlers: dict[str, Callable[[dict], object]] = dict(handlers or {})
+        self.server = RecordingServer(self._call)
+        self.url = self.server.url
+
+    def _call(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, object]:
+        event = json.loads(body)
+        self.events.append(event)
+        try:
+            return 200, {}, self.handlers[path.strip("/")](event)
+        except Exception as exc:  # the function throws
+            return 500, {}, {"errorMessage": str(exc)}
+
+    def stop(self) -> None:
+        self.server.stop()

@@ -3,22 +3,10 @@
 // first, then the custom challenge). The challenge asks for "2 + N" where N is the round number.
 // Env: ENDPOINT, POOL_ID, CLIENT_ID, USERNAME, PASSWORD. Prints one JSON object.
 import pkg from "amazon-cognito-identity-js";
+import { newUser } from "./identity_js_pool.mjs";
 
-const { AuthenticationDetails, CognitoUser, CognitoUserPool } = pkg;
+const { AuthenticationDetails } = pkg;
 const env = process.env;
-
-class MemoryStorage {
-  constructor() { this.items = {}; }
-  setItem(k, v) { this.items[k] = String(v); return this.items[k]; }
-  getItem(k) { return Object.prototype.hasOwnProperty.call(this.items, k) ? this.items[k] : null; }
-  removeItem(k) { delete this.items[k]; }
-  clear() { this.items = {}; }
-}
-
-const storage = new MemoryStorage();
-const pool = new CognitoUserPool({ UserPoolId: env.POOL_ID, ClientId: env.CLIENT_ID, endpoint: env.ENDPOINT,
-                                   Storage: storage });
-const newUser = () => new CognitoUser({ Username: env.USERNAME, Pool: pool, Storage: storage });
 
 // Resolves with {challenge} on a custom challenge, {session} on success.
 const handlers = (resolve, reject) => ({

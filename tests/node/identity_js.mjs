@@ -2,22 +2,10 @@
 // changePassword, remembered device (device SRP), globalSignOut then GetUser refused.
 // Env: ENDPOINT, POOL_ID, CLIENT_ID, USERNAME, PASSWORD, NEW_PASSWORD. Prints one JSON object.
 import pkg from "amazon-cognito-identity-js";
+import { newUser } from "./identity_js_pool.mjs";
 
-const { AuthenticationDetails, CognitoUser, CognitoUserPool } = pkg;
+const { AuthenticationDetails } = pkg;
 const env = process.env;
-
-class MemoryStorage {
-  constructor() { this.items = {}; }
-  setItem(k, v) { this.items[k] = String(v); return this.items[k]; }
-  getItem(k) { return Object.prototype.hasOwnProperty.call(this.items, k) ? this.items[k] : null; }
-  removeItem(k) { delete this.items[k]; }
-  clear() { this.items = {}; }
-}
-
-const storage = new MemoryStorage();
-const pool = new CognitoUserPool({ UserPoolId: env.POOL_ID, ClientId: env.CLIENT_ID, endpoint: env.ENDPOINT,
-                                   Storage: storage });
-const newUser = () => new CognitoUser({ Username: env.USERNAME, Pool: pool, Storage: storage });
 const err = (e) => ({ code: e.code || e.name, message: e.message });
 
 function signIn(user, password) {
