@@ -353,3 +353,39 @@ def test_unknown_recovery(idp):
         assert _err(exc) == ("ResourceNotFoundException",
                              f"Point-in-time recovery {missing} does not exist in user pool {pool_id}.")
     assert idp.list_point_in_time_recoveries(UserPoolId=pool_id)["Restorations"] == []
+
+
+def test_mfa_settings_are_previewed_and_reverted(idp, clock):
+    pool_id = idp.create_user_pool(
+        PoolName=unique("pitr"), MfaConfiguration="OPTIONAL",
+        SmsConfiguration={"SnsCallerArn": "arn:aws:iam::000000000000:role/sns", "ExternalId": "x"})["UserPool"]["Id"]
+    alice = _user(idp, pool_id, phone_number="+15555550100", phone_number_verified="true")
+    point = _mark(clock)
+    idp.admin_set_user_mfa_preference(UserPoolId=pool_id, Username=alice,
+                                      SMSMfaSettings={"Enabled": True, "PreferredMfa": True})
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=alice)["UserMFASettingList"] == ["SMS_MFA"]
+    restore_id = _initiate(idp, clock, pool_id, point)["RestoreId"]
+    described = idp.describe_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restore_id)["Restoration"]
+    assert _preview(described)["User MFAs"] == (0, 0, 1)
+    assert _preview(described)["Users"] == (0, 0, 0)
+    idp.start_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restore_id)
+    assert not idp.admin_get_user(UserPoolId=pool_id, Username=alice).get("UserMFASettingList")
+
+
+def test_changes_are_timed_by_a_frozen_clock(idp, clock):
+    clock.freeze()
+    pool_id = _pool(idp)
+    kept = _user(idp, pool_id)
+    clock.advance(60)
+    point = clock.now()
+    clock.advance(60)
+    late = _user(idp, pool_id)
+    clock.advance(16 * 60)
+    restore_id = idp.initiate_point_in_time_recovery(UserPoolId=pool_id,
+                                                     RestoreTimestamp=_ts(point))["Restoration"]["RestoreId"]
+    described = idp.describe_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restore_id)["Restoration"]
+    assert described["RestoreStatus"] == "PREVIEW_GENERATED"
+    assert _preview(described)["Users"] == (0, 0, 1)
+    idp.start_point_in_time_recovery(UserPoolId=pool_id, RestoreId=restore_id)
+    assert _usernames(idp, pool_id) == {kept}
+    assert late not in _usernames(idp, pool_id)

@@ -54,8 +54,10 @@ register_schema("userpools.pitr", [
     """,
 ])
 
-# The emulator clock inside SQL: real time plus the offset kept in emulator_state.
-_SQL_NOW = ("((julianday('now') - 2440587.5) * 86400.0 + COALESCE((SELECT CAST(value AS REAL) "
+# The emulator clock inside SQL: the frozen instant when frozen, else real time plus the offset,
+# both as emulator.clock keeps them in emulator_state.
+_SQL_NOW = ("COALESCE(CAST(NULLIF((SELECT value FROM emulator_state WHERE key = 'clock_frozen_at'), '') AS REAL), "
+            "(julianday('now') - 2440587.5) * 86400.0 + COALESCE((SELECT CAST(value AS REAL) "
             "FROM emulator_state WHERE key = 'clock_offset'), 0))")
 
 # table -> (key columns, preview entity)
@@ -149,10 +151,14 @@ def _triggers(db: sqlite3.Connection) -> list[str]:
         live = "EXISTS (SELECT 1 FROM user_pools WHERE id = {a}.pool_id)"
         insert = ("INSERT INTO pitr_journal(pool_id, table_name, row_key, op, at, image) "
                   "VALUES({a}.pool_id, '{t}', {k}, '{op}', " + _SQL_NOW + ", {img})")
+        # Journal entries older than the longest recovery period go as new ones come.
+        prune = ("DELETE FROM pitr_journal WHERE pool_id = {a}.pool_id AND at < " + _SQL_NOW
+                 + f" - {JOURNAL_RETENTION}")
         moved = ("INSERT INTO pitr_journal(pool_id, table_name, row_key, op, at, image) "
                  "SELECT NEW.pool_id, '{t}', {k}, 'INSERT', " + _SQL_NOW + ", NULL")
         out.append(f"CREATE TRIGGER pitr_{table}_insert AFTER INSERT ON {table} WHEN {live.format(a='NEW')} "
-                   f"BEGIN {insert.format(a='NEW', t=table, k=key('NEW'), op='INSERT', img='NULL')}; END")
+                   f"BEGIN {prune.format(a='NEW')}; "
+                   f"{insert.format(a='NEW', t=table, k=key('NEW'), op='INSERT', img='NULL')}; END")
         out.append(f"CREATE TRIGGER pitr_{table}_update AFTER UPDATE ON {table} WHEN {live.format(a='OLD')} "
                    f"BEGIN {insert.format(a='OLD', t=table, k=key('OLD'), op='UPDATE', img=image('OLD'))}; "
                    f"{moved.format(t=table, k=key('NEW'))} "
@@ -279,7 +285,7 @@ def _status(row, now: float) -> str:
     """The recovery's status at `now`: a preview is ready as soon as it was asked for, and
     expires 24 hours after the recovery began unless started or cancelled."""
     status = row["status"]
-    if status == "PREVIEW_GENERATING" and now > row["trigger_ts"]:
+    if status == "PREVIEW_GENERATING" and now >= row["trigger_ts"]:
         status = "PREVIEW_GENERATED"
     if status in ("PREVIEW_GENERATING", "PREVIEW_GENERATED") and now >= row["trigger_ts"] + PREVIEW_LIFETIME:
         status = "PREVIEW_EXPIRED"

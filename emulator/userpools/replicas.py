@@ -99,9 +99,9 @@ def _arn(ctx, pool_id: str, region: str) -> str:
 def _settled(row, now: float) -> str | None:
     """The replica's status now (None once a deletion has completed)."""
     status = row["status"]
-    if status == "CREATING" and now > row["changed"]:
+    if status == "CREATING" and now >= row["changed"]:
         return "INACTIVE"
-    if status == "DELETING" and now > row["changed"]:
+    if status == "DELETING" and now >= row["changed"]:
         return None
     return status
 
