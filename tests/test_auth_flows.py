@@ -391,6 +391,80 @@ def test_temporary_password_expiry(idp, clock):
                         "Temporary password has expired and must be reset by an administrator.")
 
 
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_new_password_may_repeat_the_temporary_one(idp):
+    pool_id = make_pool(idp)
+    client = make_client(idp, pool_id, flows=["ADMIN_NO_SRP_AUTH"], ReadAttributes=["given_name"])
+    group = unique("g")
+    idp.create_group(GroupName=group, UserPoolId=pool_id)
+    username = make_user(idp, pool_id, password="P2$Sword", permanent=False, attributes={"given_name": "Jo"})
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+    out = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client["ClientId"], AuthFlow="ADMIN_NO_SRP_AUTH",
+                                  AuthParameters={"USERNAME": username, "PASSWORD": "P2$Sword"})
+    assert out["ChallengeName"] == "NEW_PASSWORD_REQUIRED" and out["Session"]
+    done = idp.admin_respond_to_auth_challenge(
+        UserPoolId=pool_id, ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED", Session=out["Session"],
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "P2$Sword"})
+    assert _claims(done["AuthenticationResult"]["AccessToken"])["cognito:groups"] == [group]
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
+
+
+def test_new_password_then_mfa_setup_when_the_pool_requires_mfa(idp, clock):
+    pool_id = make_pool(idp, MfaConfiguration="ON",
+                        SmsConfiguration={"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"})
+    idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON",
+                                 SoftwareTokenMfaConfiguration={"Enabled": True})
+    client = make_client(idp, pool_id, flows=["USER_PASSWORD_AUTH"])
+    username = make_user(idp, pool_id, password="P2$Sword", permanent=False)
+    clock.freeze()
+    out = password_auth(idp, client, username, "P2$Sword")
+    assert out["ChallengeName"] == "NEW_PASSWORD_REQUIRED" and "AuthenticationResult" not in out
+    out = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
+                                        Session=out["Session"],
+                                        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "P2$Sword2"})
+    assert out["ChallengeName"] == "MFA_SETUP" and out["Session"]
+    associated = idp.associate_software_token(Session=out["Session"])
+    totp = pyotp.TOTP(associated["SecretCode"])
+    verified = idp.verify_software_token(Session=associated["Session"], UserCode=totp.at(clock.now()))
+    assert verified["Status"] == "SUCCESS"
+    clock.advance(30)
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP",
+                                         Session=verified["Session"],
+                                         ChallengeResponses={"USERNAME": username,
+                                                             "SOFTWARE_TOKEN_MFA_CODE": totp.at(clock.now())})
+    assert done["ChallengeParameters"] == {}
+    assert {"AccessToken", "IdToken", "RefreshToken"} <= done["AuthenticationResult"].keys()
+    out = password_auth(idp, client, username, "P2$Sword2")
+    assert out["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    clock.advance(30)
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                         Session=out["Session"],
+                                         ChallengeResponses={"USERNAME": username,
+                                                             "SOFTWARE_TOKEN_MFA_CODE": totp.at(clock.now())})
+    assert done["ChallengeParameters"] == {}
+    assert {"AccessToken", "IdToken", "RefreshToken"} <= done["AuthenticationResult"].keys()
+
+
+def test_email_username_tokens_carry_the_sub_as_username(idp):
+    pool_id = make_pool(idp, UsernameAttributes=["email"])
+    client = make_client(idp, pool_id, flows=["USER_PASSWORD_AUTH"], GenerateSecret=True)
+    email = f"{unique('u')}@example.com"
+    idp.sign_up(ClientId=client["ClientId"], Username=email, Password="SuperS3cret!",
+                SecretHash=secret_hash(client, email))
+    idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
+    result = password_auth(idp, client, email, "SuperS3cret!",
+                           SECRET_HASH=secret_hash(client, email))["AuthenticationResult"]
+    access, id_claims = _claims(result["AccessToken"]), _claims(result["IdToken"])
+    assert access["username"] == access["sub"] and access["client_id"] == client["ClientId"]
+    assert "email" not in access
+    assert id_claims["sub"] == access["sub"] and id_claims["cognito:username"] == id_claims["sub"]
+    assert id_claims["aud"] == client["ClientId"] and id_claims["email"] == email
+
+
 def test_admin_respond_new_password(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id)

@@ -116,8 +116,7 @@ def test_attributes_to_get(idp, people):
     assert [a["Name"] for a in out["Users"][0]["Attributes"]] == ["sub", "given_name"]
     with pytest.raises(ClientError) as exc:
         idp.list_users(UserPoolId=people, AttributesToGet=["custom:none"])
-    assert error(exc) == ("InvalidParameterException", "Attributes did not conform to the schema: custom:none: "
-                          "Attribute does not exist in the schema.")
+    assert error(exc) == ("InvalidParameterException", "One or more requested attributes do not exist.")
 
 
 def test_limit_bounds(idp, endpoint, people):

@@ -181,7 +181,31 @@ def test_totp_sign_in_and_no_code_reuse(idp, clock):
         idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
                                       Session=again["Session"],
                                       ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code})
-    assert error(exc)[0] == "CodeMismatchException"
+    assert error(exc) == ("ExpiredCodeException", "Your software token has already been used once.")
+
+
+def test_code_spent_on_verify_is_refused_at_sign_in(idp, clock):
+    pool, client = totp_pool(idp)
+    username = new_user(idp, pool["Id"])
+    clock.freeze()  # the verify code's time step must still be current at sign-in
+    _token, secret = totp_user(idp, clock, pool, client, username)
+    spent = code_at(secret, clock.now())
+    start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
+    assert start["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    with pytest.raises(ClientError) as exc:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                      Session=start["Session"],
+                                      ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": spent})
+    assert error(exc) == ("ExpiredCodeException", "Your software token has already been used once.")
+    # The next time step's code signs in (the session survives a refused code).
+    clock.advance(30)
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                         Session=start["Session"],
+                                         ChallengeResponses={"USERNAME": username,
+                                                             "SOFTWARE_TOKEN_MFA_CODE": code_at(secret, clock.now())})
+    assert done["ChallengeParameters"] == {}
+    assert done["AuthenticationResult"]["TokenType"] == "Bearer"
 
 
 def test_mfa_setup_with_session(idp, clock):

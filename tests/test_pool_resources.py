@@ -316,6 +316,17 @@ def test_mfa_config(idp, pool_id):
     assert _err(exc) == ("InvalidParameterException", "At least one of [SmsMfaConfiguration] or "
                                                       "[SoftwareTokenMfaConfiguration] must be provided.")
     with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
+                                     SoftwareTokenMfaConfiguration={"Enabled": False})
+    assert _err(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't disable all MFAs "
+                                                      "with a required or optional configuration.")
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OFF",
+                                     SoftwareTokenMfaConfiguration={"Enabled": True})
+    assert _err(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't turn off MFA and "
+                                                      "configure an MFA together.")
+    assert idp.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "OFF"
+    with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", SmsMfaConfiguration={})
     assert _err(exc) == ("InvalidParameterException",
                          "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")

@@ -49,7 +49,7 @@ def test_sign_up_confirm_round_trip(idp, setup, outbox):
     username = unique("u")
     out = sign_up(idp, client_id, username, f"{username}@example.com")
     assert out["UserConfirmed"] is False
-    assert out["CodeDeliveryDetails"] == {"Destination": f"{username[0]}***@e***.com", "DeliveryMedium": "EMAIL",
+    assert out["CodeDeliveryDetails"] == {"Destination": f"{username[0]}***@e***", "DeliveryMedium": "EMAIL",
                                           "AttributeName": "email"}
     user = idp.admin_get_user(UserPoolId=pool_id, Username=username)
     assert user["UserStatus"] == "UNCONFIRMED"
@@ -260,7 +260,7 @@ def test_unknown_user_legacy_vs_enabled(idp):
             call(legacy)
         assert error(exc) == ("UserNotFoundException", "Username/client id combination not found.")
     out = idp.forgot_password(ClientId=hidden, Username="ghost@example.com")
-    assert out["CodeDeliveryDetails"] == {"Destination": "g***@e***.com", "DeliveryMedium": "EMAIL",
+    assert out["CodeDeliveryDetails"] == {"Destination": "g***@e***", "DeliveryMedium": "EMAIL",
                                           "AttributeName": "email"}
     assert idp.resend_confirmation_code(ClientId=hidden, Username="ghost")["CodeDeliveryDetails"]
     with pytest.raises(ClientError) as exc:
@@ -329,6 +329,38 @@ def test_forgot_password_needs_verified_channel(idp, setup):
         idp.forgot_password(ClientId=client_id, Username=username)
     assert error(exc) == ("InvalidParameterException", "Cannot reset password for the user as there is no "
                           "registered/verified email or phone_number")
+
+
+def test_delivery_destination_hides_the_whole_domain(idp):
+    """AWS masks `test@test.com` as `t***@t***`: the top-level domain is hidden too."""
+    pool_id = make_pool(idp, AutoVerifiedAttributes=["email"],
+                        AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]})
+    client_id = make_client(idp, pool_id)["ClientId"]
+    out = sign_up(idp, client_id, unique("u"), "test@test.com", password="P2$Sword")
+    assert out["UserConfirmed"] is False
+    assert out["CodeDeliveryDetails"] == {"Destination": "t***@t***", "DeliveryMedium": "EMAIL",
+                                          "AttributeName": "email"}
+    username = unique("u")
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": "test@test.com"}, {"Name": "email_verified", "Value": "True"}])
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password="secretP2ss!", Permanent=True)
+    out = idp.forgot_password(ClientId=client_id, Username=username)
+    assert out["CodeDeliveryDetails"] == {"Destination": "t***@t***", "DeliveryMedium": "EMAIL",
+                                          "AttributeName": "email"}
+
+
+def test_sign_up_without_auto_verified_email_sends_no_details(idp):
+    pool_id = make_pool(idp, AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email",
+                                                                             "Priority": 1}]})
+    client_id = make_client(idp, pool_id)["ClientId"]
+    out = sign_up(idp, client_id, unique("u"), "test@test.com", password="P2$Sword")
+    assert out["UserConfirmed"] is False and out["UserSub"]
+    assert "CodeDeliveryDetails" not in out
+    # Auto-verified email, but the user gave none: nothing to send either.
+    pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
+    out = sign_up(idp, make_client(idp, pool_id)["ClientId"], unique("u"), password="P2$Sword")
+    assert out["UserConfirmed"] is False and out["UserSub"]
+    assert "CodeDeliveryDetails" not in out
 
 
 def test_forgot_password_admin_only(idp, outbox):
@@ -612,5 +644,5 @@ def test_user_migration_on_forgot_password(trigger_env):
         "userAttributes": {"email": "legacy@example.com", "email_verified": "true"}, "messageAction": "SUPPRESS"}}
     out = idp.forgot_password(ClientId=client_id, Username="legacyuser")
     assert functions.events[-1]["triggerSource"] == "UserMigration_ForgotPassword"
-    assert out["CodeDeliveryDetails"]["Destination"] == "l***@e***.com"
+    assert out["CodeDeliveryDetails"]["Destination"] == "l***@e***"
     assert idp.admin_get_user(UserPoolId=pool_id, Username="legacyuser")["UserStatus"] == "RESET_REQUIRED"

@@ -150,7 +150,7 @@ def test_update_email_sends_code_and_verify(idp, outbox):
     out = idp.update_user_attributes(AccessToken=token,
                                      UserAttributes=[{"Name": "email", "Value": "new@example.com"}])
     assert out["CodeDeliveryDetailsList"] == [
-        {"Destination": "n***@e***.com", "DeliveryMedium": "EMAIL", "AttributeName": "email"}]
+        {"Destination": "n***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}]
     attrs = attrs_of(idp.get_user(AccessToken=token))
     assert attrs["email"] == "new@example.com"
     assert attrs["email_verified"] == "false"
@@ -235,7 +235,7 @@ def test_update_needs_valid_token(idp):
 def test_get_user_attribute_verification_code(idp, outbox):
     pool, _client, username, token = signed_in(idp, {"email": "v@example.com"})
     out = idp.get_user_attribute_verification_code(AccessToken=token, AttributeName="email")
-    assert out["CodeDeliveryDetails"] == {"Destination": "v***@e***.com", "DeliveryMedium": "EMAIL",
+    assert out["CodeDeliveryDetails"] == {"Destination": "v***@e***", "DeliveryMedium": "EMAIL",
                                           "AttributeName": "email"}
     code = outbox.last_code(pool_id=pool["Id"], username=username)
     idp.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code)

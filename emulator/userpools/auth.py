@@ -854,6 +854,8 @@ def _totp_answer(ctx, pool, client, user, state, responses, meta):
     if not code:
         raise _missing("SOFTWARE_TOKEN_MFA_CODE")
     if not _mfa().consume_totp(ctx.db, pool, user, code, ctx.now()):
+        if _mfa().totp_already_used(user, code, ctx.now()):
+            raise ServiceError("ExpiredCodeException", "Your software token has already been used once.")
         raise ServiceError("CodeMismatchException", "Invalid code received for user")
     auth_sessions.consume(ctx, state)
     user = _find_user(ctx, pool, user["username"]) or user

@@ -156,6 +156,16 @@ def consume_totp(db, pool: dict, user: dict, code: str, now: float) -> bool:
     return True
 
 
+def totp_already_used(user: dict, code: str, now: float) -> bool:
+    """Whether `code` is the user's code for a time step (now ±1) already accepted once."""
+    mfa = settings(user)
+    secret, last = mfa.get("totp_secret"), mfa.get("totp_last_step")
+    if not secret or last is None:
+        return False
+    step = _matching_step(secret, code, now, None)
+    return step is not None and step <= last
+
+
 # -- adapters to the modules this one builds on -----------------------------------------
 def _users():
     from emulator.userpools import users

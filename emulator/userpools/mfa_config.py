@@ -80,10 +80,18 @@ def set_user_pool_mfa_config(ctx, req):
                     **req["WebAuthnConfiguration"]}
         stored["WebAuthnConfiguration"] = webauthn
     stored = {k: v for k, v in stored.items() if v is not None}
-    if mode != "OFF" and sms is None and not (totp or {}).get("Enabled") and email is None:
+    factor_on = sms is not None or bool((totp or {}).get("Enabled")) or email is not None
+    if req.get("MfaConfiguration") == "OFF" and factor_on:  # WebAuthn is not an MFA factor here
         raise ServiceError("InvalidParameterException",
-                           "At least one of [SmsMfaConfiguration] or [SoftwareTokenMfaConfiguration] must be "
-                           "provided.")
+                           "Invalid MFA configuration given, can't turn off MFA and configure an MFA together.")
+    if mode != "OFF" and not factor_on:
+        if totp is None:
+            raise ServiceError("InvalidParameterException",
+                               "At least one of [SmsMfaConfiguration] or [SoftwareTokenMfaConfiguration] must be "
+                               "provided.")
+        raise ServiceError("InvalidParameterException",
+                           "Invalid MFA configuration given, can't disable all MFAs with a required or optional "
+                           "configuration.")
     if sms is not None and not sms.get("SmsConfiguration") and not pool.get("SmsConfiguration"):
         raise ServiceError("InvalidParameterException",
                            "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")

@@ -956,9 +956,7 @@ def list_users(ctx, req):
         defs = attrs_mod.schema(pool)
         for name in names:
             if name not in defs and name not in attrs_mod.SYSTEM:
-                raise ServiceError("InvalidParameterException",
-                                   f"Attributes did not conform to the schema: {name}: "
-                                   "Attribute does not exist in the schema.")
+                raise ServiceError("InvalidParameterException", "One or more requested attributes do not exist.")
     where, args = "pool_id = ?", [pool["Id"]]
     keyed = None
     if condition is not None:
