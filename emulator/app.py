@@ -8,6 +8,7 @@ errors are JSON as well.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -61,7 +62,11 @@ class Emulator:
             else:
                 rest_services.append(service.registry)
         self.registries = [s.registry for s in self.services]
-        self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error)
+        from emulator import signing
+        # Strict mode (--verify-signatures): None when signatures are not checked.
+        self.signature_verifier = signing.verifier(self)
+        self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error,
+                                     verifier=self.signature_verifier)
         self.surfaces: list[Surface] = []
         # Checks run inside an operation's transaction before its handler, e.g. refusing writes
         # to a pool under recovery: fn(ctx, params) raising a ServiceError to refuse.
@@ -118,6 +123,9 @@ class Emulator:
     # -- WSGI ------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if self.signature_verifier is not None:
+            # The signed body stays readable after form parsing, and for the Flask surfaces.
+            environ["wsgi.input"] = io.BytesIO(request.get_data(cache=True))
         if request.method == "OPTIONS":
             response = Response("", 200)
         elif self.dispatcher.is_json_api(request):

@@ -49,7 +49,11 @@ def serve(config: Config) -> None:
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(config)
+    from emulator.signing import CredentialsError
+    try:
+        app = create_app(config)
+    except CredentialsError as err:
+        sys.exit(f"cognito-emulator: {err}")
     class Handler(WSGIRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
 

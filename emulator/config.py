@@ -19,12 +19,17 @@ class Config:
     log_level: str = "INFO"
     issuer_style: str = "emulator"  # "emulator": {base URL}/{poolId}; "aws": https://cognito-idp...
     lambda_endpoint: str | None = None  # Lambda Invoke API base URL (LocalStack, sam local start-lambda)
-    config_file: str | None = None  # JSON or TOML: {"lambdas": {arn-or-name: {"url"|"callable": ...}}}
+    # JSON or TOML: {"lambdas": {arn-or-name: {"url"|"callable": ...}},
+    #                "credentials": {access-key-id: secret | {"secret_access_key", "session_token"}}}
+    config_file: str | None = None
     kinesis_endpoint: str | None = None  # Kinesis API base URL for Cognito Streams (e.g. LocalStack)
     kms_endpoint: str | None = None  # KMS API base URL that encrypts custom sender codes (e.g. LocalStack)
     tls: bool = False  # serve HTTPS with a self-signed certificate generated in {data_dir}/tls
     tls_cert: str | None = None  # PEM certificate (chain) to serve HTTPS with
     tls_key: str | None = None  # PEM private key of tls_cert
+    verify_signatures: bool = False  # strict mode: refuse requests whose SigV4 signature is wrong
+    credentials: str | None = None  # JSON {"AKID": "secret", ...}: keys strict mode knows (and the file's)
+    lambda_timeout: float = 5.0  # seconds a trigger may run before the invocation fails (and is retried)
 
     @property
     def database_path(self) -> str | None:
@@ -46,12 +51,16 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "log_level": (str, "DEBUG, INFO, WARNING or ERROR"),
     "issuer_style": (str, "'emulator' ({base URL}/{poolId}) or 'aws' (https://cognito-idp.{region}.amazonaws.com/{poolId})"),
     "lambda_endpoint": (str, "Lambda Invoke API base URL for functions not mapped otherwise (LocalStack, SAM)"),
-    "config_file": (str, "JSON or TOML file mapping Lambda ARNs or names to a URL or Python callable"),
+    "config_file": (str, "JSON or TOML file: table lambdas (ARN or name to a URL or Python callable) "
+                    "and table credentials (access key id to secret) for --verify-signatures"),
     "kinesis_endpoint": (str, "Kinesis API base URL that Cognito Streams records are put to"),
     "kms_endpoint": (str, "KMS API base URL used to encrypt codes for CustomEmailSender/CustomSMSSender"),
     "tls": (bool, "serve HTTPS with a self-signed certificate generated in {data_dir}/tls"),
     "tls_cert": (str, "PEM certificate to serve HTTPS with (with --tls-key)"),
     "tls_key": (str, "PEM private key of --tls-cert"),
+    "verify_signatures": (bool, "strict mode: verify SigV4 signatures against known credentials"),
+    "credentials": (str, 'JSON {"ACCESS_KEY_ID": "secret", ...} of credentials strict mode accepts'),
+    "lambda_timeout": (float, "seconds a Lambda trigger may take per attempt (AWS: 5)"),
 }
 
 

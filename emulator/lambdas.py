@@ -1,9 +1,13 @@
 """How a Lambda ARN from a pool's LambdaConfig (or a Sync trigger) is invoked.
 
-Interface used by every caller: `invoke(config, function_arn, payload, timeout=5.0) -> dict`
-returns the function's JSON response, or raises LambdaError whose `kind` says what went
+Interface used by every caller: `invoke(config, function_arn, payload, timeout=None, attempts=1)
+-> dict` returns the function's JSON response, or raises LambdaError whose `kind` says what went
 wrong: "not_found" (no way to invoke that ARN), "function_error" (the function threw; `message`
-is its error message), "unreachable", "timeout", "bad_response" (not a JSON object).
+is its error message), "unreachable", "timeout", "throttled" and "service_error" (`message` is
+the Lambda error type, e.g. TooManyRequestsException), "bad_response" (not a JSON object).
+`timeout` defaults to the `lambda_timeout` setting (5 seconds, as Cognito waits). With
+`attempts` > 1 a timed out, throttled or service-failed invocation is tried again, up to
+`attempts` in all; a function error is never retried (Cognito's rule for user pool triggers).
 
 A function is found, in this order, by its full ARN then by its name in:
 1. the config file (`--config-file`, JSON or TOML), table `lambdas`:
@@ -11,6 +15,9 @@ A function is found, in this order, by its full ARN then by its name in:
 2. the environment: `COGNITO_EMULATOR_LAMBDA_<NAME>` = a URL or `pkg.module:function`, where
    NAME is the function name upper-cased with every other character than A-Z and 0-9 as `_`;
 3. the Lambda Invoke API at `--lambda-endpoint` (LocalStack, `sam local start-lambda`).
+
+A URL answering HTTP 429 is a throttled function and 502, 503 or 504 a Lambda service error;
+any other non-2xx answer is the function's error (message from `errorMessage` or `message`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import json
+import logging
 import os
 import re
 import socket
@@ -30,7 +38,11 @@ import urllib.request
 import uuid
 from typing import Any
 
+log = logging.getLogger("cognito_emulator.lambdas")
+
 DEFAULT_CREDENTIALS = ("test", "test")
+DEFAULT_TIMEOUT = 5.0
+RETRIED = frozenset({"timeout", "throttled", "service_error"})
 _ENV_PREFIX = "COGNITO_EMULATOR_LAMBDA_"
 _RESERVED_ENV = {"ENDPOINT"}  # COGNITO_EMULATOR_LAMBDA_ENDPOINT is the --lambda-endpoint setting
 _ARN = re.compile(r"^arn:[^:]+:lambda:([^:]*):([^:]*):function:([^:]+)(?::([^:]+))?$")
@@ -60,8 +72,23 @@ def env_variable(name: str) -> str:
     return _ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def invoke(config, function_arn: str, payload: dict, timeout: float = 5.0) -> dict:
-    """Invoke the function named by `function_arn` with `payload` (RequestResponse)."""
+def invoke(config, function_arn: str, payload: dict, timeout: float | None = None, attempts: int = 1) -> dict:
+    """Invoke the function named by `function_arn` with `payload` (RequestResponse), trying up
+    to `attempts` times when an attempt times out, is throttled or meets a service error."""
+    if timeout is None:
+        timeout = float(getattr(config, "lambda_timeout", None) or DEFAULT_TIMEOUT)
+    attempt = 1
+    while True:
+        try:
+            return _invoke_once(config, function_arn, payload, timeout)
+        except LambdaError as err:
+            if err.kind not in RETRIED or attempt >= attempts:
+                raise
+            log.info("invocation %d of %s failed (%s); retrying", attempt, function_arn, err)
+            attempt += 1
+
+
+def _invoke_once(config, function_arn: str, payload: dict, timeout: float) -> dict:
     target = resolve(config, function_arn)
     if target is None:
         if getattr(config, "lambda_endpoint", None):
@@ -169,6 +196,10 @@ def _invoke_callable(spec: str, function_arn: str, payload: dict, timeout: float
 def _invoke_url(url: str, payload: dict, timeout: float) -> dict:
     status, headers, body = _post(url, json.dumps(payload).encode(), {"Content-Type": "application/json"},
                                   timeout)
+    if status == 429:
+        raise LambdaError("throttled", "TooManyRequestsException")
+    if status in (502, 503, 504):
+        raise LambdaError("service_error", "ServiceException")
     if not 200 <= status < 300:
         raise LambdaError("function_error", _error_message(body) or f"HTTP {status}")
     return _object(_parse(body))
@@ -189,6 +220,10 @@ def _invoke_api(endpoint: str, function_arn: str, payload: dict, timeout: float)
         raise LambdaError("not_found", _error_message(response) or f"Function not found: {function_arn}")
     if response_headers.get("X-Amz-Function-Error"):
         raise LambdaError("function_error", _error_message(response) or response.decode(errors="replace"))
+    if status == 429:
+        raise LambdaError("throttled", _error_type(response_headers) or "TooManyRequestsException")
+    if status >= 500:
+        raise LambdaError("service_error", _error_type(response_headers) or "ServiceException")
     if not 200 <= status < 300:
         raise LambdaError("unreachable", f"Lambda endpoint answered HTTP {status}: "
                           f"{_error_message(response) or response.decode(errors='replace')[:200]}")
@@ -238,6 +273,12 @@ def _object(value: Any) -> dict:
     if not isinstance(value, dict):
         raise LambdaError("bad_response", "The function's response is not a JSON object.")
     return value
+
+
+def _error_type(headers) -> str | None:
+    """The Lambda API's error type (x-amzn-ErrorType, without its ':…' suffix)."""
+    text = (headers.get("x-amzn-ErrorType") or "").split(":", 1)[0].strip()
+    return text or None
 
 
 def _error_message(body: bytes) -> str | None:

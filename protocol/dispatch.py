@@ -20,7 +20,7 @@ from protocol.errors import ServiceError
 from protocol.model import error_status
 from protocol.registry import Registry
 from protocol.serialize import format_timestamp, serialize_value
-from protocol.sigv4 import Caller, read_caller
+from protocol.sigv4 import Caller, SignatureError, Verifier, read_caller
 from protocol.validate import validate_input
 
 log = logging.getLogger("cognito_emulator.api")
@@ -48,14 +48,18 @@ class Dispatcher:
 
     `invoke(call, handler)` runs the handler (the emulator wraps it in a store
     transaction and gives it a context); this class does everything on the wire.
+    With a `verifier` (strict mode), operations that need a signature are refused
+    unless their SigV4 signature is right.
     """
 
     def __init__(self, json_services: dict[str, Registry], rest_services: list[Registry],
-                 invoke: Invoker, on_internal_error: Callable[[], None] | None = None) -> None:
+                 invoke: Invoker, on_internal_error: Callable[[], None] | None = None,
+                 verifier: Verifier | None = None) -> None:
         self.json_services = json_services
         self.rest_services = rest_services
         self.invoke = invoke
         self.on_internal_error = on_internal_error or (lambda: None)
+        self.verifier = verifier
 
     # -- routing -------------------------------------------------------------------
     def is_json_api(self, request: Request) -> bool:
@@ -109,7 +113,7 @@ class Dispatcher:
                                    "Start of structure or map found where not expected.", 400)
             op_model = registry.model.operation_model(op_name)
             caller = read_caller(request.headers, request.args)
-            _check_auth(op_model, caller, 400)
+            self._check_auth(registry, op_model, request, caller, 400)
             params = validate_input(op_model.input_shape, params, registry.validation_error,
                                     registry.pattern_exemptions(op_name))
             result = self.invoke(Call(registry, op_name, params, caller, request, request_id), handler)
@@ -134,7 +138,7 @@ class Dispatcher:
                 raise _not_implemented(registry, op_name)
             op_model = registry.model.operation_model(op_name)
             caller = read_caller(request.headers, request.args)
-            _check_auth(op_model, caller, 403)
+            self._check_auth(registry, op_model, request, caller, 403)
             params = _rest_input(op_model, request, path_params)
             params = validate_input(op_model.input_shape, params, registry.validation_error,
                                     registry.pattern_exemptions(op_name))
@@ -147,6 +151,23 @@ class Dispatcher:
         response.headers["x-amzn-RequestId"] = request_id
         _log_call(registry.service_name, op_name, response.status_code, started)
         return response
+
+    # -- authentication ------------------------------------------------------------
+    def _check_auth(self, registry: Registry, op_model, request: Request, caller: Caller,
+                    status: int) -> None:
+        no_auth = op_model.auth_type == "none" or "smithy.api#noAuth" in (
+            op_model._operation_model.get("auth") or [])
+        if no_auth:
+            return
+        strict = self.verifier is not None
+        if not caller.signed and not (strict and request.headers.get("Authorization")):
+            raise ServiceError("MissingAuthenticationTokenException", "Missing Authentication Token", status)
+        if strict:
+            metadata = registry.model.metadata
+            try:
+                self.verifier.verify(request, metadata.get("signingName") or metadata.get("endpointPrefix"))
+            except SignatureError as err:
+                raise ServiceError(err.code("json"), err.message, status) from None
 
     # -- errors --------------------------------------------------------------------
     def error_response(self, registry: Registry | None, err: ServiceError, protocol: str,
@@ -186,13 +207,6 @@ def _not_implemented(registry: Registry, op_name: str) -> ServiceError:
     return ServiceError(
         "NotImplementedException",
         f"{op_name} ({registry.service_name}) is not implemented by cognito-emulator yet.", 400)
-
-
-def _check_auth(op_model, caller: Caller, status: int) -> None:
-    no_auth = op_model.auth_type == "none" or "smithy.api#noAuth" in (
-        op_model._operation_model.get("auth") or [])
-    if not no_auth and not caller.signed:
-        raise ServiceError("MissingAuthenticationTokenException", "Missing Authentication Token", status)
 
 
 def _log_call(service: str, op: str, status: int, started: float) -> None:

@@ -278,3 +278,154 @@ def test_sync_trigger_through_lambda_endpoint(trigger_emulator, api):
     assert (err["Code"], err["Message"]) == (
         "InvalidLambdaFunctionOutputException",
         f"The Lambda function could not be invoked: Function not found: {ARN.format('unknown-function')}")
+
+
+# -- retries: Cognito tries a timed out, throttled or service-failed trigger up to three times -------------
+class Flaky:
+    """A function server whose paths answer from a script of statuses, one per call, then succeed."""
+
+    def __init__(self, scripts: dict[str, list[int]], delay: dict[str, float] | None = None) -> None:
+        self.scripts = {path: list(statuses) for path, statuses in scripts.items()}
+        self.delay = delay or {}
+        self.server = RecordingServer(self._call)
+        self.url = self.server.url
+
+    def _call(self, method, path, headers, body):
+        name = path.strip("/")
+        time.sleep(self.delay.get(name, 0))
+        event = json.loads(body)
+        statuses = self.scripts.get(name) or []
+        status = statuses.pop(0) if statuses else 200
+        if status == 200:
+            if "response" in event:
+                event["response"]["autoConfirmUser"] = True
+            return 200, {}, event
+        if status == 500:
+            return 500, {}, {"errorMessage": f"{name} says no"}
+        return status, {}, {"message": "try later"}
+
+    def calls(self, name: str) -> int:
+        return sum(1 for _, path, _, _ in self.server.requests if path.strip("/") == name)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def test_retries_timeouts_throttling_and_service_errors(tmp_path):
+    flaky = Flaky({"twice": [429, 503], "throttled": [429] * 5, "broken": [502] * 5, "throws": [500] * 5},
+                  delay={"slow": 0.6})
+    try:
+        path = tmp_path / "lambdas.json"
+        names = ("twice", "throttled", "broken", "throws", "slow")
+        path.write_text(json.dumps({"lambdas": {name: flaky.url + "/" + name for name in names}}))
+        config = Config(config_file=str(path), lambda_timeout=0.2)
+        assert lambdas.invoke(config, ARN.format("twice"), {"n": 1}, attempts=3) == {"n": 1}
+        assert flaky.calls("twice") == 3
+        for name, kind, message in (("throttled", "throttled", "TooManyRequestsException"),
+                                    ("broken", "service_error", "ServiceException"),
+                                    ("slow", "timeout", "Task timed out after 0.20 seconds")):
+            with pytest.raises(lambdas.LambdaError) as e:
+                lambdas.invoke(config, ARN.format(name), {}, attempts=3)
+            assert (e.value.kind, e.value.message) == (kind, message)
+            assert flaky.calls(name) == 3, name
+        # a function error is final
+        with pytest.raises(lambdas.LambdaError) as e:
+            lambdas.invoke(config, ARN.format("throws"), {}, attempts=3)
+        assert (e.value.kind, e.value.message) == ("function_error", "throws says no")
+        assert flaky.calls("throws") == 1
+        # one attempt unless asked
+        with pytest.raises(lambdas.LambdaError):
+            lambdas.invoke(config, ARN.format("throttled"), {})
+        assert flaky.calls("throttled") == 4
+    finally:
+        flaky.stop()
+
+
+def lambda_api_errors(method, path, headers, body):
+    name = path.split("/functions/", 1)[1].split("/", 1)[0]
+    if name == "throttled":
+        return 429, {"x-amzn-ErrorType": "TooManyRequestsException"}, {
+            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "message": "Rate Exceeded."}
+    if name == "down":
+        return 500, {"x-amzn-ErrorType": "ServiceException:http://internal.amazon.com/"}, {"message": "oops"}
+    if name == "bad-request":
+        return 400, {"x-amzn-ErrorType": "InvalidRequestContentException"}, {"message": "bad"}
+    return 200, {}, {"ok": True}
+
+
+def test_lambda_api_throttling_and_service_errors_are_retried():
+    server = RecordingServer(lambda_api_errors)
+    try:
+        config = Config(lambda_endpoint=server.url)
+        for name, kind, message in (("throttled", "throttled", "TooManyRequestsException"),
+                                    ("down", "service_error", "ServiceException")):
+            before = len(server.requests)
+            with pytest.raises(lambdas.LambdaError) as e:
+                lambdas.invoke(config, ARN.format(name), {}, attempts=3)
+            assert (e.value.kind, e.value.message) == (kind, message)
+            assert len(server.requests) - before == 3
+        before = len(server.requests)
+        with pytest.raises(lambdas.LambdaError) as e:
+            lambdas.invoke(config, ARN.format("bad-request"), {}, attempts=3)
+        assert e.value.kind == "unreachable" and len(server.requests) - before == 1
+    finally:
+        server.stop()
+
+
+def test_lambda_timeout_setting_is_the_default_timeout():
+    assert Config().lambda_timeout == 5.0
+    from emulator.config import from_environment
+    assert from_environment({"COGNITO_EMULATOR_LAMBDA_TIMEOUT": "0.5"}).lambda_timeout == 0.5
+
+
+@pytest.fixture(scope="module")
+def retry_emulator(tmp_path_factory):
+    """An emulator with a 0.3 s trigger timeout whose functions are reached on a Flaky server."""
+    flaky = Flaky({"twice": [503, 429], "throttled": [429] * 9, "throws": [500] * 9}, delay={"hangs": 1.0})
+    config = tmp_path_factory.mktemp("retries") / "cognito.toml"
+    config.write_text("[lambdas]\n" + "".join(f'{name} = "{flaky.url}/{name}"\n'
+                                              for name in ("twice", "throttled", "throws", "hangs")))
+    process = EmulatorProcess("--in-memory", "--config", str(config), "--lambda-timeout", "0.3")
+    process.flaky = flaky
+    yield process
+    process.stop()
+    flaky.stop()
+
+
+def _sign_up(process, function: str) -> dict:
+    idp = make_client("cognito-idp", process.url)
+    pool = idp.create_user_pool(PoolName=unique("retry"), LambdaConfig={"PreSignUp": ARN.format(function)})
+    client = idp.create_user_pool_client(UserPoolId=pool["UserPool"]["Id"], ClientName="app")
+    return idp.sign_up(ClientId=client["UserPoolClient"]["ClientId"], Username=unique("u"),
+                       Password="Passw0rd!long")
+
+
+def test_trigger_that_fails_twice_then_succeeds(retry_emulator):
+    out = _sign_up(retry_emulator, "twice")
+    assert out["UserConfirmed"] is True  # the third attempt's response was honoured
+    assert retry_emulator.flaky.calls("twice") == 3
+
+
+@pytest.mark.parametrize(("function", "code", "message", "calls"), [
+    ("hangs", "UnexpectedLambdaException",
+     "PreSignUp invocation failed due to error Socket timeout while invoking Lambda function.", 3),
+    ("throttled", "UnexpectedLambdaException",
+     "PreSignUp invocation failed due to error TooManyRequestsException.", 3),
+    ("throws", "UserLambdaValidationException", "PreSignUp failed with error throws says no.", 1),
+])
+def test_trigger_failures_after_retries(retry_emulator, function, code, message, calls):
+    before = retry_emulator.flaky.calls(function)
+    with pytest.raises(ClientError) as e:
+        _sign_up(retry_emulator, function)
+    err = e.value.response["Error"]
+    assert (err["Code"], err["Message"]) == (code, message)
+    assert retry_emulator.flaky.calls(function) - before == calls
+
+
+def test_sync_trigger_errors_map_to_cognito_sync_codes():
+    from emulator.sync.events import _mapped
+    cases = {"timeout": "LambdaSocketTimeoutException", "throttled": "LambdaThrottledException",
+             "function_error": "InvalidLambdaFunctionOutputException",
+             "bad_response": "InvalidLambdaFunctionOutputException"}
+    for kind, code in cases.items():
+        assert _mapped(lambdas.LambdaError(kind, "x")).code == code

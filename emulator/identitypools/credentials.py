@@ -129,6 +129,12 @@ def _mapping_for(mappings: dict, login: Login) -> dict | None:
 
 def choose_role(roles: dict, mappings: dict, logins: list[Login], custom_role: str | None) -> str:
     """The role AWS would assume for these logins (authenticated case)."""
+    from emulator.identitypools.logins import saml_role
+    for login in logins:
+        # A SAML assertion names its roles itself (CustomRoleArn picks one of several).
+        role = saml_role(login, custom_role)
+        if role:
+            return role
     for login in logins:
         mapping = _mapping_for(mappings, login)
         if mapping is None:

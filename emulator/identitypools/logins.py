@@ -8,6 +8,14 @@
   `{issuer}/.well-known/openid-configuration`; `COGNITO_EMULATOR_OIDC_ISSUERS` (JSON
   `{"login.example.com": "http://127.0.0.1:1234"}`) maps a provider's host/path to the URL the
   emulator fetches from (default `https://{host/path}`);
+- SAML providers (IAM SAML provider ARNs in SamlProviderARNs; the value is the base64
+  SAMLResponse): signature with a certificate of the IdP's metadata, Issuer = its entityID,
+  Audience `urn:amazon:webservices` (or `https://signin.aws.amazon.com/saml`), validity window
+  against the emulator clock. `COGNITO_EMULATOR_SAML_PROVIDERS` (JSON
+  `{"arn:aws:iam::123456789012:saml-provider/Corp": "<metadata URL, file path or XML>"}`) says
+  where each provider's metadata is, since IAM is not part of the emulator. The roles of the
+  `https://aws.amazon.com/SAML/Attributes/Role` attribute that name this provider become the
+  login's `cognito:roles` (see saml_role);
 - the Cognito Identity OpenID token (`cognito-identity.amazonaws.com`): our own key.
 Developer providers are accepted only through GetOpenIdTokenForDeveloperIdentity.
 """
@@ -28,6 +36,9 @@ from protocol import ServiceError
 
 COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
 OIDC_ISSUERS_ENV = "COGNITO_EMULATOR_OIDC_ISSUERS"
+SAML_PROVIDERS_ENV = "COGNITO_EMULATOR_SAML_PROVIDERS"
+SAML_AUDIENCES = ("urn:amazon:webservices", "https://signin.aws.amazon.com/saml")
+SAML_ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
 # Public providers whose tokens are OIDC ID tokens with a well-known issuer.
 PUBLIC_OIDC = {"accounts.google.com": "https://accounts.google.com",
                "appleid.apple.com": "https://appleid.apple.com"}
@@ -44,7 +55,7 @@ class Login:
     provider: str
     subject: str
     claims: dict
-    kind: str  # "userpool", "oidc", "cognito", "developer"
+    kind: str  # "userpool", "oidc", "saml", "cognito", "developer"
     client_id: str | None = None  # user pool app client (the token's aud)
 
     @property
@@ -141,6 +152,8 @@ def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
         raise ServiceError("NotAuthorizedException",
                            "Developer authenticated logins are only accepted through "
                            "GetOpenIdTokenForDeveloperIdentity.")
+    if provider in (pool.get("SamlProviderARNs") or []):
+        return _verify_saml(ctx, provider, token)
     oidc_arns = {arn.split(":oidc-provider/", 1)[-1]: arn for arn in pool.get("OpenIdConnectProviderARNs") or []}
     if provider in oidc_arns:
         return _verify_oidc(ctx, provider, token, audiences=None)
@@ -292,3 +305,77 @@ def _verify_oidc(ctx, provider: str, token: str, audiences: list[str] | None) ->
         raise invalid("Missing a required claim: sub")
     client = aud_list[0] if aud_list and isinstance(aud_list[0], str) else None
     return Login(provider, str(claims["sub"]), claims, "oidc", client_id=client)
+
+
+# -- SAML providers ---------------------------------------------------------------------------
+def saml_metadata_sources() -> dict[str, str]:
+    raw = os.environ.get(SAML_PROVIDERS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _saml_metadata(ctx, arn: str):
+    from emulator.oauth import saml
+    source = saml_metadata_sources().get(arn)
+    if not source:
+        raise invalid(f"The emulator cannot verify SAML responses of {arn}; give the identity provider's "
+                      f"metadata with {SAML_PROVIDERS_ENV}.")
+    try:
+        if source.lstrip().startswith("<"):
+            return saml.parse_metadata(source)
+        if source.startswith(("http://", "https://")):
+            with ctx.emulator.store.suspended():
+                return saml.parse_metadata(saml.fetch_text(source))
+        with open(source, "rb") as handle:
+            return saml.parse_metadata(handle.read())
+    except OSError:
+        raise invalid(f"Unable to read the SAML metadata of {arn}.") from None
+    except saml.SamlError as err:
+        raise invalid(err.message) from None
+
+
+def _verify_saml(ctx, arn: str, token: str) -> Login:
+    from emulator.oauth import saml
+    metadata = _saml_metadata(ctx, arn)
+    try:
+        raw = saml.decode_response(token if isinstance(token, str) else "")
+        assertion = saml.verify_response(raw, metadata=metadata, audiences=SAML_AUDIENCES, now=ctx.now(),
+                                         check_in_response_to=False)
+    except saml.SamlError as err:
+        raise invalid(err.message.removeprefix(saml.INVALID)) from None
+    claims = assertion.claims()
+    roles = saml_roles(assertion.attributes.get(SAML_ROLE_ATTRIBUTE) or [], arn)
+    if roles:
+        claims["cognito:roles"] = roles
+        if len(roles) == 1:
+            claims["cognito:preferred_role"] = roles[0]
+    return Login(arn, assertion.name_id, claims, "saml", client_id=None)
+
+
+def saml_roles(values: list[str], provider_arn: str) -> list[str]:
+    """The role ARNs of Role attribute values (`role-arn,provider-arn` in either order) that
+    name this provider."""
+    roles = []
+    for value in values:
+        parts = [p.strip() for p in value.split(",")]
+        role = next((p for p in parts if ":role/" in p), None)
+        provider = next((p for p in parts if ":saml-provider/" in p), None)
+        if role and provider == provider_arn and role not in roles:
+            roles.append(role)
+    return roles
+
+
+def saml_role(login: Login, custom_role_arn: str | None) -> str | None:
+    """The role a SAML login's assertion grants: the CustomRoleArn when the assertion offers it,
+    its only role, or None (no Role attribute, or several and none chosen)."""
+    if login.kind != "saml":
+        return None
+    roles = login.claims.get("cognito:roles") or []
+    if custom_role_arn:
+        return custom_role_arn if custom_role_arn in roles else None
+    return roles[0] if len(roles) == 1 else None

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from emulator.identitypools import credentials, logins, openid
 from emulator.userpools import keys
 from protocol import ServiceError
-from protocol.sigv4 import read_caller
+from protocol.sigv4 import SignatureError, read_caller
 from protocol.validate import validate_input
 
 log = logging.getLogger("cognito_emulator.sts")
@@ -180,11 +180,25 @@ def get_caller_identity(ctx, request: Request, request_id: str) -> str:
             f"</ResponseMetadata></GetCallerIdentityResponse>")
 
 
+def _check_signature(emulator, request: Request, action: str) -> None:
+    """Strict mode: a signed request must be signed right (AssumeRoleWithWebIdentity needs no signature)."""
+    verifier = getattr(emulator, "signature_verifier", None)
+    if verifier is None or action == "AssumeRoleWithWebIdentity":
+        return
+    if not read_caller(request.headers, request.args).signed and not request.headers.get("Authorization"):
+        return
+    try:
+        verifier.verify(request, "sts")
+    except SignatureError as err:
+        raise StsError(err.code("query"), err.message, 400 if err.kind == "incomplete" else 403) from None
+
+
 def handle(emulator, request: Request) -> Response:
     request_id = str(uuid.uuid4())
     values = request.form if request.method == "POST" else request.args
     action = values.get("Action", "")
     try:
+        _check_signature(emulator, request, action)
         if action == "GetCallerIdentity":
             with emulator.store.transaction() as db:
                 emulator.clock.load(db)

@@ -7,16 +7,19 @@ access token), and must have a domain (CreateUserPoolDomain), as on AWS.
 
 from __future__ import annotations
 
+from emulator.oauth import common, saml  # their tables are registered at import
+
 
 def install(emulator) -> None:
     """Register the pages and endpoints on `emulator.flask` (once per emulator)."""
     if getattr(emulator, "oauth_installed", False):
         return
     emulator.oauth_installed = True
-    from emulator.oauth import common, endpoints, federation, pages
+    from emulator.oauth import endpoints, federation, pages
     from emulator.userpools import pools
     if common.delete_pool not in pools.on_pool_deleted:
         pools.on_pool_deleted.append(common.delete_pool)
     pages.install(emulator)
     endpoints.install(emulator)
     federation.install(emulator)
+    saml.install(emulator)

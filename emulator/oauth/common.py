@@ -341,9 +341,13 @@ def end_session(ctx) -> tuple:
     return (SESSION_COOKIE, None, 0)
 
 
-def finish(ctx, areq: AuthRequest, user: dict, auth_time: float, *, start_session: bool = True) -> Response:
-    """Redirect to the app with a code (code grant) or tokens in the fragment (implicit)."""
+def finish(ctx, areq: AuthRequest, user: dict, auth_time: float, *, start_session: bool = True,
+           on_session: Callable[[str], None] | None = None) -> Response:
+    """Redirect to the app with a code (code grant) or tokens in the fragment (implicit).
+    `on_session(token)` learns the new session's cookie value (SAML remembers it for logout)."""
     cookies = [new_session(ctx, areq.pool, user, auth_time)] if start_session else []
+    if cookies and on_session is not None:
+        on_session(cookies[0][1])
     params = areq.params
     if areq.response_type == "code":
         code = str(uuid.uuid4())
@@ -371,7 +375,7 @@ def pkce_matches(verifier: str, challenge: str) -> bool:
 
 
 def delete_pool(db, pool_id: str) -> None:
-    for table in ("oauth_codes", "oauth_sessions", "oauth_flows"):
+    for table in ("oauth_codes", "oauth_sessions", "oauth_flows", "saml_assertions", "saml_sessions"):
         db.execute(f"DELETE FROM {table} WHERE pool_id = ?", (pool_id,))
 
 

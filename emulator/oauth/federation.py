@@ -4,7 +4,8 @@
 /oauth2/idpresponse, where the code is exchanged at its token_url, the ID token is verified
 against its jwks_uri (issuer, audience, nonce), attributes are mapped by AttributeMapping and
 the user `{ProviderName}_{id}` (status EXTERNAL_PROVIDER) is created or updated, unless the
-identity is linked to a native user (AdminLinkProviderForUser). SAML is not available yet.
+identity is linked to a native user (AdminLinkProviderForUser). SAML providers are handled by
+emulator.oauth.saml.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def start(ctx, areq: AuthRequest, provider_name: str) -> Response:
         raise areq.error_redirect("invalid_request", "The identity provider could not be found.") from None
     ptype = provider["ProviderType"]
     if ptype == "SAML":
-        raise areq.error_redirect("invalid_request", "SAML identity providers are not available in the emulator.")
+        from emulator.oauth import saml
+        return saml.start(ctx, areq, provider)
     details = provider["ProviderDetails"]
     nonce = common.new_token()
     state = common.start_flow(ctx, areq.pool, areq.client, None, "idp",
@@ -150,18 +152,23 @@ def _mapped_attributes(provider: dict, claims: dict) -> dict[str, str]:
     return out
 
 
-def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict) -> dict:
+def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict, *, external_id: str | None = None,
+                   attrs: dict[str, str] | None = None, issuer: str | None = None) -> dict:
     """The user this external identity signs in as: a linked native user, or the
-    `{ProviderName}_{id}` user created (PreSignUp_ExternalProvider) or refreshed here."""
+    `{ProviderName}_{id}` user created (PreSignUp_ExternalProvider) or refreshed here.
+    `external_id` and `attrs` default to what the provider's AttributeMapping finds in `claims`."""
     users = common._m("users")
     pool, client = areq.pool, areq.client
     name = provider["ProviderName"]
-    id_claim = (provider.get("AttributeMapping") or {}).get("username") or "sub"
-    external_id = claims.get(id_claim)
-    if external_id in (None, ""):
-        raise FederationError(f"identity provider returned no {id_claim}")
-    external_id = _string(external_id)
-    attrs = _mapped_attributes(provider, claims)
+    if external_id is None:
+        id_claim = (provider.get("AttributeMapping") or {}).get("username") or "sub"
+        external_id = claims.get(id_claim)
+        if external_id in (None, ""):
+            raise FederationError(f"identity provider returned no {id_claim}")
+        external_id = _string(external_id)
+    attrs = dict(attrs) if attrs is not None else _mapped_attributes(provider, claims)
+    if issuer is None:
+        issuer = (provider.get("ProviderDetails") or {}).get("oidc_issuer")
     linked = users.linked_username(ctx.db, pool["Id"], name, external_id)
     if linked:
         user = users.by_username(ctx.db, pool, linked)
@@ -183,7 +190,7 @@ def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict) -> dict
     if response.get("autoVerifyPhone") and attrs.get("phone_number"):
         attrs["phone_number_verified"] = "true"
     identity = {"userId": external_id, "providerName": name, "providerType": provider["ProviderType"],
-                "issuer": (provider.get("ProviderDetails") or {}).get("oidc_issuer"), "primary": "true",
+                "issuer": issuer, "primary": "true",
                 "dateCreated": str(int(now * 1000))}
     attrs["identities"] = json.dumps([identity], separators=(",", ":"))
     user = users.new_user(pool, username, attrs, status="EXTERNAL_PROVIDER", now=now)

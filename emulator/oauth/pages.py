@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import request
 from werkzeug.wrappers import Response
 
-from emulator.oauth import common, federation, signin
+from emulator.oauth import common, federation, saml, signin
 from emulator.oauth.common import AuthRequest, Outcome, render
 from protocol import ServiceError
 
@@ -387,7 +387,8 @@ def install(emulator) -> None:
                 if args["logout_uri"] not in (client.get("LogoutURLs") or []):
                     return common.redirect(common.with_query("/error", {"error": "redirect_mismatch",
                                                                         "client_id": client["ClientId"]}))
-                return common.redirect(args["logout_uri"], [common.end_session(ctx)])
+                return saml.logout_redirect(ctx, pool, client, args["logout_uri"]) or \
+                    common.redirect(args["logout_uri"], [common.end_session(ctx)])
             if args.get("redirect_uri"):
                 if args["redirect_uri"] not in (client.get("CallbackURLs") or []):
                     return common.redirect(common.with_query("/error", {"error": "redirect_mismatch",
@@ -395,8 +396,9 @@ def install(emulator) -> None:
                 if not args.get("response_type"):
                     return common.error_page("invalid_request", "Required parameter response_type is missing.")
                 params = common.authorize_params(args)
-                return common.redirect("/login?" + AuthRequest(pool, client, params, []).query(),
-                                       [common.end_session(ctx)])
+                destination = "/login?" + AuthRequest(pool, client, params, []).query()
+                return saml.logout_redirect(ctx, pool, client, destination) or \
+                    common.redirect(destination, [common.end_session(ctx)])
             return common.error_page("invalid_request", "Required parameters are missing: logout_uri, or "
                                      "redirect_uri and response_type.")
 

@@ -168,7 +168,11 @@ def answer_mfa(ctx, areq: AuthRequest, flow: dict, code: str) -> Response:
     factor = state.get("factor")
     if factor == "SOFTWARE_TOKEN_MFA":
         ok = _mfa().consume_totp(ctx.db, areq.pool, user, code or "", ctx.now())
-        message = "Invalid code received for user"
+        # A code already accepted once is refused as the API refuses it (ExpiredCodeException).
+        if not ok and _mfa().totp_already_used(user, code or "", ctx.now()):
+            message = "Your software token has already been used once."
+        else:
+            message = "Invalid code received for user"
     else:
         ok = bool(code) and hmac.compare_digest(_code_hash(state.get("code_salt", ""), code),
                                                 state.get("code_hash", ""))

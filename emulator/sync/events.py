@@ -88,6 +88,8 @@ def run_sync_trigger(ctx, arn: str, pool_id: str, identity_id: str, dataset: str
 def _mapped(err: lambdas.LambdaError) -> ServiceError:
     if err.kind == "timeout":
         return ServiceError("LambdaSocketTimeoutException", f"Lambda function timed out: {err.message}")
+    if err.kind == "throttled":
+        return ServiceError("LambdaThrottledException", f"The Lambda function was throttled: {err.message}")
     if err.kind == "function_error":
         return ServiceError("InvalidLambdaFunctionOutputException",
                             f"The Lambda function returned an error: {err.message}")

@@ -26,6 +26,18 @@ register_schema("userpools.identity_providers", [
     );
     """,
 ])
+register_schema("userpools.saml_encryption_keys", [
+    """
+    CREATE TABLE saml_encryption_keys (
+        pool_id TEXT NOT NULL,
+        provider_name TEXT NOT NULL,
+        private_pem TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (pool_id, provider_name)
+    );
+    """,
+])
 
 MAX_PROVIDERS = 300
 SOCIAL = ("Google", "Facebook", "LoginWithAmazon", "SignInWithApple")
@@ -93,6 +105,51 @@ def provider_by_identifier(db: sqlite3.Connection, pool_id: str, identifier: str
 
 def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
     db.execute("DELETE FROM user_pool_identity_providers WHERE pool_id = ?", (pool_id,))
+    db.execute("DELETE FROM saml_encryption_keys WHERE pool_id = ?", (pool_id,))
+
+
+def saml_encryption_key(db: sqlite3.Connection, pool_id: str, provider_name: str, now: float) -> tuple:
+    """(RSA private key, base64 DER certificate) with which a SAML provider encrypts its
+    assertions to this pool (EncryptedResponses); made on first use, kept per provider."""
+    from cryptography.hazmat.primitives import serialization
+    row = db.execute("SELECT private_pem, certificate FROM saml_encryption_keys WHERE pool_id = ? AND "
+                     "provider_name = ?", (pool_id, provider_name)).fetchone()
+    if row is not None:
+        return serialization.load_pem_private_key(row["private_pem"].encode(), password=None), row["certificate"]
+    key, certificate = _new_encryption_key(pool_id, now)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    db.execute("INSERT INTO saml_encryption_keys(pool_id, provider_name, private_pem, certificate, created) "
+               "VALUES(?,?,?,?,?)", (pool_id, provider_name, pem, certificate, now))
+    return key, certificate
+
+
+def _new_encryption_key(pool_id: str, now: float) -> tuple:
+    import base64
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon Web Services, Inc."),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Amazon Cognito"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, pool_id)])
+    start = dt.datetime.fromtimestamp(now, dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=3650)).sign(key, hashes.SHA256()))
+    return key, base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def _saml_encryption(db, pool_id: str, name: str, details: dict, now: float) -> dict:
+    """EncryptedResponses=true publishes the provider's encryption certificate."""
+    details = {k: v for k, v in details.items() if k != "ActiveEncryptionCertificate"}
+    if details.get("EncryptedResponses") == "true":
+        _key, certificate = saml_encryption_key(db, pool_id, name, now)
+        details["ActiveEncryptionCertificate"] = certificate
+    return details
 
 
 pools.on_pool_deleted.append(_delete_pool)
@@ -122,6 +179,8 @@ def _saml_details(details: dict) -> dict:
     for flag in ("IDPSignout", "EncryptedResponses", "IDPInit"):
         if flag in out and out[flag] not in ("true", "false"):
             raise ServiceError("InvalidParameterException", f"{flag} must be true or false.")
+    if "RequestSigningAlgorithm" in out and out["RequestSigningAlgorithm"] != "rsa-sha256":
+        raise ServiceError("InvalidParameterException", "RequestSigningAlgorithm must be rsa-sha256.")
     return out
 
 
@@ -197,8 +256,11 @@ def create_identity_provider(ctx, req):
     identifiers = list(req.get("IdpIdentifiers") or [])
     _check_identifiers(db, pool["Id"], name, identifiers)
     now = ctx.now()
+    details = _details(provider_type, req["ProviderDetails"])
+    if provider_type == "SAML":
+        details = _saml_encryption(db, pool["Id"], name, details, now)
     provider = {"UserPoolId": pool["Id"], "ProviderName": name, "ProviderType": provider_type,
-                "ProviderDetails": _details(provider_type, req["ProviderDetails"]),
+                "ProviderDetails": details,
                 "AttributeMapping": _mapping(provider_type, req.get("AttributeMapping"), pool),
                 "IdpIdentifiers": identifiers, "LastModifiedDate": now, "CreationDate": now}
     if req.get("AcrMapping") is not None:
@@ -225,6 +287,9 @@ def update_identity_provider(ctx, req):
         if ptype != "SAML":
             details = {**provider["ProviderDetails"], **details}
         provider["ProviderDetails"] = _details(ptype, details)
+        if ptype == "SAML":
+            provider["ProviderDetails"] = _saml_encryption(db, pool["Id"], provider["ProviderName"],
+                                                           provider["ProviderDetails"], ctx.now())
     if req.get("AttributeMapping") is not None:
         provider["AttributeMapping"] = _mapping(ptype, req["AttributeMapping"], pool)
     if req.get("IdpIdentifiers") is not None:
@@ -243,6 +308,8 @@ def delete_identity_provider(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
     load_provider(ctx.db, req["UserPoolId"], req["ProviderName"])
     ctx.db.execute("DELETE FROM user_pool_identity_providers WHERE pool_id = ? AND name = ?",
+                   (req["UserPoolId"], req["ProviderName"]))
+    ctx.db.execute("DELETE FROM saml_encryption_keys WHERE pool_id = ? AND provider_name = ?",
                    (req["UserPoolId"], req["ProviderName"]))
     return {}
 

@@ -16,6 +16,9 @@ from protocol import ServiceError
 CLIENT_ID_NOT_APPLICABLE = "CLIENT_ID_NOT_APPLICABLE"
 AWS_SDK_VERSION = "aws-sdk-unknown-unknown"
 INVALID_OUTPUT = "Unrecognizable lambda output"
+# Cognito invokes a trigger synchronously (lambda_timeout, 5 s on AWS) and tries a timed out,
+# throttled or service-failed invocation up to three times in all; a function error is final.
+ATTEMPTS = 3
 
 # trigger name -> LambdaConfig key (PreTokenGeneration also via PreTokenGenerationConfig)
 LAMBDA_CONFIG_KEYS = {
@@ -71,7 +74,7 @@ def run_trigger(ctx, pool: dict, trigger: str, source: str, *, username: str | N
                         response=response, version=version)
     with ctx.emulator.store.suspended():
         try:
-            result = lambdas.invoke(ctx.config, arn, event)
+            result = lambdas.invoke(ctx.config, arn, event, attempts=ATTEMPTS)
         except lambdas.LambdaError as err:
             raise _mapped(trigger, err) from None
     if not isinstance(result, dict) or not isinstance(result.get("response") or {}, dict):
