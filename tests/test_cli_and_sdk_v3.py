@@ -40,10 +40,17 @@ def test_aws_cli(endpoint):
     assert client["TokenValidityUnits"] == {"AccessToken": "minutes"}
     assert client["AccessTokenValidity"] == 30
 
-    # The CLI paginates list-user-pools itself (following NextToken) when --max-results is small.
-    listed = _aws(endpoint, "list-user-pools", "--max-results", "60")
-    assert listed.returncode == 0, listed.stderr
-    assert pool["Id"] in [p["Id"] for p in json.loads(listed.stdout)["UserPools"]]
+    # Other tests share this server: walk every page of list-user-pools with --next-token.
+    seen, token = [], None
+    while True:
+        listed = _aws(endpoint, "list-user-pools", "--max-results", "60", *(["--next-token", token] if token else []))
+        assert listed.returncode == 0, listed.stderr
+        page = json.loads(listed.stdout)
+        seen += [p["Id"] for p in page["UserPools"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pool["Id"] in seen
     clients = json.loads(_aws(endpoint, "list-user-pool-clients", "--user-pool-id", pool["Id"]).stdout)
     assert [c["ClientId"] for c in clients["UserPoolClients"]] == [client["ClientId"]]
 
