@@ -73,15 +73,20 @@ def unsupported() -> ServiceError:
     return ServiceError("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
 
 
-def oidc_issuer_map() -> dict[str, str]:
-    raw = os.environ.get(OIDC_ISSUERS_ENV, "").strip()
+def _env_map(name: str) -> dict:
+    """The JSON object in environment variable `name` ({} when unset or not an object)."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return {}
     try:
         value = json.loads(raw)
     except ValueError:
         return {}
-    return {str(k).rstrip("/"): str(v).rstrip("/") for k, v in value.items()} if isinstance(value, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def oidc_issuer_map() -> dict[str, str]:
+    return {str(k).rstrip("/"): str(v).rstrip("/") for k, v in _env_map(OIDC_ISSUERS_ENV).items()}
 
 
 def _claims(token: str) -> dict:
@@ -309,14 +314,7 @@ def _verify_oidc(ctx, provider: str, token: str, audiences: list[str] | None) ->
 
 # -- SAML providers ---------------------------------------------------------------------------
 def saml_metadata_sources() -> dict[str, str]:
-    raw = os.environ.get(SAML_PROVIDERS_ENV, "").strip()
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    return {str(k): str(v) for k, v in _env_map(SAML_PROVIDERS_ENV).items()}
 
 
 def _saml_metadata(ctx, arn: str):

@@ -157,6 +157,21 @@ def run(emulator, work: Callable[[Any], Response]) -> Response:
     return result
 
 
+
+def run_or_error_page(emulator, work: Callable[[Any], Response | None]) -> Response | None:
+    """`run`, answering a ServiceError (unknown pool, client, provider, ...) with an invalid_request page."""
+    try:
+        return run(emulator, work)
+    except ServiceError as err:
+        return error_page("invalid_request", err.message)
+
+
+def fail_redirect(emulator, params: dict, error: str, description: str) -> Response:
+    """The OAuth error redirect for the authorize request `params`, answered in a transaction of its own."""
+    def fail(ctx) -> Response:
+        raise validate_authorize(ctx, params).error_redirect(error, description)
+    return run(emulator, fail)
+
 # -- pools, clients, domains ------------------------------------------------------------------
 def _m(name: str):
     import importlib

@@ -222,16 +222,13 @@ def install(emulator) -> None:
                           callback=_callback(ctx))
             return None
 
-        try:
-            early = common.run(emulator, begin)
-        except ServiceError as err:
-            return common.error_page("invalid_request", err.message)
+        early = common.run_or_error_page(emulator, begin)
         if early is not None:
             return early
         try:
             claims = _provider_claims(holder["provider"], values["code"], holder["callback"], holder["nonce"])
         except FederationError as err:
-            return common.run(emulator, lambda ctx, err=err: _fail(ctx, holder["params"], "invalid_request", str(err)))
+            return common.fail_redirect(emulator, holder["params"], "invalid_request", str(err))
 
         def finish(ctx):
             areq = common.validate_authorize(ctx, holder["params"])
@@ -245,11 +242,6 @@ def install(emulator) -> None:
         try:
             return common.run(emulator, finish)
         except FederationError as err:
-            return common.run(emulator, lambda ctx, err=err: _fail(ctx, holder["params"], "invalid_request", str(err)))
+            return common.fail_redirect(emulator, holder["params"], "invalid_request", str(err))
         except ServiceError as err:
-            return common.run(emulator, lambda ctx, err=err: _fail(ctx, holder["params"], "invalid_request", err.message))
-
-
-def _fail(ctx, params: dict, error: str, description: str) -> Response:
-    areq = common.validate_authorize(ctx, params)
-    raise areq.error_redirect(error, description)
+            return common.fail_redirect(emulator, holder["params"], "invalid_request", err.message)

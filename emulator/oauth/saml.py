@@ -758,16 +758,9 @@ def install(emulator) -> None:
             holder.update(params=areq.params, provider=provider)
             return None
 
-        try:
-            early = common.run(emulator, begin)
-        except ServiceError as err:
-            return common.error_page("invalid_request", err.message)
+        early = common.run_or_error_page(emulator, begin)
         if early is not None:
             return early
-
-        def fail(ctx, error: str, description: str) -> Response:
-            areq = common.validate_authorize(ctx, holder["params"])
-            raise areq.error_redirect(error, description)
 
         def work(ctx):
             areq = common.validate_authorize(ctx, holder["params"])
@@ -779,9 +772,9 @@ def install(emulator) -> None:
         try:
             return common.run(emulator, work)
         except SamlError as err:
-            return common.run(emulator, lambda ctx, err=err: fail(ctx, "server_error", err.message))
+            return common.fail_redirect(emulator, holder["params"], "server_error", err.message)
         except ServiceError as err:
-            return common.run(emulator, lambda ctx, err=err: fail(ctx, "invalid_request", err.message))
+            return common.fail_redirect(emulator, holder["params"], "invalid_request", err.message)
 
     @app.route("/saml2/logout", methods=["GET", "POST"])
     def saml_logout():
@@ -794,8 +787,5 @@ def install(emulator) -> None:
                 return common.error_page("invalid_request", "Invalid SAML logout response or relayState.")
             return _logout_response(ctx, flow, values["SAMLResponse"], relay)
 
-        try:
-            return common.run(emulator, work)
-        except ServiceError as err:
-            return common.error_page("invalid_request", err.message)
+        return common.run_or_error_page(emulator, work)
 

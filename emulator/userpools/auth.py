@@ -478,8 +478,7 @@ def initiate_auth(ctx, req):
 
 @registry.handler
 def admin_initiate_auth(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    client = _clients().load_client(ctx.db, req["ClientId"], pool["Id"])
+    pool, client = _clients().pool_and_client(ctx.db, req)
     if req["AuthFlow"] == "USER_PASSWORD_AUTH":
         raise ServiceError("InvalidParameterException", "Initiate Auth method not supported.")
     return _initiate(ctx, pool, client, req, admin=True)
@@ -690,8 +689,7 @@ def respond_to_auth_challenge(ctx, req):
 
 @registry.handler
 def admin_respond_to_auth_challenge(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    client = _clients().load_client(ctx.db, req["ClientId"], pool["Id"])
+    pool, client = _clients().pool_and_client(ctx.db, req)
     return _respond(ctx, pool, client, req, admin=True)
 
 

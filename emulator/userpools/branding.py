@@ -79,9 +79,7 @@ def _image_type(data: bytes) -> str:
 
 @registry.handler
 def get_ui_customization(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    if req.get("ClientId"):
-        clients.load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    clients.pool_and_client(ctx.db, req)
     return {"UICustomization": ui_customization(ctx.db, req["UserPoolId"], req.get("ClientId"))}
 
 
@@ -192,8 +190,7 @@ def _wire(branding: dict) -> dict:
 @registry.handler
 def create_managed_login_branding(ctx, req):
     db = ctx.db
-    pool = pools.load_pool(db, req["UserPoolId"])
-    client = clients.load_client(db, req["ClientId"], pool["Id"])
+    pool, client = clients.pool_and_client(db, req)
     if branding_for_client(db, pool["Id"], client["ClientId"]) is not None:
         raise ServiceError("ManagedLoginBrandingExistsException",
                            "A managed login branding style already exists for this app client.")
@@ -215,8 +212,7 @@ def describe_managed_login_branding(ctx, req):
 
 @registry.handler
 def describe_managed_login_branding_by_client(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    clients.load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    clients.pool_and_client(ctx.db, req)
     branding = branding_for_client(ctx.db, req["UserPoolId"], req["ClientId"])
     if branding is None:
         raise ServiceError("ResourceNotFoundException",

@@ -13,6 +13,7 @@ import sqlite3
 import string
 from urllib.parse import urlsplit
 
+from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import pools, registry
 from protocol import ServiceError
@@ -79,11 +80,22 @@ def load_client(db: sqlite3.Connection, client_id: str, pool_id: str | None = No
     return loads(row["data"])
 
 
+def pool_and_client(db: sqlite3.Connection, req: dict) -> tuple[dict, dict | None]:
+    """The pool a request names (UserPoolId) and its client (ClientId; None when the request names
+    none); not-found errors as AWS answers them."""
+    pool = pools.load_pool(db, req["UserPoolId"])
+    client = load_client(db, req["ClientId"], pool["Id"]) if req.get("ClientId") else None
+    return pool, client
+
+
+def _secret_rows(db: sqlite3.Connection, client_id: str) -> list[sqlite3.Row]:
+    return db.execute("SELECT id, secret, created FROM user_pool_client_secrets WHERE client_id = ? "
+                      "ORDER BY created, id", (client_id,)).fetchall()
+
+
 def client_secrets(db: sqlite3.Connection, client_id: str) -> list[str]:
     """Every secret currently valid for the client (oldest first); empty for a public client."""
-    return [r["secret"] for r in db.execute(
-        "SELECT secret FROM user_pool_client_secrets WHERE client_id = ? ORDER BY created, id",
-        (client_id,))]
+    return [r["secret"] for r in _secret_rows(db, client_id)]
 
 
 def allowed_flows(client: dict) -> set[str]:
@@ -341,14 +353,13 @@ def _save(db, client: dict) -> None:
 
 @registry.handler
 def describe_user_pool_client(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    return {"UserPoolClient": load_client(ctx.db, req["ClientId"], req["UserPoolId"])}
+    _pool, client = pool_and_client(ctx.db, req)
+    return {"UserPoolClient": client}
 
 
 @registry.handler
 def update_user_pool_client(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    client = load_client(ctx.db, req["ClientId"], pool["Id"])
+    pool, client = pool_and_client(ctx.db, req)
     _apply_settings(ctx.db, pool, client, req, "updating")
     client["LastModifiedDate"] = ctx.now()
     _save(ctx.db, client)
@@ -357,8 +368,7 @@ def update_user_pool_client(ctx, req):
 
 @registry.handler
 def delete_user_pool_client(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    _pool, client = pool_and_client(ctx.db, req)
     for cleanup in on_client_deleted:
         cleanup(ctx.db, client["UserPoolId"], client["ClientId"])
     ctx.db.execute("DELETE FROM user_pool_client_secrets WHERE client_id = ?", (client["ClientId"],))
@@ -369,29 +379,20 @@ def delete_user_pool_client(ctx, req):
 @registry.handler
 def list_user_pool_clients(ctx, req):
     pools.load_pool(ctx.db, req["UserPoolId"])
-    limit = req.get("MaxResults") or 60
-    after = pools.decode_token(req.get("NextToken"), 2)
-    sql = "SELECT id, created, data FROM user_pool_clients WHERE pool_id = ?"
-    args: list = [req["UserPoolId"]]
-    if after is not None:
-        sql += " AND (created > ? OR (created = ? AND id > ?))"
-        args += [after[0], after[0], after[1]]
-    rows = ctx.db.execute(sql + " ORDER BY created, id LIMIT ?", (*args, limit + 1)).fetchall()
+    rows, token = paging.page(ctx.db, "SELECT id, created, data FROM user_pool_clients WHERE pool_id = ?",
+                              [req["UserPoolId"]], ["created", "id"], req.get("MaxResults") or 60,
+                              req.get("NextToken"))
     items = []
-    for row in rows[:limit]:
+    for row in rows:
         client = loads(row["data"])
         items.append({"ClientId": client["ClientId"], "UserPoolId": client["UserPoolId"],
                       "ClientName": client["ClientName"]})
-    result: dict = {"UserPoolClients": items}
-    if len(rows) > limit:
-        result["NextToken"] = pools.encode_token([rows[limit - 1]["created"], rows[limit - 1]["id"]])
-    return result
+    return {"UserPoolClients": items, "NextToken": token}
 
 
 @registry.handler
 def add_user_pool_client_secret(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    _pool, client = pool_and_client(ctx.db, req)
     if not client.get("ClientSecret"):
         raise ServiceError("InvalidParameterException",
                            "Client secrets can only be added to a client that has a client secret.")
@@ -406,20 +407,16 @@ def add_user_pool_client_secret(ctx, req):
 
 @registry.handler
 def list_user_pool_client_secrets(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
-    rows = ctx.db.execute("SELECT id, created FROM user_pool_client_secrets WHERE client_id = ? "
-                          "ORDER BY created, id", (client["ClientId"],)).fetchall()
+    _pool, client = pool_and_client(ctx.db, req)
+    rows = _secret_rows(ctx.db, client["ClientId"])
     return {"ClientSecrets": [{"ClientSecretId": r["id"], "ClientSecretCreateDate": r["created"]}
                               for r in rows]}
 
 
 @registry.handler
 def delete_user_pool_client_secret(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    client = load_client(ctx.db, req["ClientId"], req["UserPoolId"])
-    rows = ctx.db.execute("SELECT id, secret FROM user_pool_client_secrets WHERE client_id = ? "
-                          "ORDER BY created, id", (client["ClientId"],)).fetchall()
+    _pool, client = pool_and_client(ctx.db, req)
+    rows = _secret_rows(ctx.db, client["ClientId"])
     target = next((r for r in rows if r["id"] == req["ClientSecretId"]), None)
     if target is None:
         raise ServiceError("ResourceNotFoundException",

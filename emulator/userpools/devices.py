@@ -177,9 +177,7 @@ def _update_status(ctx, req, pool: dict, user: dict) -> dict:
 
 
 def _admin_user(ctx, req) -> tuple[dict, dict]:
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    user = _users().get_user(ctx.db, pool, req["Username"])
-    return pool, user
+    return _users().admin_target(ctx.db, req)
 
 
 # -- operations ------------------------------------------------------------------------

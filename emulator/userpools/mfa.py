@@ -316,8 +316,7 @@ def set_user_mfa_preference(ctx, req):
 
 @registry.handler
 def admin_set_user_mfa_preference(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    user = _users().get_user(ctx.db, pool, req["Username"])
+    pool, user = _users().admin_target(ctx.db, req)
     apply_preferences(pool, user, req, admin=True)
     _users().save_user(ctx.db, pool, user)
     return {}

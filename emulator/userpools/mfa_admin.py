@@ -44,15 +44,13 @@ def delete_software_token(user: dict) -> None:
 
 @registry.handler
 def admin_get_user_auth_factors(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    user = _users().get_user(ctx.db, pool, req["Username"])
+    pool, user = _users().admin_target(ctx.db, req)
     return auth_factors(ctx, pool, user)
 
 
 @registry.handler
 def admin_delete_software_token(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    user = _users().get_user(ctx.db, pool, req["Username"])
+    pool, user = _users().admin_target(ctx.db, req)
     delete_software_token(user)
     _users().save_user(ctx.db, pool, user)
     return {}

@@ -175,18 +175,25 @@ def create_user_pool_replica(ctx, req):
     return {"UserPoolReplica": _answer(ctx, pool_id, region, "CREATING")}
 
 
+def _secondary(db, pool: dict, region: str, now: float, action: str) -> dict:
+    """The pool's secondary replica in `region`, which is to be `action` (for the message naming the
+    primary Region)."""
+    if region == primary_region(pool):
+        raise ServiceError("InvalidParameterException",
+                           f"Region {region} is the primary Region of user pool {pool['Id']}; only a secondary "
+                           f"replica can be {action}.")
+    found = replica(db, pool["Id"], region, now)
+    if found is None:
+        raise _not_found(pool["Id"], region)
+    return found
+
+
 @registry.handler
 def update_user_pool_replica(ctx, req):
     db, now = ctx.db, ctx.now()
     pool = pools.load_pool(db, req["UserPoolId"])
     pool_id, region = pool["Id"], req["RegionName"]
-    if region == primary_region(pool):
-        raise ServiceError("InvalidParameterException",
-                           f"Region {region} is the primary Region of user pool {pool_id}; only a secondary "
-                           "replica can be activated or deactivated.")
-    found = replica(db, pool_id, region, now)
-    if found is None:
-        raise _not_found(pool_id, region)
+    found = _secondary(db, pool, region, now, "activated or deactivated")
     if found["Status"] not in ("ACTIVE", "INACTIVE"):
         raise ServiceError("InvalidParameterException",
                            f"The replica of user pool {pool_id} in Region {region} can't be updated in status "
@@ -202,13 +209,7 @@ def delete_user_pool_replica(ctx, req):
     pool = pools.load_pool(db, req["UserPoolId"])
     pool_id, region = pool["Id"], req["RegionName"]
     _check_primary(ctx, pool)
-    if region == primary_region(pool):
-        raise ServiceError("InvalidParameterException",
-                           f"Region {region} is the primary Region of user pool {pool_id}; only a secondary "
-                           "replica can be deleted.")
-    found = replica(db, pool_id, region, now)
-    if found is None:
-        raise _not_found(pool_id, region)
+    found = _secondary(db, pool, region, now, "deleted")
     if found["Status"] != "INACTIVE":
         raise ServiceError("InvalidParameterException",
                            f"Only an INACTIVE replica can be deleted; the replica of user pool {pool_id} in "

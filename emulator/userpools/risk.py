@@ -74,18 +74,14 @@ def _check(req: dict) -> None:
 
 @registry.handler
 def describe_risk_configuration(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    if req.get("ClientId"):
-        clients.load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    clients.pool_and_client(ctx.db, req)
     return {"RiskConfiguration": risk_configuration(ctx.db, req["UserPoolId"], req.get("ClientId"))}
 
 
 @registry.handler
 def set_risk_configuration(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
+    pool, _client = clients.pool_and_client(ctx.db, req)
     client_id = req.get("ClientId")
-    if client_id:
-        clients.load_client(ctx.db, client_id, pool["Id"])
     _check(req)
     config: dict = {"UserPoolId": pool["Id"]}
     if client_id:

@@ -48,6 +48,26 @@ def _check_hash(ctx, client: dict, req: dict, user: dict | None = None) -> None:
     secret_hash.check_secret_hash(ctx.db, client, names, req.get("SecretHash"))
 
 
+def _client_pool_user(ctx, req: dict) -> tuple[dict, dict, dict | None]:
+    """The app client, its pool and the user named by Username (None when unknown), after the
+    SECRET_HASH check."""
+    client, pool = _client_and_pool(ctx, req["ClientId"])
+    user = users.find_user(ctx.db, pool, req["Username"])
+    _check_hash(ctx, client, req, user)
+    return client, pool, user
+
+
+def _send_rate_limited_code(ctx, pool: dict, client: dict, user: dict, req: dict, target: str, *,
+                            limit_key: str, per_hour: int, purpose: str, ttl: float, message: str) -> dict:
+    """Issue a `purpose` code for `target` and send it (at most `per_hour` an hour per user):
+    the CodeDeliveryDetails."""
+    db, now = ctx.db, ctx.now()
+    codes.rate_limit(db, pool["Id"], user["username"], limit_key, now=now, limit=per_hour)
+    code = codes.issue(db, pool["Id"], user["username"], purpose, now=now, ttl=ttl, data={"attribute": target})
+    return delivery.send_code(ctx, pool, user, message, target, code, client_id=client["ClientId"],
+                              client_metadata=req.get("ClientMetadata"))
+
+
 # -- sign-up sessions (automatic sign-in with USER_AUTH) ------------------------------------------
 def _sign_up_session(ctx, pool: dict, client: dict, user: dict, *, confirmed: bool) -> str:
     """The Session SignUp and ConfirmSignUp answer. A confirmed user's session lets
@@ -147,9 +167,7 @@ def sign_up(ctx, req):
 @registry.handler
 def confirm_sign_up(ctx, req):
     db, now = ctx.db, ctx.now()
-    client, pool = _client_and_pool(ctx, req["ClientId"])
-    user = users.find_user(db, pool, req["Username"])
-    _check_hash(ctx, client, req, user)
+    client, pool, user = _client_pool_user(ctx, req)
     if user is None:
         if _hides_existence(client):
             raise ServiceError("CodeMismatchException", codes.MISMATCH)
@@ -175,10 +193,7 @@ def confirm_sign_up(ctx, req):
 # -- ResendConfirmationCode --------------------------------------------------------------------
 @registry.handler
 def resend_confirmation_code(ctx, req):
-    db, now = ctx.db, ctx.now()
-    client, pool = _client_and_pool(ctx, req["ClientId"])
-    user = users.find_user(db, pool, req["Username"])
-    _check_hash(ctx, client, req, user)
+    client, pool, user = _client_pool_user(ctx, req)
     if user is None or (not user["enabled"] and _hides_existence(client)):
         if _hides_existence(client):
             return {"CodeDeliveryDetails": _simulated_delivery(pool, req["Username"])}
@@ -188,12 +203,9 @@ def resend_confirmation_code(ctx, req):
     target = delivery.verification_target(pool, user["attributes"])
     if target is None:
         raise ServiceError("InvalidParameterException", "Auto verification not turned on.")
-    codes.rate_limit(db, pool["Id"], user["username"], "resend_confirmation", now=now, limit=RESENDS_PER_HOUR)
-    code = codes.issue(db, pool["Id"], user["username"], "signup", now=now, ttl=codes.SIGNUP_TTL,
-                       data={"attribute": target})
-    details = delivery.send_code(ctx, pool, user, "ResendCode", target, code, client_id=client["ClientId"],
-                                 client_metadata=req.get("ClientMetadata"))
-    return {"CodeDeliveryDetails": details}
+    return {"CodeDeliveryDetails": _send_rate_limited_code(
+        ctx, pool, client, user, req, target, limit_key="resend_confirmation", per_hour=RESENDS_PER_HOUR,
+        purpose="signup", ttl=codes.SIGNUP_TTL, message="ResendCode")}
 
 
 # -- ForgotPassword ----------------------------------------------------------------------------
@@ -212,10 +224,7 @@ def _migrate_user(ctx, pool: dict, client: dict, req: dict) -> dict | None:
 
 @registry.handler
 def forgot_password(ctx, req):
-    db, now = ctx.db, ctx.now()
-    client, pool = _client_and_pool(ctx, req["ClientId"])
-    user = users.find_user(db, pool, req["Username"])
-    _check_hash(ctx, client, req, user)
+    client, pool, user = _client_pool_user(ctx, req)
     if user is None and triggers.has_trigger(pool, "UserMigration"):
         user = _migrate_user(ctx, pool, client, req)
     hides = _hides_existence(client)
@@ -237,21 +246,16 @@ def forgot_password(ctx, req):
         raise ServiceError("NotAuthorizedException", "Contact administrator to reset password.")
     if target is None:
         raise users.no_recovery_channel()
-    codes.rate_limit(db, pool["Id"], user["username"], "forgot_password", now=now, limit=FORGOT_PER_HOUR)
-    code = codes.issue(db, pool["Id"], user["username"], "forgot_password", now=now,
-                       ttl=codes.FORGOT_PASSWORD_TTL, data={"attribute": target})
-    details = delivery.send_code(ctx, pool, user, "ForgotPassword", target, code, client_id=client["ClientId"],
-                                 client_metadata=req.get("ClientMetadata"))
-    return {"CodeDeliveryDetails": details}
+    return {"CodeDeliveryDetails": _send_rate_limited_code(
+        ctx, pool, client, user, req, target, limit_key="forgot_password", per_hour=FORGOT_PER_HOUR,
+        purpose="forgot_password", ttl=codes.FORGOT_PASSWORD_TTL, message="ForgotPassword")}
 
 
 # -- ConfirmForgotPassword ---------------------------------------------------------------------
 @registry.handler
 def confirm_forgot_password(ctx, req):
     db, now = ctx.db, ctx.now()
-    client, pool = _client_and_pool(ctx, req["ClientId"])
-    user = users.find_user(db, pool, req["Username"])
-    _check_hash(ctx, client, req, user)
+    client, pool, user = _client_pool_user(ctx, req)
     if user is None or (not user["enabled"] and _hides_existence(client)):
         if _hides_existence(client):
             raise ServiceError("CodeMismatchException", codes.MISMATCH)

@@ -73,8 +73,7 @@ def _exists(db, pool_id: str, client_id: str, name: str, other_than: str | None 
 @registry.handler
 def create_terms(ctx, req):
     db = ctx.db
-    pool = pools.load_pool(db, req["UserPoolId"])
-    client = clients.load_client(db, req["ClientId"], pool["Id"])
+    pool, client = clients.pool_and_client(db, req)
     _exists(db, pool["Id"], client["ClientId"], req["TermsName"])
     _check_links(req["Links"])
     now = ctx.now()
@@ -138,8 +137,7 @@ def list_terms(ctx, req):
 
 @registry.handler
 def describe_terms_by_client(ctx, req):
-    pools.load_pool(ctx.db, req["UserPoolId"])
-    client = clients.load_client(ctx.db, req["ClientId"], req["UserPoolId"])
+    _pool, client = clients.pool_and_client(ctx.db, req)
     row = ctx.db.execute("SELECT data FROM user_pool_terms WHERE pool_id = ? AND client_id = ? AND name = ?",
                          (req["UserPoolId"], client["ClientId"], req["TermsName"])).fetchone()
     if row is None:

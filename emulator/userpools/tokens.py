@@ -647,8 +647,7 @@ def global_sign_out(ctx, req):
 
 @registry.handler
 def admin_user_global_sign_out(ctx, req):
-    pool = _pools().load_pool(ctx.db, req["UserPoolId"])
-    user = _users().get_user(ctx.db, pool, req["Username"])
+    pool, user = _users().admin_target(ctx.db, req)
     revoke_user(ctx, pool["Id"], user["username"])
     return {}
 

@@ -95,15 +95,13 @@ def _client_answer(db, pool_id: str, client_id: str) -> dict:
 
 @registry.handler
 def get_user_pool_client_session_configuration(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    client = clients.load_client(ctx.db, req["ClientId"], pool["Id"])
+    pool, client = clients.pool_and_client(ctx.db, req)
     return _client_answer(ctx.db, pool["Id"], client["ClientId"])
 
 
 @registry.handler
 def set_user_pool_client_session_configuration(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    client = clients.load_client(ctx.db, req["ClientId"], pool["Id"])
+    pool, client = clients.pool_and_client(ctx.db, req)
     _check_tier(pool)
     if pool_config(ctx.db, pool["Id"])["tracking"] != "ENABLED":
         raise ServiceError("InvalidParameterException", TRACKING_OFF)
@@ -220,8 +218,7 @@ def list_user_sessions(ctx, req):
 
 @registry.handler
 def admin_list_user_sessions(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    user = users.get_user(ctx.db, pool, req["Username"])
+    pool, user = users.admin_target(ctx.db, req)
     _require_tracking(ctx.db, pool["Id"])
     return _listing(ctx, pool["Id"], user, req.get("NextToken"), None)
 
@@ -239,8 +236,7 @@ def revoke_user_session(ctx, req):
 
 @registry.handler
 def admin_revoke_user_session(ctx, req):
-    pool = pools.load_pool(ctx.db, req["UserPoolId"])
-    user = users.get_user(ctx.db, pool, req["Username"])
+    pool, user = users.admin_target(ctx.db, req)
     _require_tracking(ctx.db, pool["Id"])
     session = _find(ctx, pool["Id"], user, req["SessionId"])
     tokens.revoke_origin(ctx, session["origin_jti"])

@@ -403,6 +403,12 @@ def load_pool(db, pool_id: str) -> dict:
     return pools.load_pool(db, pool_id)
 
 
+def admin_target(db, req: dict) -> tuple[dict, dict]:
+    """The pool and user an Admin* request names (UserPoolId, Username); not-found errors as AWS."""
+    pool = load_pool(db, req["UserPoolId"])
+    return pool, get_user(db, pool, req["Username"])
+
+
 def verify_contact_from_code(user: dict, attribute: str | None) -> None:
     if attribute in ("email", "phone_number") and user["attributes"].get(attribute):
         user["attributes"][f"{attribute}_verified"] = "true"
@@ -613,8 +619,7 @@ def _resend_invitation(ctx, pool: dict, req: dict) -> dict:
 
 @registry.handler
 def admin_get_user(ctx, req):
-    pool = load_pool(ctx.db, req["UserPoolId"])
-    user = get_user(ctx.db, pool, req["Username"])
+    pool, user = admin_target(ctx.db, req)
     out = {
         "Username": user["username"],
         "UserAttributes": attrs_mod.to_list(user["attributes"]),
@@ -629,8 +634,7 @@ def admin_get_user(ctx, req):
 
 @registry.handler
 def admin_delete_user(ctx, req):
-    pool = load_pool(ctx.db, req["UserPoolId"])
-    user = get_user(ctx.db, pool, req["Username"])
+    pool, user = admin_target(ctx.db, req)
     delete_user_row(ctx.db, pool, user)
     return {}
 
@@ -638,8 +642,7 @@ def admin_delete_user(ctx, req):
 @registry.handler
 def admin_update_user_attributes(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
-    user = get_user(db, pool, req["Username"])
+    pool, user = admin_target(db, req)
     changes = attrs_mod.to_dict(req["UserAttributes"])
     attrs_mod.validate_values(pool, changes, creating=False, admin=True)
     required = set(attrs_mod.required_names(pool))
@@ -664,8 +667,7 @@ def admin_update_user_attributes(ctx, req):
 @registry.handler
 def admin_delete_user_attributes(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
-    user = get_user(db, pool, req["Username"])
+    pool, user = admin_target(db, req)
     names = list(req["UserAttributeNames"])
     defs = attrs_mod.schema(pool)
     problems = []
@@ -692,31 +694,28 @@ def admin_delete_user_attributes(ctx, req):
     return {}
 
 
-@registry.handler
-def admin_disable_user(ctx, req):
-    pool = load_pool(ctx.db, req["UserPoolId"])
-    user = get_user(ctx.db, pool, req["Username"])
-    user["enabled"] = False
+def _set_enabled(ctx, req: dict, enabled: bool) -> dict:
+    pool, user = admin_target(ctx.db, req)
+    user["enabled"] = enabled
     touch(user, ctx.now())
     save_user(ctx.db, pool, user)
     return {}
+
+
+@registry.handler
+def admin_disable_user(ctx, req):
+    return _set_enabled(ctx, req, False)
 
 
 @registry.handler
 def admin_enable_user(ctx, req):
-    pool = load_pool(ctx.db, req["UserPoolId"])
-    user = get_user(ctx.db, pool, req["Username"])
-    user["enabled"] = True
-    touch(user, ctx.now())
-    save_user(ctx.db, pool, user)
-    return {}
+    return _set_enabled(ctx, req, True)
 
 
 @registry.handler
 def admin_set_user_password(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
-    user = get_user(db, pool, req["Username"])
+    pool, user = admin_target(db, req)
     password = req["Password"]
     passwords.check_policy(pool, password, user)
     permanent = bool(req.get("Permanent"))
@@ -735,8 +734,7 @@ def admin_set_user_password(ctx, req):
 @registry.handler
 def admin_reset_user_password(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
-    user = get_user(db, pool, req["Username"])
+    pool, user = admin_target(db, req)
     if not user["enabled"]:
         raise ServiceError("NotAuthorizedException", "User is disabled.")
     if user["status"] in ("UNCONFIRMED", "FORCE_CHANGE_PASSWORD", "EXTERNAL_PROVIDER"):
@@ -759,8 +757,7 @@ def admin_reset_user_password(ctx, req):
 @registry.handler
 def admin_confirm_sign_up(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
-    user = get_user(db, pool, req["Username"])
+    pool, user = admin_target(db, req)
     if user["status"] != "UNCONFIRMED":
         raise ServiceError("NotAuthorizedException", f"User cannot be confirmed. Current status is {user['status']}")
     user["status"] = "CONFIRMED"
@@ -774,8 +771,7 @@ def admin_confirm_sign_up(ctx, req):
 @registry.handler
 def admin_set_user_settings(ctx, req):
     from emulator.userpools import mfa
-    pool = load_pool(ctx.db, req["UserPoolId"])
-    user = get_user(ctx.db, pool, req["Username"])
+    pool, user = admin_target(ctx.db, req)
     options = list(req["MFAOptions"])
     for option in options:
         if option.get("DeliveryMedium") == "SMS" and not user["attributes"].get("phone_number"):

@@ -7,6 +7,7 @@ import {
   confirmSignIn, confirmSignUp, fetchAuthSession, getCurrentUser, setUpTOTP, signIn, signOut, signUp,
   updateMFAPreference, verifyTOTPSetup,
 } from "aws-amplify/auth";
+import { err, outboxCode, serverNow } from "./emulator.mjs";
 
 const env = process.env;
 Amplify.configure({ Auth: { Cognito: { userPoolId: env.POOL_ID, userPoolClientId: env.CLIENT_ID,
@@ -31,26 +32,13 @@ function totp(secret, seconds) {
   return String(value).padStart(6, "0");
 }
 
-async function serverNow() {
-  const r = await fetch(`${env.ENDPOINT}/_emulator/clock`);
-  return (await r.json()).epoch;
-}
-
-async function outboxCode() {
-  const q = new URLSearchParams({ pool_id: env.POOL_ID, limit: "1" });
-  const r = await fetch(`${env.ENDPOINT}/_emulator/messages?${q}`);
-  const found = (await r.json()).messages;
-  return found.length ? found[0].code : null;
-}
-
-const err = (e) => ({ name: e.name, message: e.message });
 const out = {};
 try {
   const up = await signUp({ username: env.USERNAME, password: env.PASSWORD,
                             options: { userAttributes: { email: env.EMAIL } } });
   out.signUp = { isSignUpComplete: up.isSignUpComplete, nextStep: up.nextStep.signUpStep,
                  medium: up.nextStep.codeDeliveryDetails?.deliveryMedium ?? null };
-  const code = await outboxCode();
+  const code = await outboxCode(env.ENDPOINT, env.POOL_ID);
   const confirmed = await confirmSignUp({ username: env.USERNAME, confirmationCode: code });
   out.confirmSignUp = { isSignUpComplete: confirmed.isSignUpComplete };
 
@@ -69,7 +57,7 @@ try {
   const setup = await setUpTOTP();
   const secret = setup.sharedSecret;
   out.setupUri = setup.getSetupUri("emulator").toString().startsWith("otpauth://totp/");
-  const now = await serverNow();
+  const now = await serverNow(env.ENDPOINT);
   await verifyTOTPSetup({ code: totp(secret, now) });
   await updateMFAPreference({ totp: "PREFERRED" });
   out.totpSetup = "SUCCESS";
@@ -78,7 +66,7 @@ try {
   const second = await signIn({ username: env.USERNAME, password: env.PASSWORD });
   out.totpChallenge = second.nextStep.signInStep;
   // the current step's code was used by verifyTOTPSetup; the next step is within the window
-  const done = await confirmSignIn({ challengeResponse: totp(secret, (await serverNow()) + 30) });
+  const done = await confirmSignIn({ challengeResponse: totp(secret, (await serverNow(env.ENDPOINT)) + 30) });
   out.totpSignIn = { isSignedIn: done.isSignedIn, nextStep: done.nextStep.signInStep };
 
   const session = await fetchAuthSession();

@@ -5,19 +5,12 @@
 // Env: ENDPOINT, POOL_ID, CLIENT_ID, USERNAME, PASSWORD (srp only), EMAIL, MODE. Prints one JSON object.
 import { Amplify } from "aws-amplify";
 import { autoSignIn, confirmSignUp, fetchAuthSession, getCurrentUser, signOut, signUp } from "aws-amplify/auth";
+import { err, outboxCode } from "./emulator.mjs";
 
 const env = process.env;
 Amplify.configure({ Auth: { Cognito: { userPoolId: env.POOL_ID, userPoolClientId: env.CLIENT_ID,
                                        userPoolEndpoint: env.ENDPOINT } } });
 
-async function outboxCode() {
-  const q = new URLSearchParams({ pool_id: env.POOL_ID, limit: "1" });
-  const r = await fetch(`${env.ENDPOINT}/_emulator/messages?${q}`);
-  const found = (await r.json()).messages;
-  return found.length ? found[0].code : null;
-}
-
-const err = (e) => ({ name: e.name, message: e.message });
 const out = {};
 try {
   const userAuth = env.MODE === "user_auth";
@@ -27,7 +20,8 @@ try {
   if (!userAuth) input.password = env.PASSWORD;
   const up = await signUp(input);
   out.signUp = { isSignUpComplete: up.isSignUpComplete, nextStep: up.nextStep.signUpStep };
-  const confirmed = await confirmSignUp({ username: env.USERNAME, confirmationCode: await outboxCode() });
+  const code = await outboxCode(env.ENDPOINT, env.POOL_ID);
+  const confirmed = await confirmSignUp({ username: env.USERNAME, confirmationCode: code });
   out.confirmSignUp = { isSignUpComplete: confirmed.isSignUpComplete, nextStep: confirmed.nextStep.signUpStep };
   const signedIn = await autoSignIn();
   out.autoSignIn = { isSignedIn: signedIn.isSignedIn, nextStep: signedIn.nextStep.signInStep };
