@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import queue
+import secrets
 import shutil
+import subprocess
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,3 +161,147 @@ def test_sign_up_through_the_pages(page, app, idp, endpoint, callback, outbox):
     tokens = _exchange(endpoint, client, callback, hit["code"])
     assert jwt.decode(tokens["id_token"], options={"verify_signature": False})["cognito:username"] == username
     assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
+
+
+def _pkce() -> tuple[str, str]:
+    """(code_verifier, S256 code_challenge) the way Amplify v6 makes them (64 random url-safe chars)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def test_amplify_redirect_sign_in_with_pkce(page, app, idp, endpoint, callback):
+    """The flow Amplify v6's signInWithRedirect performs: authorize with PKCE S256 + state, the managed
+    login form in the browser, the callback, then the code exchange with code_verifier; the tokens verify
+    against the pool's JWKS found through OIDC discovery."""
+    pool_id, client = app
+    username = unique("amplify")
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"},
+                                          {"Name": "email_verified", "Value": "true"}])
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
+    verifier, challenge = _pkce()
+    state = secrets.token_urlsafe(24)
+    page.goto(endpoint + "/oauth2/authorize?" + urlencode({
+        "redirect_uri": callback.url, "response_type": "code", "client_id": client["ClientId"],
+        "identity_provider": "COGNITO", "scope": "openid email profile", "state": state,
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
+    assert "/login" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator('input[name="signInSubmitButton"]').click()
+    hit = callback.next()
+    assert hit["state"] == state and set(hit) == {"code", "state"}
+    page.wait_for_selector("#done")
+
+    token_url = endpoint + "/oauth2/token"
+    form = {"grant_type": "authorization_code", "code": hit["code"], "client_id": client["ClientId"],
+            "redirect_uri": callback.url}
+    # Without the verifier (or with a wrong one) the code is refused, and spent.
+    wrong = requests.post(token_url, data={**form, "code_verifier": _pkce()[0]}, timeout=10)
+    assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_grant"})
+    again = requests.post(token_url, data={**form, "code_verifier": verifier}, timeout=10)
+    assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
+
+    # A fresh sign-in (the session cookie skips the form) and the right verifier.
+    verifier, challenge = _pkce()
+    page.goto(endpoint + "/oauth2/authorize?" + urlencode({
+        "redirect_uri": callback.url, "response_type": "code", "client_id": client["ClientId"],
+        "scope": "openid email profile", "state": state, "code_challenge": challenge,
+        "code_challenge_method": "S256"}))
+    hit = callback.next()
+    r = requests.post(token_url, data={**form, "code": hit["code"], "code_verifier": verifier}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    tokens = r.json()
+    assert set(tokens) == {"id_token", "access_token", "refresh_token", "expires_in", "token_type"}
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600
+
+    discovery = requests.get(f"{endpoint}/{pool_id}/.well-known/openid-configuration", timeout=10).json()
+    jwks = jwt.PyJWKClient(discovery["jwks_uri"])
+    id_claims = jwt.decode(tokens["id_token"], jwks.get_signing_key_from_jwt(tokens["id_token"]).key,
+                           algorithms=["RS256"], audience=client["ClientId"], issuer=discovery["issuer"])
+    assert id_claims["token_use"] == "id" and id_claims["cognito:username"] == username
+    assert id_claims["email"] == f"{username}@example.com" and id_claims["email_verified"] is True
+    access = jwt.decode(tokens["access_token"], jwks.get_signing_key_from_jwt(tokens["access_token"]).key,
+                        algorithms=["RS256"], issuer=discovery["issuer"], options={"verify_aud": False})
+    assert access["token_use"] == "access" and access["client_id"] == client["ClientId"]
+    assert set(access["scope"].split()) == {"openid", "email", "profile"} and access["sub"] == id_claims["sub"]
+
+    # What Amplify's fetchUserAttributes-like callers read from userInfo with that access token.
+    info = requests.get(discovery["userinfo_endpoint"],
+                        headers={"Authorization": "Bearer " + tokens["access_token"]}, timeout=10)
+    assert info.status_code == 200
+    assert info.json()["sub"] == id_claims["sub"] and info.json()["username"] == username
+    assert info.json()["email_verified"] == "true"
+
+    # Amplify refreshes through the token endpoint with the refresh token.
+    refreshed = requests.post(token_url, data={"grant_type": "refresh_token", "client_id": client["ClientId"],
+                                               "refresh_token": tokens["refresh_token"]}, timeout=10)
+    assert refreshed.status_code == 200
+    assert set(refreshed.json()) == {"id_token", "access_token", "expires_in", "token_type"}
+
+
+def test_amplify_sign_in_with_redirect(page, idp, endpoint, callback):
+    """Amplify v6's own signInWithRedirect (run in node; its auth session opener hands the authorize URL to
+    this browser and the callback URL back), then fetchAuthSession / getCurrentUser / fetchUserAttributes,
+    and signOut through /logout."""
+    from node_runner import NODE_DIR, skip_reason
+    if skip_reason():
+        pytest.skip(skip_reason())
+    pool_id = idp.create_user_pool(PoolName=unique("amplify"), AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
+    prefix = unique("amplify")
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="amplify", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
+        CallbackURLs=[callback.url], LogoutURLs=[callback.url], SupportedIdentityProviders=["COGNITO"],
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+    username = unique("amp")
+    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"},
+                                          {"Name": "email_verified", "Value": "true"}])
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
+
+    env = {**os.environ, "ENDPOINT": endpoint, "POOL_ID": pool_id, "CLIENT_ID": client["ClientId"],
+           "DOMAIN": f"{prefix}.auth.us-east-1.amazoncognito.com", "REDIRECT": callback.url}
+    node = subprocess.Popen(["node", "redirect_sign_in.mjs"], cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(node.stdout.readline() or "{}")
+        assert "authorize" in first, node.stderr.read()
+        query = parse_qs(urlsplit(first["authorize"]).query)
+        assert query["code_challenge_method"] == ["S256"] and query["identity_provider"] == ["COGNITO"]
+        page.goto(first["authorize"])
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.locator('input[name="signInSubmitButton"]').click()
+        hit = callback.next()
+        assert hit["state"] == query["state"][0]
+        node.stdin.write(callback.url + "?" + urlencode(hit) + "\n")
+        node.stdin.flush()
+        out, errors = node.communicate(timeout=60)
+    finally:
+        if node.poll() is None:
+            node.kill()
+    result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    assert "error" not in result, (result, errors)
+    assert result["tokenCalls"] == ["/oauth2/token"]
+    assert result["user"]["username"] == username
+    assert result["attributes"]["email"] == f"{username}@example.com"
+    discovery = requests.get(f"{endpoint}/{pool_id}/.well-known/openid-configuration", timeout=10).json()
+    jwks = jwt.PyJWKClient(discovery["jwks_uri"])
+    id_token = result["tokens"]["idToken"]
+    claims = jwt.decode(id_token, jwks.get_signing_key_from_jwt(id_token).key, algorithms=["RS256"],
+                        audience=client["ClientId"], issuer=discovery["issuer"])
+    assert claims["cognito:username"] == username and claims["token_use"] == "id"
+
+    # Amplify's signOut: the refresh token is revoked, and its /logout URL ends the managed-login session.
+    assert result["signedOut"] is True
+    logout = urlsplit(result["logout"])
+    assert logout.path == "/logout"
+    assert parse_qs(logout.query) == {"client_id": [client["ClientId"]], "logout_uri": [callback.url]}
+    page.goto(result["logout"])
+    callback.next()
+    page.goto(first["authorize"])
+    assert "/login" in page.url

@@ -161,6 +161,30 @@ def test_authorize_redirects_to_login_with_the_same_parameters(setup):
     assert "XSRF-TOKEN" in page.headers.get("Set-Cookie", "")
 
 
+def test_authorize_login_hint_prefills_the_username(setup):
+    _pool, client, username, browser = setup
+    params = authorize_query(client, login_hint=username)
+    target = location(browser.authorize(**params))
+    assert query_of(target) == params
+    page = browser.get(target)
+    assert re.search(r'name="username"[^>]*value="' + re.escape(username) + '"', page.text)
+    result = query_of(location(browser.post(target, data={"_csrf": csrf(page.text), "username": username,
+                                                          "password": PASSWORD, "signInSubmitButton": "Sign in"})))
+    assert result["state"] == params["state"] and result["code"]
+
+
+def test_authorize_prompt_none_and_login(setup):
+    _pool, client, username, browser = setup
+    params = authorize_query(client, prompt="none")
+    r = browser.authorize(**params)
+    assert location(r).startswith(CALLBACK + "?")
+    assert query_of(location(r)) == {"error": "login_required", "state": params["state"]}
+    browser.code(authorize_query(client), username)
+    # With a managed-login session, prompt=none signs in silently and prompt=login shows the form again.
+    assert query_of(location(browser.authorize(**params)))["code"]
+    assert location(browser.authorize(**authorize_query(client, prompt="login"))).startswith("/login?")
+
+
 def test_authorize_unknown_client_shows_error_page(endpoint):
     browser = Browser(endpoint)
     r = browser.authorize(response_type="code", client_id="nosuchclient0000000000000", redirect_uri=CALLBACK)
@@ -574,7 +598,9 @@ def test_token_endpoint_errors(setup, endpoint):
     assert (r.status_code, r.json()) == (400, {"error": "unauthorized_client"})
     r = requests.post(endpoint + "/oauth2/token", json={"grant_type": "refresh_token", "client_id": cid},
                       timeout=10)
-    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert (r.status_code, r.json()) == (400, {"error": "invalid_request"})
+    assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert r.headers["Cache-Control"] == "no-cache, no-store, max-age=0, must-revalidate"
 
 
 def test_confidential_client_authentication(idp, endpoint):
@@ -586,9 +612,11 @@ def test_confidential_client_authentication(idp, endpoint):
     base = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
     r = token_request(endpoint, {**base, "client_id": cid})
     assert (r.status_code, r.json()) == (400, {"error": "invalid_client"})
+    # Cognito answers 400 here even for Basic credentials (its token endpoint reference), no WWW-Authenticate.
     r = token_request(endpoint, base, auth=(cid, "wrong"))
-    assert (r.status_code, r.json()) == (401, {"error": "invalid_client"})
-    assert r.headers["WWW-Authenticate"].startswith("Basic")
+    assert (r.status_code, r.json()) == (400, {"error": "invalid_client"})
+    assert "WWW-Authenticate" not in r.headers
+    assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
     r = token_request(endpoint, {**base, "client_id": cid, "client_secret": "wrong"})
     assert (r.status_code, r.json()) == (400, {"error": "invalid_client"})
     r = token_request(endpoint, base, auth=(cid, secret))
@@ -851,12 +879,23 @@ def test_federation_round_trip(idp, endpoint, oidc_idp):
     assert id_claims["email"] == "fed@example.com" and id_claims["given_name"] == "Fed"
     assert id_claims["identities"][0]["providerName"] == "MyIdP"
     assert id_claims["identities"][0]["userId"] == "idp-user-1"
+    info = requests.get(endpoint + "/oauth2/userInfo", headers={"Authorization": "Bearer " + body["access_token"]},
+                        timeout=10).json()
+    assert info["username"] == "MyIdP_idp-user-1" and info["email_verified"] in ("true", "false")
     user = idp.admin_get_user(UserPoolId=pool_id, Username="MyIdP_idp-user-1")
     assert user["UserStatus"] == "EXTERNAL_PROVIDER"
     # idp_identifier selects the same provider; the session cookie then skips everything.
     browser2 = Browser(endpoint)
-    final = _follow_idp(browser2, browser2.authorize(**authorize_query(client, idp_identifier="example.com")))
-    assert "code" in query_of(final)
+    final = _follow_idp(browser2, browser2.authorize(**authorize_query(client, idp_identifier="example.com",
+                                                                       scope="openid")))
+    body = token_request(endpoint, {"grant_type": "authorization_code", "client_id": client["ClientId"],
+                                    "code": query_of(final)["code"], "redirect_uri": CALLBACK}).json()
+    # With openid alone userInfo has every readable attribute, as stored strings: identities is JSON text
+    # there (the ID token carries it parsed).
+    info = requests.get(endpoint + "/oauth2/userInfo", headers={"Authorization": "Bearer " + body["access_token"]},
+                        timeout=10).json()
+    assert isinstance(info["identities"], str) and info["given_name"] == "Fed"
+    assert json.loads(info["identities"])[0]["providerName"] == "MyIdP"
 
 
 def test_federation_linked_to_native_user(idp, endpoint, oidc_idp):

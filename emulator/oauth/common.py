@@ -72,7 +72,7 @@ SESSION_COOKIE = "cognito"
 XSRF_COOKIE = "XSRF-TOKEN"
 HOSTED_SOURCE = "TokenGeneration_HostedAuth"
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "scope", "nonce", "code_challenge",
-                    "code_challenge_method", "identity_provider", "idp_identifier", "lang", "prompt")
+                    "code_challenge_method", "identity_provider", "idp_identifier", "lang", "prompt", "login_hint")
 RESERVED_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
 
 _templates = jinja2.Environment(

@@ -47,13 +47,14 @@ class OAuthError(Exception):
 
 
 # -- client authentication -------------------------------------------------------------------
-def authenticate_client(ctx, form) -> tuple[dict, dict]:
+def authenticate_client(ctx, form, status: int = 400) -> tuple[dict, dict]:
     """(pool, client) of the calling client: Basic credentials, or client_id/client_secret in
-    the body. invalid_client (401 with WWW-Authenticate when Basic was used) otherwise."""
+    the body. invalid_client otherwise: HTTP 400 at the token endpoint, Basic or not (Cognito
+    documents 400 there, unlike RFC 6749's 401), `status` elsewhere."""
     header = request.headers.get("Authorization") or ""
     basic = header[:6].lower() == "basic "
+    failure = OAuthError("invalid_client", status)
     if basic:
-        failure = OAuthError("invalid_client", 401, headers={"WWW-Authenticate": 'Basic realm="cognito"'})
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
@@ -65,7 +66,6 @@ def authenticate_client(ctx, form) -> tuple[dict, dict]:
         if form.get("client_id") and form["client_id"] != client_id:
             raise failure
     else:
-        failure = OAuthError("invalid_client")
         client_id, secret = form.get("client_id"), form.get("client_secret")
     found = common.find_client(ctx, client_id)
     if found is None:
@@ -84,7 +84,7 @@ def authenticate_client(ctx, form) -> tuple[dict, dict]:
 def _form():
     content_type = (request.content_type or "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        raise OAuthError("invalid_request", description="Content-Type must be application/x-www-form-urlencoded.")
+        raise OAuthError("invalid_request")
     return request.form
 
 
@@ -263,12 +263,8 @@ def userinfo(ctx) -> Response:
         if "phone" in scopes:
             wanted |= {"phone_number", "phone_number_verified"}
         readable = {k: v for k, v in readable.items() if k in wanted}
+    # Attribute values go out as stored strings ("email_verified": "true", "identities": "[{...}]").
     body = {"sub": user["sub"], **{k: v for k, v in readable.items() if k != "sub"}, "username": user["username"]}
-    if "identities" in body:
-        try:
-            body["identities"] = json.loads(body["identities"])
-        except ValueError:
-            pass
     return json_response(body)
 
 
@@ -278,13 +274,7 @@ def revoke(ctx) -> Response:
     token = form.get("token")
     if not token:
         raise OAuthError("invalid_request")
-    header_basic = (request.headers.get("Authorization") or "")[:6].lower() == "basic "
-    try:
-        _pool, client = authenticate_client(ctx, form)
-    except OAuthError as err:
-        if err.error == "invalid_client" and not header_basic:
-            err.status = 401
-        raise
+    _pool, client = authenticate_client(ctx, form, status=401)
     tokens, keys = common._m("tokens"), common._m("keys")
     if keys.unverified_claims(token) is not None:
         raise OAuthError("unsupported_token_type")

@@ -33,6 +33,8 @@ def _others(areq: AuthRequest) -> list[str]:
 def _login_page(ctx, areq: AuthRequest, error: str | None = None, notice: str | None = None,
                 username: str = "", status: int = 200) -> Response:
     csrf, cookie = common.xsrf_token()
+    # login_hint (Amplify's loginHint option) pre-fills the username field.
+    username = username or areq.params.get("login_hint") or ""
     return render("login.html", status=status, cookies=[cookie], areq=areq, csrf=csrf, error=error,
                   notice=notice, username=username, cognito="COGNITO" in areq.providers(),
                   providers=_others(areq), pool=areq.pool)
@@ -107,6 +109,9 @@ def install(emulator) -> None:
                 found_session = common.session_user(ctx, areq.pool)
                 if found_session is not None:
                     return common.finish(ctx, areq, found_session[0], found_session[1], start_session=False)
+            if params.get("prompt") == "none":
+                # A silent request never shows a page.
+                raise areq.error_redirect("login_required")
             if not chosen and "COGNITO" not in providers and len(providers) == 1:
                 return federation.start(ctx, areq, providers[0])
             return common.redirect("/login?" + areq.query())
