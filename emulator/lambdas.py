@@ -44,7 +44,8 @@ DEFAULT_CREDENTIALS = ("test", "test")
 DEFAULT_TIMEOUT = 5.0
 RETRIED = frozenset({"timeout", "throttled", "service_error"})
 _ENV_PREFIX = "COGNITO_EMULATOR_LAMBDA_"
-_RESERVED_ENV = {"ENDPOINT"}  # COGNITO_EMULATOR_LAMBDA_ENDPOINT is the --lambda-endpoint setting
+# COGNITO_EMULATOR_LAMBDA_ENDPOINT and _TIMEOUT are the --lambda-endpoint and --lambda-timeout settings
+_RESERVED_ENV = {"ENDPOINT", "TIMEOUT"}
 _ARN = re.compile(r"^arn:[^:]+:lambda:([^:]*):([^:]*):function:([^:]+)(?::([^:]+))?$")
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 

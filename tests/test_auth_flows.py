@@ -173,6 +173,14 @@ def test_missing_parameters(idp, setup):
                           AuthParameters={"USERNAME": username})
     assert error(e) == ("InvalidParameterException", "Missing required parameter SRP_A")
     with pytest.raises(ClientError) as e:
+        idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_SRP_AUTH",
+                          AuthParameters={"USERNAME": username, "SRP_A": "not-hex"})
+    assert error(e) == ("InvalidParameterException", "SRP_A is not a valid hex value.")
+    with pytest.raises(ClientError) as e:  # A = 0 (mod N) would let a client skip the password
+        idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_SRP_AUTH",
+                          AuthParameters={"USERNAME": username, "SRP_A": "0"})
+    assert error(e) == ("NotAuthorizedException", "Incorrect username or password.")
+    with pytest.raises(ClientError) as e:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={})
     assert error(e) == ("InvalidParameterException", "Missing required parameter REFRESH_TOKEN")
 
@@ -762,7 +770,17 @@ def test_mfa_setup_with_session(idp):
     with pytest.raises(ClientError) as e:
         idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP", Session=out["Session"],
                                       ChallengeResponses={"USERNAME": username})
-    assert error(e)[0] == "InvalidParameterException"
+    assert error(e) == ("InvalidParameterException", "MFA has not been set up for the user.")
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="MFA_SETUP", Session=out["Session"],
+                                      ChallengeResponses={"USERNAME": username, "EMAIL": "me@example.com"})
+    assert error(e) == ("InvalidParameterException", "Email MFA is not enabled for the user pool.")
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SOFTWARE_TOKEN_MFA",
+                                      Session=out["Session"],
+                                      ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": "123456"})
+    assert error(e) == ("InvalidParameterException",
+                        "Invalid challenge name SOFTWARE_TOKEN_MFA; the session expects MFA_SETUP.")
     associated = idp.associate_software_token(Session=out["Session"])
     verified = idp.verify_software_token(Session=associated["Session"],
                                          UserCode=pyotp.TOTP(associated["SecretCode"]).now())
@@ -788,6 +806,11 @@ def test_select_mfa_type(idp, outbox, clock):
     out = password_auth(idp, client, username)
     assert out["ChallengeName"] == "SELECT_MFA_TYPE"
     assert sorted(json.loads(out["ChallengeParameters"]["MFAS_CAN_CHOOSE"])) == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SELECT_MFA_TYPE",
+                                      Session=out["Session"],
+                                      ChallengeResponses={"USERNAME": username, "ANSWER": "EMAIL_OTP"})
+    assert error(e) == ("InvalidParameterException", "Invalid MFA type EMAIL_OTP selected.")
     chosen = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SELECT_MFA_TYPE",
                                            Session=out["Session"],
                                            ChallengeResponses={"USERNAME": username, "ANSWER": "SMS_MFA"})
@@ -868,6 +891,11 @@ def test_user_auth_select_challenge_password(idp):
     out = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH", AuthParameters={"USERNAME": username})
     assert out["ChallengeName"] == "SELECT_CHALLENGE"
     assert out["AvailableChallenges"] == ["PASSWORD", "PASSWORD_SRP", "EMAIL_OTP"]
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SELECT_CHALLENGE",
+                                      Session=out["Session"], ChallengeResponses={"USERNAME": username,
+                                                                                 "ANSWER": "SMS_OTP"})
+    assert error(e) == ("InvalidParameterException", "The challenge SMS_OTP is not available for the user.")
     with pytest.raises(ClientError) as e:
         idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="SELECT_CHALLENGE",
                                       Session=out["Session"],

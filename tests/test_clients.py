@@ -54,6 +54,11 @@ def test_client_secret_rotation(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid)
     assert _err(exc) == ("LimitExceededException", "A client can have at most 2 client secrets.")
+    idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId=added["ClientSecretId"])
+    with pytest.raises(ClientError) as exc:
+        idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecret=client["ClientSecret"])
+    assert _err(exc) == ("InvalidParameterException", "The client secret already exists for this client.")
+    added = idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid)["ClientSecretDescriptor"]
     idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId=first[0]["ClientSecretId"])
     now = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=cid)["UserPoolClient"]
     assert now["ClientSecret"] == added["ClientSecretValue"]
@@ -170,6 +175,11 @@ def test_oauth_settings(idp, pool_id):
          ("InvalidOAuthFlowException",
           "client_credentials flow can not be selected along with code flow or implicit flow.")),
         (dict(AllowedOAuthScopes=["Cognito"]), ("ScopeDoesNotExistException", "Invalid scope requested: Cognito")),
+        (dict(GenerateSecret=True, AllowedOAuthFlows=["client_credentials"], AllowedOAuthScopes=["openid"]),
+         ("InvalidOAuthFlowException", "client_credentials flow can only be used with custom scopes.")),
+        (dict(EnablePropagateAdditionalUserContextData=True),
+         ("InvalidParameterException",
+          "EnablePropagateAdditionalUserContextData can only be enabled for a client with a client secret.")),
     ]
     for kwargs, expected in cases:
         with pytest.raises(ClientError) as exc:

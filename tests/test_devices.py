@@ -164,6 +164,10 @@ def test_confirm_device_errors(idp):
         idp.confirm_device(AccessToken=tokens["AccessToken"], DeviceKey="us-east-1_" + "0" * 36,
                            DeviceSecretVerifierConfig=config)
     assert error(exc) == ("InvalidParameterException", "Invalid device key given.")
+    with pytest.raises(ClientError) as exc:
+        idp.confirm_device(AccessToken=tokens["AccessToken"], DeviceKey=meta["DeviceKey"],
+                           DeviceSecretVerifierConfig={"Salt": config["Salt"]})
+    assert error(exc) == ("InvalidParameterException", "Invalid device verifier config.")
     idp.confirm_device(AccessToken=tokens["AccessToken"], DeviceKey=meta["DeviceKey"],
                        DeviceSecretVerifierConfig=config)
     with pytest.raises(ClientError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ROOT, EmulatorProcess, make_client
+from conftest import ROOT, EmulatorProcess, make_client, unique
 
 
 def test_health(http):
@@ -59,6 +60,57 @@ def test_outbox_is_json_and_can_be_emptied(http):
     r = http.get("/_emulator/messages", params={"pool_id": "us-east-1_none", "limit": 5})
     assert r.status_code == 200 and r.json() == {"messages": []}
     assert http.get("/_emulator/messages", params={"limit": "x"}).status_code == 400
+
+
+def test_outbox_filters_newest_first(idp, http):
+    pool = idp.create_user_pool(PoolName=unique("outbox"), AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
+    first, second = unique("ann"), unique("bob")
+    for name in (first, second):
+        idp.sign_up(ClientId=client, Username=name, Password="Passw0rd!",
+                    UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"}])
+    idp.resend_confirmation_code(ClientId=client, Username=first)
+    everything = http.get("/_emulator/messages", params={"pool_id": pool}).json()["messages"]
+    assert [(m["username"], m["kind"]) for m in everything] == [
+        (first, "ResendCode"), (second, "SignUp"), (first, "SignUp")]
+    newest = everything[0]
+    assert {"id", "created", "pool_id", "username", "channel", "destination", "kind", "code", "subject",
+            "body"} <= set(newest)
+    assert (newest["channel"], newest["destination"]) == ("EMAIL", f"{first}@example.com")
+    assert len(newest["code"]) == 6 and newest["code"] in newest["body"]
+    by_user = http.get("/_emulator/messages", params={"pool_id": pool, "username": first}).json()["messages"]
+    assert [m["kind"] for m in by_user] == ["ResendCode", "SignUp"]
+    by_destination = http.get("/_emulator/messages", params={"destination": f"{second}@example.com"}).json()
+    assert [m["username"] for m in by_destination["messages"]] == [second]
+    limited = http.get("/_emulator/messages", params={"pool_id": pool, "limit": 1}).json()["messages"]
+    assert [m["id"] for m in limited] == [newest["id"]]
+    by_kind = http.get("/_emulator/messages", params={"pool_id": pool, "kind": "SignUp"}).json()["messages"]
+    assert [m["username"] for m in by_kind] == [second, first]
+
+
+def test_wrong_content_type_is_a_serialization_error(endpoint):
+    r = requests.post(endpoint + "/", data="{}", headers={
+        "Content-Type": "text/plain",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
+                         "SignedHeaders=host, Signature=x",
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})
+    assert r.status_code == 400
+    assert r.json() == {"__type": "SerializationException",
+                        "message": "Unsupported Content-Type 'text/plain'; expected application/x-amz-json-1.1."}
+
+
+def test_one_log_line_per_api_call(tmp_path):
+    server = EmulatorProcess("--in-memory", "--log-level", "INFO")
+    try:
+        idp = make_client("cognito-idp", server.url)
+        idp.list_user_pools(MaxResults=1)
+        with pytest.raises(ClientError):
+            idp.describe_user_pool(UserPoolId="us-east-1_nothere1")
+    finally:
+        server.stop()
+    log = server.log()
+    assert len(re.findall(r"cognito-idp ListUserPools 200 \d+\.\dms", log)) == 1, log
+    assert len(re.findall(r"cognito-idp DescribeUserPool 400 \d+\.\dms", log)) == 1, log
 
 
 def test_unknown_paths_answer_json_not_html(http):
@@ -154,6 +206,26 @@ def test_state_survives_restart_with_data_dir(tmp_path):
         assert requests.get(f"{server.url}/{pool}/.well-known/jwks.json").json() == jwks
         offset = requests.get(server.url + "/_emulator/clock").json()["offset_seconds"]
         assert offset == pytest.approx(1234)
+    finally:
+        server.stop()
+
+
+def test_reset_command_deletes_a_data_dir_state(tmp_path):
+    data = str(tmp_path / "state")
+    server = EmulatorProcess("--data-dir", data)
+    try:
+        pool = make_client("cognito-idp", server.url).create_user_pool(PoolName="doomed")["UserPool"]["Id"]
+    finally:
+        server.stop()
+    out = subprocess.run([sys.executable, "-m", "emulator", "reset", "--data-dir", data], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert "deleted" in out
+    server = EmulatorProcess("--data-dir", data)
+    try:
+        idp = make_client("cognito-idp", server.url)
+        with pytest.raises(ClientError) as err:
+            idp.describe_user_pool(UserPoolId=pool)
+        assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     finally:
         server.stop()
 

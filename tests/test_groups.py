@@ -135,3 +135,17 @@ def test_groups_in_tokens_by_precedence(idp, pool_id):
     claims = jwt.decode(result["AuthenticationResult"]["IdToken"], options={"verify_signature": False})
     assert claims["cognito:groups"] == ["high", "low", "none"]
     assert claims["cognito:preferred_role"] == "arn:aws:iam::000000000000:role/high"
+
+
+def test_a_user_belongs_to_at_most_100_groups(idp, pool_id):
+    user = _user(idp, pool_id)
+    for i in range(101):
+        idp.create_group(UserPoolId=pool_id, GroupName=f"g{i}")
+    for i in range(100):
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName=f"g{i}")
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="g99")  # already in: no-op
+    with pytest.raises(ClientError) as exc:
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="g100")
+    assert _err(exc) == ("LimitExceededException", "A user can be a member of at most 100 groups.")
+    groups = idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=user, Limit=60)
+    assert len(groups["Groups"]) == 60 and groups["NextToken"]

@@ -457,6 +457,18 @@ def test_developer_operation_errors(identity, dev_pool):
                                            DeveloperProviderName="login.mycompany", DeveloperUserIdentifier="x")
     assert error(exc) == ("ResourceNotFoundException",
                           f"Developer user identifier 'x' is not linked to identity '{guest}'.")
+    u1, u2 = unique("u1"), unique("u2")
+    id1 = identity.get_open_id_token_for_developer_identity(IdentityPoolId=dev_pool,
+                                                            Logins={"login.mycompany": u1})["IdentityId"]
+    identity.get_open_id_token_for_developer_identity(IdentityPoolId=dev_pool, Logins={"login.mycompany": u2})
+    with pytest.raises(ClientError) as exc:
+        identity.lookup_developer_identity(IdentityPoolId=dev_pool, IdentityId=id1, DeveloperUserIdentifier=u2)
+    assert error(exc) == ("ResourceConflictException",
+                          "The IdentityId and DeveloperUserIdentifier belong to different identities.")
+    plain = guest_pool(identity)
+    with pytest.raises(ClientError) as exc:
+        identity.lookup_developer_identity(IdentityPoolId=plain, DeveloperUserIdentifier=u1)
+    assert error(exc) == ("ResourceNotFoundException", f"IdentityPool '{plain}' has no developer provider.")
 
 
 # -- OpenID Connect providers (own emulator, local issuer) --------------------------------------

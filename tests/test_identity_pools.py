@@ -300,3 +300,44 @@ def test_tags_bad_arn(identity):
     with pytest.raises(ClientError) as exc:
         identity.tag_resource(ResourceArn="arn:aws:s3:::some-bucket-name", Tags={"a": "b"})
     assert error(exc) == ("InvalidParameterException", "Invalid ARN: arn:aws:s3:::some-bucket-name")
+
+
+def test_role_mapping_shape_errors(identity, pool):
+    with pytest.raises(ClientError) as exc:
+        identity.set_identity_pool_roles(
+            IdentityPoolId=pool["IdentityPoolId"], Roles={"authenticated": AUTH_ROLE},
+            RoleMappings={f"{UP}:client123": {"Type": "Token", "AmbiguousRoleResolution": "Deny",
+                                              "RulesConfiguration": {"Rules": [
+                                                  {"Claim": "c", "MatchType": "Equals", "Value": "v",
+                                                   "RoleARN": AUTH_ROLE}]}}})
+    assert error(exc) == ("InvalidParameterException",
+                          "RulesConfiguration is not supported for RoleMapping of type Token.")
+    with pytest.raises(ClientError) as exc:
+        identity.set_identity_pool_roles(
+            IdentityPoolId=pool["IdentityPoolId"], Roles={"unauthenticated": UNAUTH_ROLE},
+            RoleMappings={f"{UP}:client123": {"Type": "Token", "AmbiguousRoleResolution": "AuthenticatedRole"}})
+    assert error(exc) == ("InvalidParameterException",
+                          "AmbiguousRoleResolution AuthenticatedRole requires an authenticated role.")
+
+
+def test_provider_configuration_errors(identity):
+    with pytest.raises(ClientError) as exc:
+        identity.create_identity_pool(IdentityPoolName=unique("p"), AllowUnauthenticatedIdentities=False,
+                                      DeveloperProviderName="cognito-mine")
+    assert error(exc) == ("InvalidParameterException", "DeveloperProviderName cannot start with 'cognito-'.")
+    with pytest.raises(ClientError) as exc:
+        identity.create_identity_pool(IdentityPoolName=unique("p"), AllowUnauthenticatedIdentities=False,
+                                      CognitoIdentityProviders=[{"ProviderName": UP}])
+    assert error(exc) == ("InvalidParameterException", f"ClientId is required for Cognito Identity Provider {UP}")
+
+
+def test_at_most_50_tags(identity):
+    pool_id = identity.create_identity_pool(IdentityPoolName=unique("tags"),
+                                            AllowUnauthenticatedIdentities=False)["IdentityPoolId"]
+    arn = f"arn:aws:cognito-identity:us-east-1:000000000000:identitypool/{pool_id}"
+    identity.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
+    with pytest.raises(ClientError) as exc:
+        identity.tag_resource(ResourceArn=arn, Tags={"k50": "v"})
+    assert error(exc) == ("InvalidParameterException", "An identity pool can have at most 50 tags.")
+    identity.tag_resource(ResourceArn=arn, Tags={"k0": "replaced"})
+    assert identity.list_tags_for_resource(ResourceArn=arn)["Tags"]["k0"] == "replaced"

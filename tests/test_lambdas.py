@@ -159,6 +159,11 @@ def test_environment_variables(hook, monkeypatch, api):
     with pytest.raises(lambdas.LambdaError) as e:
         lambdas.invoke(config, ARN.format("weird"), {})
     assert e.value.kind == "not_found"
+    # the variables of the --lambda-endpoint and --lambda-timeout settings name no function
+    monkeypatch.setenv("COGNITO_EMULATOR_LAMBDA_TIMEOUT", "2")
+    monkeypatch.setenv("COGNITO_EMULATOR_LAMBDA_ENDPOINT", hook.url + "/ok")
+    assert lambdas.resolve(Config(), ARN.format("timeout")) is None
+    assert lambdas.resolve(Config(), ARN.format("endpoint")) is None
 
 
 # -- the Sync trigger, end to end ----------------------------------------------------------------
@@ -174,6 +179,8 @@ def trigger_emulator(tmp_path_factory, api):
         ARN.format("reject"): {"callable": fixtures + "reject"},
         ARN.format("drop"): {"callable": fixtures + "drop_everything"},
         ARN.format("odd"): {"callable": fixtures + "not_an_event"},
+        ARN.format("garble"): {"callable": fixtures + "garble"},
+        ARN.format("move"): {"callable": fixtures + "move"},
     }}))
     process = EmulatorProcess("--in-memory", "--config-file", str(config), "--lambda-endpoint", api.url,
                               env={"PYTHONPATH": str(TESTS), "LAMBDA_FIXTURE_LOG": str(log)})
@@ -260,6 +267,20 @@ def test_sync_trigger_invalid_output(trigger_emulator):
     assert (err["Code"], err["Message"]) == (
         "InvalidLambdaFunctionOutputException",
         "The Lambda function returned invalid output: The function's response is not a JSON object.")
+
+
+@pytest.mark.parametrize("function, message", [
+    ("garble", "The Lambda function returned invalid output: datasetRecords must map each key to "
+               "{newValue, oldValue, op} with op replace or remove."),
+    ("move", "The Lambda function may not change identityPoolId, identityId or datasetName."),
+])
+def test_sync_trigger_malformed_records(trigger_emulator, function, message):
+    pool, me, client, developer = _setup(trigger_emulator, ARN.format(function))
+    with pytest.raises(ClientError) as e:
+        _update(client, pool, me, [{"Op": "replace", "Key": "k", "Value": "v", "SyncCount": 0}])
+    err = e.value.response["Error"]
+    assert (err["Code"], err["Message"]) == ("InvalidLambdaFunctionOutputException", message)
+    assert developer.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="game")["Records"] == []
 
 
 def test_sync_trigger_through_lambda_endpoint(trigger_emulator, api):

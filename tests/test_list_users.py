@@ -237,3 +237,32 @@ def test_prefix_pagination_stable_under_inserts(idp):
         extra += 1
     assert len(seen) == len(set(seen))
     assert set(original) <= set(seen)
+
+
+@pytest.mark.parametrize("case_sensitive", [True, False])
+def test_every_filter_is_answered_from_an_index(case_sensitive):
+    """ListUsers over 100,000 users answers in milliseconds only if no filter scans the table or
+    sorts it: each filter's query must be an index search in page order."""
+    import emulator.userpools  # noqa: F401  (registers the schema)
+    from emulator.store import Store
+    from emulator.userpools import user_filter, users
+
+    store = Store(None)
+    store.migrate()
+    pool = {"Id": "us-east-1_plan", "UsernameConfiguration": {"CaseSensitive": case_sensitive}}
+    filters = [None] + [f'{attribute} {op} "x"' for op in ("=", "^=") for attribute in (
+        "username", "email", "phone_number", "name", "given_name", "family_name", "preferred_username",
+        "sub", "cognito:user_status", "status")]
+    with store.transaction() as db:
+        for text in filters:
+            where, args, keyed = "pool_id = ?", [pool["Id"]], None
+            if text is not None:
+                extra, extra_args, keyed = users._filter_sql(pool, user_filter.parse(text))
+                where, args = f"{where} AND {extra}", args + extra_args
+            order = "seq" if keyed is None else f"{keyed}, seq"
+            plan = " ".join(row[-1] for row in db.execute(
+                f"EXPLAIN QUERY PLAN SELECT * FROM users WHERE {where} ORDER BY {order} LIMIT ?", [*args, 61]))
+            if "0 = 1" not in where:
+                assert plan.startswith("SEARCH users USING INDEX"), (text, plan)
+            assert "SCAN" not in plan and "TEMP B-TREE" not in plan, (text, plan)
+    store.close()

@@ -384,3 +384,20 @@ def test_associate_by_session_needs_an_mfa_setup_session(idp):
     with pytest.raises(ClientError) as exc:
         idp.associate_software_token(Session=start["Session"])
     assert error(exc) == ("NotAuthorizedException", "Invalid session for the user.")
+
+
+def test_email_mfa_needs_an_email_and_a_tier(idp):
+    pool, _client = email_mfa_pool(idp)
+    username = new_user(idp, pool["Id"])
+    with pytest.raises(ClientError) as exc:
+        idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username=username,
+                                          EmailMfaSettings={"Enabled": True})
+    assert error(exc) == ("InvalidParameterException",
+                          "User does not have delivery config set to turn on EMAIL_OTP")
+    lite, _client = new_pool(idp, UserPoolTier="LITE", EmailConfiguration={
+        "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:000000000000:identity/example.com"})
+    with pytest.raises(ClientError) as exc:
+        idp.set_user_pool_mfa_config(UserPoolId=lite["Id"], MfaConfiguration="OPTIONAL",
+                                     SoftwareTokenMfaConfiguration={"Enabled": True},
+                                     EmailMfaConfiguration={"Message": "Your code is {####}", "Subject": "Code"})
+    assert error(exc) == ("FeatureUnavailableInTierException", "Email MFA is not available in the LITE tier.")

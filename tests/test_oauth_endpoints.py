@@ -1020,7 +1020,7 @@ def test_hosted_sign_in_runs_pre_token_generation_as_hosted_auth(triggered):
 
 
 def test_federated_pre_sign_up_failure_comes_back_on_the_redirect(triggered, oidc_idp):
-    url, idp, _functions = triggered
+    url, idp, functions = triggered
     pool_id, client = _federated_pool(idp, oidc_idp)
     idp.update_user_pool(UserPoolId=pool_id, AutoVerifiedAttributes=["email"],
                          LambdaConfig={"PreSignUp": ARN.format("reject")})
@@ -1029,6 +1029,10 @@ def test_federated_pre_sign_up_failure_comes_back_on_the_redirect(triggered, oid
     result = query_of(final)
     assert result["error"] == "invalid_request" and result["state"] == "st-123"
     assert result["error_description"] == "PreSignUp failed with error no federated users."
+    event = functions.events[-1]
+    assert (event["triggerSource"], event["userPoolId"]) == ("PreSignUp_ExternalProvider", pool_id)
+    assert event["userName"].startswith("MyIdP_")
+    assert event["callerContext"]["clientId"] == client["ClientId"]
 
 
 def test_choose_between_mfa_factors(idp, endpoint, outbox):

@@ -188,6 +188,9 @@ def test_ui_customization(idp, pool_id, client_id):
     with pytest.raises(ClientError) as exc:
         idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, ImageFile=b"GIF89a....")
     assert _err(exc) == ("InvalidParameterException", "The image file must be a PNG or JPEG image.")
+    with pytest.raises(ClientError) as exc:
+        idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, ImageFile=PNG + b"\x00" * 100 * 1024)
+    assert _err(exc) == ("InvalidParameterException", "The image file must not exceed 100 KB.")
     domain = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"]
     idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=domain)
 
@@ -216,6 +219,18 @@ def test_managed_login_branding(idp, pool_id, client_id):
     with pytest.raises(ClientError) as exc:
         idp.describe_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
     assert _err(exc) == ("ResourceNotFoundException", f"Managed login branding {bid} does not exist.")
+    with pytest.raises(ClientError) as exc:
+        idp.describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
+    assert _err(exc) == ("ResourceNotFoundException", f"Managed login branding for client {client_id} does not exist.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, UseCognitoProvidedValues=True,
+                                          Settings={"components": {}})
+    assert _err(exc) == ("InvalidParameterException",
+                         "Settings cannot be provided when UseCognitoProvidedValues is true.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, Assets=[asset, asset])
+    assert _err(exc) == ("InvalidParameterException",
+                         "Duplicate asset for category PAGE_HEADER_LOGO and color mode LIGHT.")
 
 
 def test_managed_login_branding_settings_echoed(idp, pool_id, client_id):
@@ -239,6 +254,10 @@ def test_terms(idp, pool_id, client_id):
         idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy",
                          TermsSource="LINK", Enforcement="NONE", Links={"cognito:english": "https://e.x/p"})
     assert _err(exc) == ("InvalidParameterException", "Links must include a cognito:default link.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy",
+                         TermsSource="LINK", Enforcement="NONE", Links={"cognito:default": "http://e.x/p"})
+    assert _err(exc) == ("InvalidParameterException", "Link http://e.x/p must be an https URL.")
     new_links = {"cognito:default": "https://example.com/terms2"}
     updated = idp.update_terms(UserPoolId=pool_id, TermsId=terms["TermsId"], Links=new_links)["Terms"]
     assert updated["Links"] == new_links
@@ -363,3 +382,114 @@ def test_auth_events_need_threat_protection(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ghost")
     assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+def test_resource_server_quota(idp, pool_id):
+    for i in range(25):
+        idp.create_resource_server(UserPoolId=pool_id, Identifier=f"api{i}", Name=f"API {i}")
+    with pytest.raises(ClientError) as exc:
+        idp.create_resource_server(UserPoolId=pool_id, Identifier="api25", Name="API 25")
+    assert _err(exc) == ("LimitExceededException",
+                         f"User pool {pool_id} has reached its limit of 25 resource servers.")
+
+
+def test_auth_event_feedback(idp, pool_id):
+    idp.update_user_pool(UserPoolId=pool_id, UserPoolAddOns={"AdvancedSecurityMode": "AUDIT"})
+    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="c", ExplicitAuthFlows=[
+        "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool_id, Username="ann", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username="ann", Password="Passw0rd!x", Permanent=True)
+    idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                            AuthParameters={"USERNAME": "ann", "PASSWORD": "Passw0rd!x"})
+    event = idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")["AuthEvents"][0]
+    assert "EventFeedback" not in event
+    idp.admin_update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId=event["EventId"],
+                                         FeedbackValue="Invalid")
+    event = idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")["AuthEvents"][0]
+    assert (event["EventFeedback"]["FeedbackValue"], event["EventFeedback"]["Provider"]) == ("Invalid", "Admin")
+    with pytest.raises(ClientError) as exc:
+        idp.update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId=event["EventId"],
+                                       FeedbackToken="not-the-token", FeedbackValue="Valid")
+    assert _err(exc) == ("NotAuthorizedException", "Invalid feedback token.")
+    with pytest.raises(ClientError) as exc:
+        idp.update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId="nope",
+                                       FeedbackToken="not-the-token", FeedbackValue="Valid")
+    assert _err(exc) == ("ResourceNotFoundException", "Auth event not found.")
+
+
+def test_log_delivery_configuration_rules(idp, pool_id):
+    cloudwatch = {"LogGroupArn": "arn:aws:logs:us-east-1:000000000000:log-group:g"}
+    s3 = {"BucketArn": "arn:aws:s3:::bucket"}
+    cases = [
+        ([{"EventSource": "userNotification", "LogLevel": "ERROR", "CloudWatchLogsConfiguration": cloudwatch},
+          {"EventSource": "userNotification", "LogLevel": "ERROR", "CloudWatchLogsConfiguration": cloudwatch}],
+         "Only one log configuration is allowed per event source."),
+        ([{"EventSource": "userNotification", "LogLevel": "ERROR"}],
+         "Each log configuration must have exactly one destination."),
+        ([{"EventSource": "userNotification", "LogLevel": "ERROR", "CloudWatchLogsConfiguration": cloudwatch,
+           "S3Configuration": s3}],
+         "Each log configuration must have exactly one destination."),
+        ([{"EventSource": "userNotification", "LogLevel": "INFO", "CloudWatchLogsConfiguration": cloudwatch}],
+         "userNotification logs support only the ERROR log level."),
+        ([{"EventSource": "userNotification", "LogLevel": "ERROR", "S3Configuration": s3}],
+         "userNotification logs can only be delivered to CloudWatch Logs."),
+        ([{"EventSource": "userAuthEvents", "LogLevel": "ERROR", "S3Configuration": s3}],
+         "userAuthEvents logs support only the INFO log level."),
+    ]
+    for configs, message in cases:
+        with pytest.raises(ClientError) as exc:
+            idp.set_log_delivery_configuration(UserPoolId=pool_id, LogConfigurations=configs)
+        assert _err(exc) == ("InvalidParameterException", message), configs
+
+
+def test_identity_provider_configuration_rules(idp, pool_id):
+    oidc = {"client_id": "cid", "client_secret": "cs", "authorize_scopes": "openid",
+            "oidc_issuer": "https://issuer.example.com", "attributes_request_method": "GET"}
+    cases = [
+        (dict(ProviderType="SAML", ProviderDetails={"MetadataURL": "https://idp.example.com/md",
+                                                    "MetadataFile": "<x/>"}),
+         "Only one of MetadataURL and MetadataFile can be specified."),
+        (dict(ProviderType="OIDC", ProviderDetails={**oidc, "attributes_request_method": "PUT"}),
+         "attributes_request_method must be GET or POST."),
+        (dict(ProviderType="OIDC", ProviderDetails={**oidc, "oidc_issuer": "http://issuer.example.com"}),
+         "oidc_issuer must be an https URL."),
+        (dict(ProviderType="OIDC", ProviderDetails=oidc, AttributeMapping={"custom:nope": "x"}),
+         "Attribute mapping custom:nope does not exist in the user pool schema."),
+        (dict(ProviderType="OIDC", ProviderDetails=oidc, AttributeMapping={"sub": "sub"}),
+         "sub attribute cannot be mapped."),
+        (dict(ProviderType="OIDC", ProviderDetails=oidc, IdpIdentifiers=["corp", "corp"]),
+         "Duplicate IdpIdentifiers are not allowed."),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ClientError) as exc:
+            idp.create_identity_provider(UserPoolId=pool_id, ProviderName="Corp", **kwargs)
+        assert _err(exc) == ("InvalidParameterException", message), kwargs
+
+
+def test_domain_update_rules(idp, pool_id):
+    prefix = unique("dom").lower()
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
+    with pytest.raises(ClientError) as exc:
+        idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, CustomDomainConfig={
+            "CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/abc"})
+    assert _err(exc) == ("InvalidParameterException", "CustomDomainConfig can only be updated for a custom domain.")
+    with pytest.raises(ClientError) as exc:
+        idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=3)
+    assert _err(exc) == ("InvalidParameterException", "ManagedLoginVersion must be 1 or 2.")
+    idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=2)
+    assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]["ManagedLoginVersion"] == 2
+
+
+def test_resource_server_duplicate_scope(idp, pool_id):
+    with pytest.raises(ClientError) as exc:
+        idp.create_resource_server(UserPoolId=pool_id, Identifier="api", Name="API", Scopes=[
+            {"ScopeName": "read", "ScopeDescription": "r"}, {"ScopeName": "read", "ScopeDescription": "again"}])
+    assert _err(exc) == ("InvalidParameterException", "Duplicate scope name read in resource server.")
+
+
+def test_user_pool_tag_quota(idp, pool_id):
+    arn = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
+    idp.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
+    with pytest.raises(ClientError) as exc:
+        idp.tag_resource(ResourceArn=arn, Tags={"k50": "v"})
+    assert _err(exc) == ("LimitExceededException", "A resource can have at most 50 tags.")

@@ -286,3 +286,45 @@ def test_signing_certificate(idp, pool):
     with pytest.raises(ClientError) as exc:
         idp.get_signing_certificate(UserPoolId="us-east-1_Nope12345")
     assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+
+
+def test_deletion_protection_refuses_delete_until_inactivated(idp):
+    pool_id = idp.create_user_pool(PoolName=unique("guarded"), DeletionProtection="ACTIVE")["UserPool"]["Id"]
+    with pytest.raises(ClientError) as exc:
+        idp.delete_user_pool(UserPoolId=pool_id)
+    assert _err(exc) == ("InvalidParameterException",
+                         "The user pool cannot be deleted because deletion protection is activated. "
+                         "Deletion protection must be inactivated first.")
+    idp.update_user_pool(UserPoolId=pool_id, DeletionProtection="INACTIVE")
+    idp.delete_user_pool(UserPoolId=pool_id)
+    with pytest.raises(ClientError) as exc:
+        idp.describe_user_pool(UserPoolId=pool_id)
+    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool_id} does not exist.")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]}},
+     "All attributes in AttributesRequireVerificationBeforeUpdate must exist in AutoVerifiedAttributes"),
+    ({"Schema": [{"Name": "custom:tier", "AttributeDataType": "String"},
+                 {"Name": "custom:tier", "AttributeDataType": "String"}]},
+     "Duplicate attribute name: custom:tier"),
+    ({"Schema": [{"Name": "sub", "AttributeDataType": "String", "Mutable": True}]},
+     "sub attribute cannot be modified."),
+    ({"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER"}},
+     "SourceArn is required when EmailSendingAccount is DEVELOPER."),
+    ({"AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"},
+                                                        {"Priority": 1, "Name": "verified_phone_number"}]}},
+     "Recovery mechanisms must have unique names and priorities."),
+    ({"AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "admin_only"},
+                                                        {"Priority": 2, "Name": "verified_email"}]}},
+     "admin_only cannot be combined with other recovery mechanisms."),
+    ({"AliasAttributes": ["preferred_username"],
+      "Schema": [{"Name": "preferred_username", "AttributeDataType": "String", "Required": True}]},
+     "preferred_username cannot be both an alias and a required attribute."),
+    ({"UserPoolTier": "ESSENTIALS", "Policies": {"SignInPolicy": {"AllowedFirstAuthFactors": ["EMAIL_OTP"]}}},
+     "PASSWORD must be one of the AllowedFirstAuthFactors."),
+])
+def test_create_user_pool_refuses_inconsistent_settings(idp, settings, message):
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool(PoolName=unique("bad"), **settings)
+    assert _err(exc) == ("InvalidParameterException", message)

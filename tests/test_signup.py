@@ -646,3 +646,17 @@ def test_user_migration_on_forgot_password(trigger_env):
     assert functions.events[-1]["triggerSource"] == "UserMigration_ForgotPassword"
     assert out["CodeDeliveryDetails"]["Destination"] == "l***@e***"
     assert idp.admin_get_user(UserPoolId=pool_id, Username="legacyuser")["UserStatus"] == "RESET_REQUIRED"
+
+
+def test_sign_up_input_rules(idp, setup):
+    _pool_id, client_id = setup
+    with pytest.raises(ClientError) as exc:
+        idp.sign_up(ClientId=client_id, Username=unique("nopw"),
+                    UserAttributes=[{"Name": "email", "Value": "nopw@example.com"}])
+    assert error(exc) == ("InvalidParameterException", "Password is required for this user pool.")
+    alias_pool = make_pool(idp, AliasAttributes=["preferred_username"])
+    alias_client = make_client(idp, alias_pool)["ClientId"]
+    with pytest.raises(ClientError) as exc:
+        sign_up(idp, alias_client, unique("al"), UserAttributes=[{"Name": "preferred_username", "Value": "ally"}])
+    assert error(exc) == ("InvalidParameterException", "preferred_username cannot be set at sign-up when it is an "
+                          "alias; update it after confirmation.")

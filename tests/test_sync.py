@@ -106,6 +106,11 @@ def test_list_datasets_pagination(sync, identity, pool):
     with pytest.raises(ClientError) as e:
         sync.list_datasets(IdentityPoolId=pool, IdentityId=me, NextToken="garbage!")
     assert_error(e, "InvalidParameterException", "Invalid NextToken")
+    for call in (lambda: sync.list_datasets(IdentityPoolId=pool, IdentityId=me, MaxResults=0),
+                 lambda: sync.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="a", MaxResults=0)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert_error(e, "InvalidParameterException", "MaxResults must be greater than 0")
 
 
 def test_dataset_name_pattern(sync, identity, pool):
@@ -212,6 +217,9 @@ def test_patch_errors(sync, identity, pool):
     with pytest.raises(ClientError) as e:
         put(sync, pool, me, "d", [{"Op": "replace", "Key": "k", "SyncCount": 0}])
     assert_error(e, "InvalidParameterException", "Value is required to replace the record: k")
+    with pytest.raises(ClientError) as e:
+        put(sync, pool, me, "d", [replace("k", "v", count=-1)])
+    assert_error(e, "InvalidParameterException", "Invalid SyncCount for: k")
     with pytest.raises(ClientError) as e:
         put(sync, pool, me, "d", [{"Op": "rename", "Key": "k", "SyncCount": 0}])
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
@@ -392,6 +400,9 @@ def test_identity_pool_configuration(sync, pool):
     with pytest.raises(ClientError) as e:
         sync.set_identity_pool_configuration(IdentityPoolId=pool, PushSync={**PUSH, "RoleArn": "arn:aws:iam::000000000000:user/someone"})
     assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        sync.set_identity_pool_configuration(IdentityPoolId=pool, PushSync={"ApplicationArns": PUSH["ApplicationArns"]})
+    assert_error(e, "InvalidParameterException", "RoleArn is required when ApplicationArns is set.")
 
 
 def test_cognito_events(sync, pool):

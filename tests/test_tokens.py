@@ -259,6 +259,45 @@ def test_aws_issuer_style():
         process.stop()
 
 
+def test_public_url_fixes_the_issuer_base():
+    process = EmulatorProcess("--in-memory", "--public-url", "https://cognito.example.test:8443/")
+    try:
+        idp = boto_client("cognito-idp", process.url)
+        pool_id = make_pool(idp)
+        client = make_client(idp, pool_id)
+        username = make_user(idp, pool_id)
+        result = password_auth(idp, client, username)["AuthenticationResult"]
+        issuer = f"https://cognito.example.test:8443/{pool_id}"
+        assert decode(result["AccessToken"])["iss"] == issuer and decode(result["IdToken"])["iss"] == issuer
+        discovery = requests.get(f"{process.url}/{pool_id}/.well-known/openid-configuration").json()
+        assert discovery["issuer"] == issuer
+        assert idp.get_user(AccessToken=result["AccessToken"])["Username"] == username
+    finally:
+        process.stop()
+
+
+def test_tokens_survive_a_restart(tmp_path):
+    data = str(tmp_path / "state")
+    process = EmulatorProcess("--data-dir", data)
+    try:
+        idp = boto_client("cognito-idp", process.url)
+        pool_id = make_pool(idp)
+        client = make_client(idp, pool_id)
+        username = make_user(idp, pool_id)
+        result = password_auth(idp, client, username)["AuthenticationResult"]
+    finally:
+        process.stop()
+    process = EmulatorProcess("--data-dir", data)
+    try:
+        idp = boto_client("cognito-idp", process.url)
+        assert idp.get_user(AccessToken=result["AccessToken"])["Username"] == username
+        refreshed = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
+                                      AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]})
+        assert idp.get_user(AccessToken=refreshed["AuthenticationResult"]["AccessToken"])["Username"] == username
+    finally:
+        process.stop()
+
+
 # -- PreTokenGeneration ------------------------------------------------------------------------------------
 def _v1(event):
     event["response"]["claimsOverrideDetails"] = {

@@ -285,6 +285,9 @@ def test_delete_required_attribute_refused(idp):
         idp.delete_user_attributes(AccessToken=token, UserAttributeNames=["email"])
     assert error(exc) == ("InvalidParameterException",
                           "Attributes did not conform to the schema: email: The attribute is required")
+    with pytest.raises(ClientError) as exc:
+        idp.delete_user_attributes(AccessToken=token, UserAttributeNames=["sub"])
+    assert error(exc) == ("InvalidParameterException", "Cannot delete the sub attribute.")
 
 
 def test_delete_user(idp):

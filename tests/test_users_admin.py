@@ -379,7 +379,23 @@ def test_link_and_disable_provider(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.admin_link_provider_for_user(UserPoolId=pool_id, SourceUser=source, DestinationUser={
             "ProviderName": "Cognito", "ProviderAttributeValue": other["Username"]})
-    assert error(exc)[0] == "AliasExistsException"
+    assert error(exc) == ("AliasExistsException", "An account with the given identity is already linked to another user.")
+    # linking again to the same user is a no-op
+    idp.admin_link_provider_for_user(UserPoolId=pool_id, SourceUser=source, DestinationUser={
+        "ProviderName": "Cognito", "ProviderAttributeValue": user["Username"]})
+    with pytest.raises(ClientError) as exc:
+        idp.admin_link_provider_for_user(UserPoolId=pool_id, SourceUser=source, DestinationUser={
+            "ProviderName": "Google", "ProviderAttributeValue": user["Username"]})
+    assert error(exc) == ("InvalidParameterException",
+                          "DestinationUser must be a native Cognito user (ProviderName Cognito).")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_link_provider_for_user(UserPoolId=pool_id, SourceUser={**source, "ProviderName": "Cognito"},
+                                         DestinationUser={"ProviderName": "Cognito",
+                                                          "ProviderAttributeValue": user["Username"]})
+    assert error(exc) == ("InvalidParameterException", "SourceUser must name an external identity provider.")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_disable_provider_for_user(UserPoolId=pool_id, User={**source, "ProviderName": "Cognito"})
+    assert error(exc) == ("InvalidParameterException", "User must name an external identity provider user.")
     with pytest.raises(ClientError) as exc:
         idp.admin_link_provider_for_user(UserPoolId=pool_id, SourceUser={**source, "ProviderName": "Nope"},
                                          DestinationUser={"ProviderName": "Cognito",
@@ -405,3 +421,45 @@ def test_deleting_pool_removes_users(idp):
     with pytest.raises(ClientError) as exc:
         idp.list_users(UserPoolId=pool_id)
     assert error(exc) == ("ResourceNotFoundException", f"User pool {pool_id} does not exist.")
+
+
+def test_resend_invitation_only_while_force_change_password(idp, pool_id):
+    user = create(idp, pool_id, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=user["Username"], Password=PASSWORD, Permanent=True)
+    with pytest.raises(ClientError) as exc:
+        idp.admin_create_user(UserPoolId=pool_id, Username=user["Username"], MessageAction="RESEND")
+    assert error(exc) == ("UnsupportedUserStateException",
+                          f"Resend not possible. {user['Username']} status is not FORCE_CHANGE_PASSWORD.")
+
+
+def test_admin_reset_without_a_recovery_channel(idp):
+    pool_id = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
+    user = create(idp, pool_id, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=user["Username"], Password=PASSWORD, Permanent=True)
+    with pytest.raises(ClientError) as exc:
+        idp.admin_reset_user_password(UserPoolId=pool_id, Username=user["Username"])
+    assert error(exc) == ("InvalidParameterException", "Cannot reset password for the user as there is no "
+                          "registered/verified email or phone_number")
+
+
+def test_username_shapes_in_username_and_alias_pools(idp):
+    both = idp.create_user_pool(PoolName=unique("pool"),
+                                UsernameAttributes=["email", "phone_number"])["UserPool"]["Id"]
+    with pytest.raises(ClientError) as exc:
+        create(idp, both, "plainname", MessageAction="SUPPRESS")
+    assert error(exc) == ("InvalidParameterException", "Username should be either an email or a phone number.")
+    phones = idp.create_user_pool(PoolName=unique("pool"), UsernameAttributes=["phone_number"])["UserPool"]["Id"]
+    create(idp, phones, "+15555550142", MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as exc:
+        create(idp, phones, "+15555550142", MessageAction="SUPPRESS")
+    assert error(exc) == ("UsernameExistsException", "An account with the given phone_number already exists.")
+    second = create(idp, phones, "+15555550143", MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as exc:
+        idp.admin_update_user_attributes(UserPoolId=phones, Username=second["Username"],
+                                         UserAttributes=[{"Name": "phone_number", "Value": "+15555550142"}])
+    assert error(exc) == ("AliasExistsException", "An account with the given phone_number already exists.")
+    aliases = idp.create_user_pool(PoolName=unique("pool"), AliasAttributes=["phone_number"])["UserPool"]["Id"]
+    with pytest.raises(ClientError) as exc:
+        create(idp, aliases, "+15555550144", MessageAction="SUPPRESS")
+    assert error(exc) == ("InvalidParameterException", "Username cannot be of phone number format, since user "
+                          "pool is configured for phone_number alias.")

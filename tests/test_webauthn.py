@@ -272,3 +272,20 @@ def test_admin_delete_user_removes_passkeys(idp):
     new_user(idp, pool["Id"], username)
     fresh = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     assert idp.list_web_authn_credentials(AccessToken=fresh)["Credentials"] == []
+
+
+def test_same_credential_twice_and_the_passkey_quota(idp):
+    pool, client = passkey_pool(idp)
+    _username, token = user_token(idp, pool, client)
+    authenticator = Authenticator()
+    register(idp, token, authenticator)
+    options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+    with pytest.raises(ClientError) as exc:
+        idp.complete_web_authn_registration(AccessToken=token, Credential=authenticator.register(options))
+    assert error(exc) == ("InvalidParameterException", "The WebAuthn credential is already registered.")
+    for _ in range(19):
+        register(idp, token, Authenticator())
+    assert len(idp.list_web_authn_credentials(AccessToken=token, MaxResults=20)["Credentials"]) == 20
+    with pytest.raises(ClientError) as exc:
+        idp.start_web_authn_registration(AccessToken=token)
+    assert error(exc) == ("LimitExceededException", "The maximum number of passkeys has been reached.")

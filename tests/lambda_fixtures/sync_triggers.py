@@ -49,3 +49,17 @@ def not_an_event(event, context):
 def slow(event, context):
     time.sleep(10)
     return event
+
+
+def garble(event, context):
+    """Answers records that are not {newValue, oldValue, op}."""
+    _log(event, context)
+    event["datasetRecords"] = {"k": {"op": "rename"}}
+    return event
+
+
+def move(event, context):
+    """Tries to write the records to another dataset."""
+    _log(event, context)
+    event["datasetName"] = "elsewhere"
+    return event
