@@ -17,12 +17,14 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from emulator import devtools, signing
 from emulator.clock import Clock
-from emulator.config import Config
+from emulator.config import Config, from_environment
 from emulator.context import Context
 from emulator.store import Store
 from protocol.dispatch import Call, Dispatcher
 from protocol.registry import Registry
+from protocol.sigv4 import Caller
 
 log = logging.getLogger("cognito_emulator")
 
@@ -62,7 +64,6 @@ class Emulator:
             else:
                 rest_services.append(service.registry)
         self.registries = [s.registry for s in self.services]
-        from emulator import signing
         # Strict mode (--verify-signatures): None when signatures are not checked.
         self.signature_verifier = signing.verifier(self)
         self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error,
@@ -74,10 +75,9 @@ class Emulator:
         self.flask = Flask("cognito_emulator")
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
-        from emulator import devtools
         devtools.install(self)
         for service in self.services:
-            for module in getattr(service, "modules", []):
+            for module in service.modules:
                 install = getattr(module, "install", None)
                 if install:
                     install(self)
@@ -115,7 +115,6 @@ class Emulator:
     def context(self, db, request: Request | None = None, operation: str = "-",
                 service: str = "emulator") -> Context:
         """A Context for work outside an API call (pages, dev endpoints)."""
-        from protocol.sigv4 import Caller
         return Context(db=db, clock=self.clock, config=self.config, caller=Caller(signed=False),
                        service=service, operation=operation, request_id="-", request=request,
                        emulator=self)
@@ -186,5 +185,4 @@ def _json_errors(app: Flask, count_error) -> None:
 
 def create_app(config: Config | None = None) -> Emulator:
     """The emulator's WSGI application for `config` (defaults from the environment)."""
-    from emulator.config import from_environment
     return Emulator(config or from_environment())

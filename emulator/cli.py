@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import logging
 import os
 import sys
@@ -85,8 +86,6 @@ def readme_with_coverage(text: str, table: str) -> str:
 
 
 def coverage() -> str:
-    import importlib
-
     from emulator.app import SERVICE_PACKAGES
     lines = []
     for name in SERVICE_PACKAGES:

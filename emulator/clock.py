@@ -7,7 +7,6 @@ once when its transaction begins.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
@@ -31,9 +30,6 @@ class Clock:
         if self._frozen is not None:
             return self._frozen
         return time.time() + self._offset
-
-    def now_datetime(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.now(), dt.UTC)
 
     def set_offset(self, offset: float) -> None:
         """Real time plus `offset`; a frozen clock moves by the same amount and stays frozen."""

@@ -73,11 +73,6 @@ def install(emulator: Emulator) -> None:
             clock.load(db)
             if body.get("reset"):
                 clock.reset()
-            elif "freeze" in body and not ({"advance_seconds", "set"} & body.keys()):
-                if body["freeze"]:
-                    clock.freeze()
-                else:
-                    clock.unfreeze()
             elif "advance_seconds" in body:
                 try:
                     clock.set_offset(clock.offset + float(body["advance_seconds"]))
@@ -89,9 +84,9 @@ def install(emulator: Emulator) -> None:
                 except ValueError:
                     return _bad_request("set must be an ISO-8601 date-time or epoch seconds")
                 clock.set_offset(target - (clock.now() - clock.offset))
-            else:
+            elif "freeze" not in body:
                 return _bad_request(usage)
-            if "freeze" in body and ({"advance_seconds", "set"} & body.keys()):
+            if "freeze" in body:  # after any move, so the clock stops at the instant just set
                 if body["freeze"]:
                     clock.freeze()
                 else:

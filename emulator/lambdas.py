@@ -38,6 +38,12 @@ import urllib.request
 import uuid
 from typing import Any
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from emulator.config import Config
+
 log = logging.getLogger("cognito_emulator.lambdas")
 
 DEFAULT_CREDENTIALS = ("test", "test")
@@ -73,11 +79,11 @@ def env_variable(name: str) -> str:
     return _ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def invoke(config, function_arn: str, payload: dict, timeout: float | None = None, attempts: int = 1) -> dict:
+def invoke(config: Config, function_arn: str, payload: dict, timeout: float | None = None, attempts: int = 1) -> dict:
     """Invoke the function named by `function_arn` with `payload` (RequestResponse), trying up
     to `attempts` times when an attempt times out, is throttled or meets a service error."""
     if timeout is None:
-        timeout = float(getattr(config, "lambda_timeout", None) or DEFAULT_TIMEOUT)
+        timeout = float(config.lambda_timeout or DEFAULT_TIMEOUT)
     attempt = 1
     while True:
         try:
@@ -89,10 +95,10 @@ def invoke(config, function_arn: str, payload: dict, timeout: float | None = Non
             attempt += 1
 
 
-def _invoke_once(config, function_arn: str, payload: dict, timeout: float) -> dict:
+def _invoke_once(config: Config, function_arn: str, payload: dict, timeout: float) -> dict:
     target = resolve(config, function_arn)
     if target is None:
-        if getattr(config, "lambda_endpoint", None):
+        if config.lambda_endpoint:
             return _invoke_api(config.lambda_endpoint, function_arn, payload, timeout)
         raise LambdaError("not_found", f"Function not found: {function_arn}")
     kind, value = target
@@ -101,10 +107,10 @@ def _invoke_once(config, function_arn: str, payload: dict, timeout: float) -> di
     return _invoke_callable(value, function_arn, payload, timeout)
 
 
-def resolve(config, function_arn: str) -> tuple[str, str] | None:
+def resolve(config: Config, function_arn: str) -> tuple[str, str] | None:
     """("url", URL) or ("callable", "pkg.module:function") for the ARN, or None."""
     name = function_name(function_arn)
-    mapping = _file_mapping(getattr(config, "config_file", None))
+    mapping = _file_mapping(config.config_file)
     for key in (function_arn, name):
         entry = mapping.get(key)
         if entry is not None:
@@ -234,10 +240,6 @@ def _invoke_api(endpoint: str, function_arn: str, payload: dict, timeout: float)
 def signed_headers(method: str, url: str, body: bytes, service: str, region: str,
                    headers: dict[str, str]) -> dict[str, str]:
     """`headers` plus a SigV4 signature (credentials from AWS_* variables, else dummy ones)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     access_key = os.environ.get("AWS_ACCESS_KEY_ID") or DEFAULT_CREDENTIALS[0]
     secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY") or DEFAULT_CREDENTIALS[1]
     token = os.environ.get("AWS_SESSION_TOKEN") if os.environ.get("AWS_ACCESS_KEY_ID") else None

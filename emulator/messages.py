@@ -36,9 +36,6 @@ register_schema("messages", [
     """,
 ])
 
-CHANNELS = ("EMAIL", "SMS", "PUSH")
-
-
 def send(db, clock, *, channel: str, kind: str, pool_id: str | None = None,
          username: str | None = None, destination: str | None = None, code: str | None = None,
          subject: str | None = None, body: str | None = None,

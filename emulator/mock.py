@@ -71,6 +71,7 @@ def mock_cognito(config: Config | None = None) -> Iterator[Emulator]:
     handler = _Interceptor(emulator)
 
     original = HierarchicalEmitter.emit
+    original_until = HierarchicalEmitter.emit_until_response
 
     def emit(self, event_name, **kwargs):
         if event_name.startswith("before-send."):
@@ -86,7 +87,6 @@ def mock_cognito(config: Config | None = None) -> Iterator[Emulator]:
                 return handler, handler(**kwargs)
         return original_until(self, event_name, **kwargs)
 
-    original_until = HierarchicalEmitter.emit_until_response
     with _lock:
         HierarchicalEmitter.emit = emit
         HierarchicalEmitter.emit_until_response = emit_until_response

@@ -13,6 +13,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 
@@ -49,7 +50,6 @@ class RunningEmulator:
 
     def messages(self, **filters: str) -> list[dict]:
         """Outbox messages, newest first (filters: pool_id, username, destination, kind, channel)."""
-        from urllib.parse import urlencode
         query = ("?" + urlencode(filters)) if filters else ""
         return self._call("GET", "/_emulator/messages" + query)["messages"]
 

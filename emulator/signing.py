@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -87,11 +86,8 @@ def file_credentials(path: str | None) -> dict[str, SigningKey]:
 def _issued(db, access_key: str) -> SigningKey | None:
     # Temporary credentials are kept by emulator.identitypools.credentials (secret in clear, the
     # session token as its SHA-256); that module has no public reader for the secret yet.
-    try:
-        row = db.execute("SELECT secret_key, session_token_hash, expiration FROM identity_credentials "
-                         "WHERE access_key_id = ?", (access_key,)).fetchone()
-    except sqlite3.OperationalError:  # identity pools not part of this build
-        return None
+    row = db.execute("SELECT secret_key, session_token_hash, expiration FROM identity_credentials "
+                     "WHERE access_key_id = ?", (access_key,)).fetchone()
     if row is None:
         return None
     digest = row["session_token_hash"]

@@ -155,9 +155,7 @@ class Dispatcher:
     # -- authentication ------------------------------------------------------------
     def _check_auth(self, registry: Registry, op_model, request: Request, caller: Caller,
                     status: int) -> None:
-        no_auth = op_model.auth_type == "none" or "smithy.api#noAuth" in (
-            op_model._operation_model.get("auth") or [])
-        if no_auth:
+        if op_model.auth_type == "none" or "smithy.api#noAuth" in (op_model.auth or []):
             return
         strict = self.verifier is not None
         if not caller.signed and not (strict and request.headers.get("Authorization")):

@@ -17,7 +17,3 @@ class ServiceError(Exception):
         self.message = message
         self.status = status
         self.headers = headers or {}
-
-
-class ValidationFailed(ServiceError):
-    """Input did not satisfy the model; the code is the service's validation error."""

@@ -107,8 +107,8 @@ class SigningKey:
         return bool(self.token_check(token))
 
 
-# access key -> SigningKey, (secret, session token or None), or None for an unknown key
-CredentialsLookup = Callable[[str], "SigningKey | tuple[str, str | None] | None"]
+# access key -> SigningKey, or None for an unknown key
+CredentialsLookup = Callable[[str], "SigningKey | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,10 +140,9 @@ class Verifier:
         if service and signed.service != service:
             raise SignatureError("mismatch", f"Credential should be scoped to correct service: '{service}'. ")
         _check_date(signed, self.now())
-        found = self.lookup(signed.access_key)
-        if found is None:
+        key = self.lookup(signed.access_key)
+        if key is None:
             raise SignatureError("unrecognized", INVALID_TOKEN)
-        key = found if isinstance(found, SigningKey) else SigningKey(found[0], found[1])
         if not key.token_matches(signed.token):
             raise SignatureError("unrecognized", INVALID_TOKEN)
         if not any(hmac.compare_digest(expected, signed.signature)

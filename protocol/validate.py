@@ -18,6 +18,7 @@ import regex
 from botocore.model import Shape
 
 from protocol.errors import ServiceError
+from protocol.serialize import parse_timestamp
 
 # Java's \w, \d and \s are ASCII-only while \p{..} classes are Unicode; the ASCII
 # flag would narrow both, so the shorthand classes are spelled out as nested sets (V1).
@@ -66,14 +67,10 @@ def _render(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(_render_inner(v) for v in value) + "]"
+        return "[" + ", ".join(_render(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_render_inner(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}={_render(v)}" for k, v in value.items()) + "}"
     return str(value)
-
-
-def _render_inner(value: Any) -> str:
-    return _render(value)
 
 
 class _Collector:
@@ -180,7 +177,6 @@ def _coerce(shape: Shape, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             bad = True
         elif isinstance(value, str):
-            from protocol.serialize import parse_timestamp
             try:
                 value = parse_timestamp(value)
             except ValueError:

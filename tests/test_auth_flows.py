@@ -381,11 +381,23 @@ def test_new_password_required_lists_required_attributes(idp):
                                       "Mutable": True}])
     client = make_client(idp, pool_id)
     username = unique("u")
+    # An administrator may create a user without a required attribute; the user supplies it here.
     idp.admin_create_user(UserPoolId=pool_id, Username=username, TemporaryPassword="Temp0rary!x",
-                          MessageAction="SUPPRESS", UserAttributes=[{"Name": "name", "Value": "n"}])
-    idp.admin_delete_user_attributes  # noqa: B018 - the attribute exists; required ones are pre-filled here
+                          MessageAction="SUPPRESS")
     out = password_auth(idp, client, username, "Temp0rary!x")
-    assert json.loads(out["ChallengeParameters"]["requiredAttributes"]) == []
+    assert json.loads(out["ChallengeParameters"]["requiredAttributes"]) == ["userAttributes.name"]
+    with pytest.raises(ClientError) as e:
+        idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
+                                      Session=out["Session"],
+                                      ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "N3wPassword!"})
+    assert error(e) == ("InvalidParameterException", "Invalid attributes given, name is missing")
+    done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
+                                         Session=out["Session"],
+                                         ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "N3wPassword!",
+                                                             "userAttributes.name": "Given Name"})
+    assert "AccessToken" in done["AuthenticationResult"]
+    user = idp.admin_get_user(UserPoolId=pool_id, Username=username)
+    assert {"Name": "name", "Value": "Given Name"} in user["UserAttributes"]
 
 
 def test_temporary_password_expiry(idp, clock):
@@ -571,8 +583,9 @@ def test_lockout_doubles(idp, setup, clock):
     clock.freeze()
     for _ in range(6):
         clock.advance(70)  # past any lock, well inside the 15-minute window
-        with pytest.raises(ClientError):
+        with pytest.raises(ClientError) as e:
             password_auth(idp, client, username, "Wrong0ne!")
+        assert error(e) == ("NotAuthorizedException", "Incorrect username or password.")
     # 6 failures: locked for 2 s.
     clock.advance(1)
     with pytest.raises(ClientError) as e:

@@ -49,17 +49,28 @@ def test_clock_freeze_and_unfreeze(http, clock):
     assert http.get("/_emulator/clock").json()["frozen"] is False
 
 
-@pytest.mark.parametrize("payload", [{"advance_seconds": "soon"}, {"set": "not a date"}, {"what": 1}, [1]])
-def test_clock_rejects_bad_requests(http, payload):
+CLOCK_USAGE = ('Send JSON: {"advance_seconds": N}, {"set": "<ISO-8601>"}, {"freeze": true|false} '
+               'or {"reset": true}')
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ({"advance_seconds": "soon"}, "advance_seconds must be a number"),
+    ({"set": "not a date"}, "set must be an ISO-8601 date-time or epoch seconds"),
+    ({"what": 1}, CLOCK_USAGE),
+    ([1], CLOCK_USAGE),
+])
+def test_clock_rejects_bad_requests(http, payload, message):
     r = http.post("/_emulator/clock", json=payload)
     assert r.status_code == 400
-    assert r.json()["__type"] == "BadRequest"
+    assert r.json() == {"__type": "BadRequest", "message": message}
 
 
 def test_outbox_is_json_and_can_be_emptied(http):
     r = http.get("/_emulator/messages", params={"pool_id": "us-east-1_none", "limit": 5})
     assert r.status_code == 200 and r.json() == {"messages": []}
-    assert http.get("/_emulator/messages", params={"limit": "x"}).status_code == 400
+    bad = http.get("/_emulator/messages", params={"limit": "x"})
+    assert bad.status_code == 400
+    assert bad.json() == {"__type": "BadRequest", "message": "limit must be a whole number"}
 
 
 def test_outbox_filters_newest_first(idp, http):
@@ -157,7 +168,8 @@ def test_malformed_json_is_a_serialization_error(endpoint):
                          "SignedHeaders=host, Signature=x",
         "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})
     assert r.status_code == 400
-    assert r.json()["__type"] == "SerializationException"
+    assert r.json() == {"__type": "SerializationException",
+                        "message": "Start of structure or map found where not expected."}
 
 
 def test_sync_uri_is_routed_to_its_operation(sync):
@@ -166,8 +178,10 @@ def test_sync_uri_is_routed_to_its_operation(sync):
         sync.list_records(IdentityPoolId="us-east-1:00000000-0000-4000-8000-000000000000",
                           IdentityId="us-east-1:00000000-0000-4000-8000-000000000001",
                           DatasetName="settings", LastSyncCount=0)
-    assert err.value.response["Error"]["Code"] not in ("UnknownOperationException", "InternalErrorException")
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert err.value.response["Error"]["Message"] == (
+        "IdentityPool 'us-east-1:00000000-0000-4000-8000-000000000000' not found.")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
 def test_reset_wipes_everything_and_clock(tmp_path):

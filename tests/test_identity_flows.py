@@ -419,7 +419,15 @@ def test_lookup_merge_unlink_developer_identities(identity, dev_pool):
                                                  DeveloperProviderName="login.mycompany", IdentityPoolId=dev_pool)
     assert merged["IdentityId"] == id1
     found = identity.lookup_developer_identity(IdentityPoolId=dev_pool, IdentityId=id1, MaxResults=10)
-    assert sorted(found["DeveloperUserIdentifierList"]) == sorted([u1, u2])
+    assert sorted(found["DeveloperUserIdentifierList"]) == sorted([u1, u2]) and "NextToken" not in found
+    first = identity.lookup_developer_identity(IdentityPoolId=dev_pool, IdentityId=id1, MaxResults=1)
+    second = identity.lookup_developer_identity(IdentityPoolId=dev_pool, IdentityId=id1, MaxResults=1,
+                                                NextToken=first["NextToken"])
+    assert first["DeveloperUserIdentifierList"] + second["DeveloperUserIdentifierList"] == [u1, u2]
+    assert "NextToken" not in second
+    with pytest.raises(ClientError) as exc:
+        identity.lookup_developer_identity(IdentityPoolId=dev_pool, IdentityId=id1, NextToken="1")
+    assert error(exc) == ("InvalidParameterException", "Invalid pagination token.")
     assert identity.lookup_developer_identity(IdentityPoolId=dev_pool, DeveloperUserIdentifier=u2)[
         "IdentityId"] == id1
     hidden = identity.list_identities(IdentityPoolId=dev_pool, MaxResults=60, HideDisabled=True)["Identities"]
@@ -575,6 +583,14 @@ def test_linking_two_providers(oidc, oidc_identity):
                                                    Logins={OIDC_A: oidc.token(OIDC_A, "mallory")})
     assert error(exc) == ("ResourceConflictException",
                           f"Identity '{identity_id}' is already linked to another login of {OIDC_A}.")
+    # Nor can another identity holding a different login of that provider be merged into it.
+    carol = oidc.token(OIDC_A, "carol")
+    carol_id = oidc_identity.get_id(IdentityPoolId=pool_id, Logins={OIDC_A: carol})["IdentityId"]
+    with pytest.raises(ClientError) as exc:
+        oidc_identity.get_credentials_for_identity(IdentityId=identity_id, Logins={OIDC_A: carol})
+    assert error(exc) == ("ResourceConflictException",
+                          f"Identities cannot be merged: both are linked to logins of {OIDC_A}.")
+    assert oidc_identity.describe_identity(IdentityId=carol_id)["Logins"] == [OIDC_A]
 
 
 def test_guest_becomes_authenticated_with_same_id(oidc, oidc_identity):

@@ -67,7 +67,7 @@ def test_verify_accepts_one_step_either_side_only(idp, clock):
     now = clock.now()
     with pytest.raises(ClientError) as exc:
         idp.verify_software_token(AccessToken=token, UserCode=code_at(secret, now - 95))
-    assert error(exc)[0] == "EnableSoftwareTokenMFAException"
+    assert error(exc) == ("EnableSoftwareTokenMFAException", "Code mismatch and fail enable Software Token MFA")
     assert idp.verify_software_token(AccessToken=token, UserCode=code_at(secret, now - 30))["Status"] == "SUCCESS"
 
 
@@ -75,8 +75,9 @@ def test_verify_uses_latest_associated_secret(idp, clock):
     _pool, _client, _username, token = signed_in(idp)
     first = idp.associate_software_token(AccessToken=token)["SecretCode"]
     second = idp.associate_software_token(AccessToken=token)["SecretCode"]
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         idp.verify_software_token(AccessToken=token, UserCode=code_at(first, clock.now()))
+    assert error(exc) == ("EnableSoftwareTokenMFAException", "Code mismatch and fail enable Software Token MFA")
     assert idp.verify_software_token(AccessToken=token, UserCode=code_at(second, clock.now()))["Status"] == "SUCCESS"
 
 

@@ -231,6 +231,9 @@ def test_managed_login_branding(idp, pool_id, client_id):
         idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, Assets=[asset, asset])
     assert _err(exc) == ("InvalidParameterException",
                          "Duplicate asset for category PAGE_HEADER_LOGO and color mode LIGHT.")
+    with pytest.raises(ClientError) as exc:  # both are optional in the model, yet needed
+        idp.update_managed_login_branding(UserPoolId=pool_id)
+    assert _err(exc) == ("InvalidParameterException", "UserPoolId and ManagedLoginBrandingId are required.")
 
 
 def test_managed_login_branding_settings_echoed(idp, pool_id, client_id):

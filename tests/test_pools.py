@@ -199,10 +199,10 @@ def test_delete_user_pool_protection_and_cleanup(idp):
     idp.delete_user_pool(UserPoolId=pool["Id"])
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool(UserPoolId=pool["Id"])
-    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=client["ClientId"])
-    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
 
 
 def test_delete_pool_with_domain_refused(idp, pool):

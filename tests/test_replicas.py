@@ -79,6 +79,10 @@ def test_create_replica_errors(idp, west):
         west.create_user_pool_replica(UserPoolId=pool_id, RegionName="eu-central-1")
     assert _err(exc) == ("OperationNotEnabledException",
                          f"This operation must be called from the primary Region us-east-1 of user pool {pool_id}.")
+    with pytest.raises(ClientError) as exc:
+        idp.create_user_pool_replica(UserPoolId=pool_id, RegionName="eu-west-1",
+                                     UserPoolTags={f"k{i}": "v" for i in range(51)})
+    assert _err(exc) == ("UserPoolTaggingException", "A user pool can have at most 50 tags.")
     idp.create_user_pool_replica(UserPoolId=pool_id, RegionName="eu-west-1")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_replica(UserPoolId=pool_id, RegionName="eu-west-1")

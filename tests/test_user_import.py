@@ -97,6 +97,16 @@ def test_upload_needs_the_signature(idp, pool_id):
     job = idp.create_user_import_job(UserPoolId=pool_id, JobName="sig", CloudWatchLogsRoleArn=ROLE)["UserImportJob"]
     tampered = job["PreSignedUrl"].split("X-Amz-Signature=")[0] + "X-Amz-Signature=wrong"
     assert upload(tampered, "x").status_code == 403
+    assert upload(tampered.replace("=wrong", "=%C3%A9"), "x").status_code == 403
+
+
+def test_upload_refused_once_the_job_expired(idp, pool_id, clock):
+    job = idp.create_user_import_job(UserPoolId=pool_id, JobName="late", CloudWatchLogsRoleArn=ROLE)["UserImportJob"]
+    clock.advance(24 * 3600 + 1)
+    response = upload(job["PreSignedUrl"], "x")
+    assert response.status_code == 403
+    assert response.json() == {"__type": "AccessDenied", "message": "The import job is no longer accepting a CSV file."}
+    assert idp.describe_user_import_job(UserPoolId=pool_id, JobId=job["JobId"])["UserImportJob"]["Status"] == "Expired"
 
 
 def test_start_without_upload_and_state_errors(idp, pool_id):

@@ -216,8 +216,10 @@ def test_client_write_permissions():
         attributes.check_client_write({}, ["email_verified"])
     assert (err.value.code, err.value.message) == ("NotAuthorizedException",
                                                    "A client attempted to write unauthorized attribute")
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError) as err:
         attributes.check_client_write({"WriteAttributes": ["email"]}, ["name"])
+    assert (err.value.code, err.value.message) == ("NotAuthorizedException",
+                                                   "A client attempted to write unauthorized attribute")
 
 
 def test_client_read_permissions():

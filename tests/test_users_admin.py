@@ -169,6 +169,11 @@ def test_admin_update_user_attributes(idp, pool_id, outbox):
     got = attrs_of(idp.admin_get_user(UserPoolId=pool_id, Username=username))
     assert got["given_name"] == "Ann"
     assert got["email"] == "new@example.com" and got["email_verified"] == "false"
+    with pytest.raises(ClientError) as exc:
+        idp.admin_update_user_attributes(UserPoolId=pool_id, Username=username, UserAttributes=[
+            {"Name": "email_verified", "Value": "yes"}])
+    assert error(exc) == ("InvalidParameterException",
+                          "Invalid value for attribute email_verified; expected true or false.")
     message = outbox.last(username=username)
     assert message["kind"] == "UpdateUserAttribute" and message["destination"] == "new@example.com"
     # Verified in the same call: no code.
@@ -411,6 +416,23 @@ def test_link_and_disable_provider(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.admin_disable_provider_for_user(UserPoolId=pool_id, User=source)
     assert error(exc) == ("UserNotFoundException", "User does not exist.")
+
+
+def test_linked_identities_limit(idp, pool_id):
+    idp.create_identity_provider(UserPoolId=pool_id, ProviderName="Google", ProviderType="Google",
+                                 ProviderDetails={"client_id": "cid", "client_secret": "cs",
+                                                  "authorize_scopes": "openid email"})
+    user = create(idp, pool_id)
+    dest = {"ProviderName": "Cognito", "ProviderAttributeValue": user["Username"]}
+    for n in range(5):
+        idp.admin_link_provider_for_user(UserPoolId=pool_id, DestinationUser=dest, SourceUser={
+            "ProviderName": "Google", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": f"id{n}"})
+    with pytest.raises(ClientError) as exc:
+        idp.admin_link_provider_for_user(UserPoolId=pool_id, DestinationUser=dest, SourceUser={
+            "ProviderName": "Google", "ProviderAttributeName": "Cognito_Subject", "ProviderAttributeValue": "id5"})
+    assert error(exc) == ("LimitExceededException", "Exceeded the limit of linked identities for the user.")
+    identities = json.loads(attrs_of(idp.admin_get_user(UserPoolId=pool_id, Username=user["Username"]))["identities"])
+    assert [i["userId"] for i in identities] == [f"id{n}" for n in range(5)]
 
 
 def test_deleting_pool_removes_users(idp):

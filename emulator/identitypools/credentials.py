@@ -4,12 +4,13 @@ STS-shaped temporary credentials, remembered so the emulator knows whose they ar
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import string
 
 from emulator.identitypools import registry
 from emulator.identitypools.identities import identity_for_request
-from emulator.identitypools.logins import Login
+from emulator.identitypools.logins import Login, saml_role
 from emulator.identitypools.pools import load_roles, principal_tag_map
 from emulator.store import dumps, loads, register_schema
 from protocol import ServiceError
@@ -40,7 +41,6 @@ _UPPER = string.ascii_uppercase + string.digits
 
 
 def _hash(token: str) -> str:
-    import hashlib
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -61,32 +61,23 @@ def issue(ctx, *, role_arn: str, identity_id: str | None, pool_id: str | None,
     return {"AccessKeyId": access_key, "SecretKey": secret, "SessionToken": session, "Expiration": expiration}
 
 
-def identity_for_access_key(db, access_key_id: str, now: float) -> dict | None:
+def identity_for_access_key(db, access_key_id: str, now: float, session_token: str | None) -> dict | None:
     """Whose temporary credentials these are: {IdentityId, IdentityPoolId, RoleArn, Expiration,
-    Expired}; None for a key the emulator never issued (a developer's own credentials).
+    Expired, SessionName, TokenMatches}; None for a key the emulator never issued (a developer's
+    own credentials).
 
     Expired credentials are still reported (with Expired=True) so callers refuse them rather
-    than mistake them for a developer's.
+    than mistake them for a developer's; TokenMatches says whether `session_token` is theirs.
     """
-    row = db.execute("SELECT identity_id, pool_id, role_arn, expiration FROM identity_credentials "
-                     "WHERE access_key_id = ?", (access_key_id,)).fetchone()
+    row = db.execute("SELECT identity_id, pool_id, role_arn, expiration, session_token_hash, details "
+                     "FROM identity_credentials WHERE access_key_id = ?", (access_key_id,)).fetchone()
     if row is None:
         return None
     return {"IdentityId": row["identity_id"], "IdentityPoolId": row["pool_id"], "RoleArn": row["role_arn"],
-            "Expiration": row["expiration"], "Expired": now >= row["expiration"]}
-
-
-def session_token_matches(db, access_key_id: str, session_token: str | None) -> bool:
-    row = db.execute("SELECT session_token_hash FROM identity_credentials WHERE access_key_id = ?",
-                     (access_key_id,)).fetchone()
-    return row is not None and session_token is not None and row["session_token_hash"] == _hash(session_token)
-
-
-def session_name(db, access_key_id: str) -> str:
-    """The role session name of issued credentials (Cognito's own is CognitoIdentityCredentials)."""
-    row = db.execute("SELECT details FROM identity_credentials WHERE access_key_id = ?", (access_key_id,)).fetchone()
-    details = loads(row["details"], {}) if row else {}
-    return details.get("session_name") or "CognitoIdentityCredentials"
+            "Expiration": row["expiration"], "Expired": now >= row["expiration"],
+            # Cognito's own role session name is CognitoIdentityCredentials.
+            "SessionName": loads(row["details"], {}).get("session_name") or "CognitoIdentityCredentials",
+            "TokenMatches": session_token is not None and row["session_token_hash"] == _hash(session_token)}
 
 
 def forget_identity(db, identity_id: str) -> None:
@@ -129,7 +120,6 @@ def _mapping_for(mappings: dict, login: Login) -> dict | None:
 
 def choose_role(roles: dict, mappings: dict, logins: list[Login], custom_role: str | None) -> str:
     """The role AWS would assume for these logins (authenticated case)."""
-    from emulator.identitypools.logins import saml_role
     for login in logins:
         # A SAML assertion names its roles itself (CustomRoleArn picks one of several).
         role = saml_role(login, custom_role)

@@ -3,6 +3,7 @@ UnlinkDeveloperIdentity."""
 
 from __future__ import annotations
 
+from emulator import paging
 from emulator.identitypools import registry
 from emulator.identitypools.identities import identity_not_found, load_identity, login_owner, merge
 from emulator.identitypools.pools import load_identity_pool
@@ -19,12 +20,6 @@ def _developer_name(pool: dict, given: str | None = None) -> str:
                            f"Developer provider {given} is not configured for IdentityPool "
                            f"'{pool['IdentityPoolId']}'.")
     return name
-
-
-def _user_identifiers(db, pool_id: str, provider: str, identity_id: str) -> list[str]:
-    rows = db.execute("SELECT subject FROM identity_logins WHERE pool_id = ? AND provider = ? AND identity_id = ? "
-                      "ORDER BY created, subject", (pool_id, provider, identity_id)).fetchall()
-    return [r["subject"] for r in rows]
 
 
 @registry.handler
@@ -49,20 +44,11 @@ def lookup_developer_identity(ctx, req):
     identity = load_identity(ctx.db, identity_id)
     if identity is None or identity["IdentityPoolId"] != pool_id:
         raise identity_not_found(identity_id)
-    users = _user_identifiers(ctx.db, pool_id, provider, identity_id)
-    limit = req.get("MaxResults") or 60
-    start = 0
-    token = req.get("NextToken")
-    if token:
-        try:
-            start = int(token)
-        except ValueError:
-            raise ServiceError("InvalidParameterException", "Invalid pagination token.") from None
-    page = users[start:start + limit]
-    out = {"IdentityId": identity_id, "DeveloperUserIdentifierList": page}
-    if start + limit < len(users):
-        out["NextToken"] = str(start + limit)
-    return out
+    rows, token = paging.page(
+        ctx.db, "SELECT subject, created FROM identity_logins WHERE pool_id = ? AND provider = ? AND identity_id = ?",
+        (pool_id, provider, identity_id), ["created", "subject"], req.get("MaxResults") or 60, req.get("NextToken"))
+    return {"IdentityId": identity_id, "DeveloperUserIdentifierList": [r["subject"] for r in rows],
+            "NextToken": token}
 
 
 @registry.handler

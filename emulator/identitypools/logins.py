@@ -228,20 +228,13 @@ def _verify_user_pool(ctx, pool: dict, provider: str, user_pool_id: str, token: 
 
 def _server_side_check(ctx, user_pool_id: str, token: str) -> None:
     """With ServerSideTokenCheck the user pool confirms the session is still valid."""
+    from emulator.userpools import tokens
     try:
-        from emulator.userpools import tokens
-    except ImportError:
-        return
-    verify = getattr(tokens, "verify_id_token", None)
-    if verify is None:
-        return
-    try:
-        verify(ctx, user_pool_id, token, check_revocation=True)
-    except getattr(tokens, "TokenInvalid", ()) as err:
-        reason = getattr(err, "reason", "")
-        if reason == "expired":
+        tokens.verify_id_token(ctx, user_pool_id, token, check_revocation=True)
+    except tokens.TokenInvalid as err:
+        if err.reason == "expired":
             raise invalid("Token expired.") from None
-        raise invalid("Token has been revoked." if reason == "revoked" else "Couldn't verify signed token.") \
+        raise invalid("Token has been revoked." if err.reason == "revoked" else "Couldn't verify signed token.") \
             from None
 
 

@@ -224,11 +224,7 @@ def _mapping_key_valid(pool: dict, key: str) -> bool:
 def set_identity_pool_roles(ctx, req):
     pool_id = req["IdentityPoolId"]
     pool = load_identity_pool(ctx.db, pool_id)
-    roles = req["Roles"]
-    for name in roles:
-        if name not in ("authenticated", "unauthenticated"):
-            raise ServiceError("InvalidParameterException",
-                               f"Invalid role type: {name}. Valid values: authenticated, unauthenticated")
+    roles = req["Roles"]  # its keys are (un)authenticated: the model's pattern
     mappings = req.get("RoleMappings") or {}
     for key, mapping in mappings.items():
         if not _mapping_key_valid(pool, key):

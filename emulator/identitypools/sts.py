@@ -160,18 +160,18 @@ def get_caller_identity(ctx, request: Request, request_id: str) -> str:
     if not caller.signed:
         raise StsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
     account = ctx.account_id
-    found = credentials.identity_for_access_key(ctx.db, caller.access_key, ctx.now())
+    found = credentials.identity_for_access_key(ctx.db, caller.access_key, ctx.now(), caller.security_token)
     if found is None:
         arn, user_id = f"arn:aws:iam::{account}:root", account
     else:
-        if not credentials.session_token_matches(ctx.db, caller.access_key, caller.security_token):
+        if not found["TokenMatches"]:
             raise StsError("InvalidClientTokenId", "The security token included in the request is invalid.", 403)
         if found["Expired"]:
             raise StsError("ExpiredToken", "The security token included in the request is expired", 403)
         match = ROLE_ARN.match(found["RoleArn"])
         role_account, role_name = (match.group(1), match.group(2)) if match else \
             (account, found["RoleArn"].rsplit("/", 1)[-1])
-        session = credentials.session_name(ctx.db, caller.access_key)
+        session = found["SessionName"]
         arn = f"arn:aws:sts::{role_account}:assumed-role/{role_name}/{session}"
         user_id, account = f"{_assumed_role_id(found['RoleArn'])}:{session}", role_account
     return (f'<GetCallerIdentityResponse xmlns="{NAMESPACE}"><GetCallerIdentityResult>'
@@ -182,7 +182,7 @@ def get_caller_identity(ctx, request: Request, request_id: str) -> str:
 
 def _check_signature(emulator, request: Request, action: str) -> None:
     """Strict mode: a signed request must be signed right (AssumeRoleWithWebIdentity needs no signature)."""
-    verifier = getattr(emulator, "signature_verifier", None)
+    verifier = emulator.signature_verifier
     if verifier is None or action == "AssumeRoleWithWebIdentity":
         return
     if not read_caller(request.headers, request.args).signed and not request.headers.get("Authorization"):

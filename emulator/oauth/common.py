@@ -174,6 +174,7 @@ def fail_redirect(emulator, params: dict, error: str, description: str) -> Respo
 
 # -- pools, clients, domains ------------------------------------------------------------------
 def _m(name: str):
+    # Looked up at call time: user-pool modules (cimd, hosted_ui) import this package at load.
     import importlib
     return importlib.import_module(f"emulator.userpools.{name}")
 

@@ -150,7 +150,7 @@ def mfa_challenge(ctx, areq: AuthRequest, user: dict, state: dict, factor: str) 
     state = {**state, "factor": factor}
     destination = None
     if factor in _CODE_ATTRIBUTE:
-        code = f"{secrets.randbelow(10 ** 6):06d}"
+        code = common._m("codes").new_code()
         details = common._m("delivery").send_code(ctx, areq.pool, user, "Authentication",
                                                   _CODE_ATTRIBUTE[factor], code, client_id=areq.client["ClientId"])
         salt = secrets.token_hex(8)

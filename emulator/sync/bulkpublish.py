@@ -19,7 +19,7 @@ REPUBLISH_AFTER = 24 * 3600.0
 @registry.handler
 def bulk_publish(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     config = pool_config(ctx.db, pool_id)
     streams = config["cognito_streams"]
     if not streams or streams.get("StreamingStatus") != "ENABLED":
@@ -67,7 +67,7 @@ def bulk_publish(ctx, req):
 @registry.handler
 def get_bulk_publish_details(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     config = pool_config(ctx.db, pool_id)
     return {"IdentityPoolId": pool_id, "BulkPublishStatus": config["bulk_status"] or "NOT_STARTED",
             "BulkPublishStartTime": config["bulk_started"], "BulkPublishCompleteTime": config["bulk_completed"],

@@ -61,14 +61,14 @@ def _configuration(pool_id: str, config: dict) -> dict:
 @registry.handler
 def get_identity_pool_configuration(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     return _configuration(pool_id, pool_config(ctx.db, pool_id))
 
 
 @registry.handler
 def set_identity_pool_configuration(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     changes: dict[str, Any] = {}
     if req.get("PushSync") is not None:
         push = {k: v for k, v in req["PushSync"].items() if v is not None}

@@ -9,11 +9,10 @@ a SyncSessionToken that UpdateRecords must present for the same identity and dat
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from typing import Any
 
+from emulator import paging
 from emulator.sync import (
     _store,  # noqa: F401  (declares the tables)
     registry,
@@ -32,6 +31,7 @@ MAX_DATASET_BYTES = 1024 * 1024
 MAX_IDENTITY_BYTES = 20 * 1024 * 1024
 DEFAULT_DATASETS_PAGE = 20
 DEFAULT_RECORDS_PAGE = 1024
+INVALID_NEXT_TOKEN = "Invalid NextToken"
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -63,22 +63,6 @@ def _existing(db, pool_id: str, identity_id: str, name: str):
     return row
 
 
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _page_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, TypeError, KeyError):
-        raise ServiceError("InvalidParameterException", "Invalid NextToken") from None
-    if not isinstance(offset, int) or offset < 0:
-        raise ServiceError("InvalidParameterException", "Invalid NextToken")
-    return offset
-
-
 def _page_size(value: int | None, default: int) -> int:
     if value is None:
         return default
@@ -92,16 +76,11 @@ def _page_size(value: int | None, default: int) -> int:
 def list_datasets(ctx, req):
     pool_id, identity_id = req["IdentityPoolId"], req["IdentityId"]
     check_identity(ctx, pool_id, identity_id)
-    offset = _page_offset(req.get("NextToken"))
     size = _page_size(req.get("MaxResults"), DEFAULT_DATASETS_PAGE)
-    rows = ctx.db.execute(
-        "SELECT * FROM sync_datasets WHERE pool_id = ? AND identity_id = ? AND exists_now = 1"
-        " ORDER BY name LIMIT ? OFFSET ?", (pool_id, identity_id, size + 1, offset)).fetchall()
-    page = rows[:size]
-    out: dict[str, Any] = {"Datasets": [dataset_shape(r) for r in page], "Count": len(page)}
-    if len(rows) > size:
-        out["NextToken"] = _page_token(offset + size)
-    return out
+    rows, token = paging.page(
+        ctx.db, "SELECT * FROM sync_datasets WHERE pool_id = ? AND identity_id = ? AND exists_now = 1",
+        (pool_id, identity_id), ["name"], size, req.get("NextToken"), message=INVALID_NEXT_TOKEN)
+    return {"Datasets": [dataset_shape(r) for r in rows], "Count": len(rows), "NextToken": token}
 
 
 @registry.handler
@@ -166,15 +145,15 @@ def list_records(ctx, req):
         raise ServiceError("InvalidParameterException", f"No such SyncCount: {last} exists for this Dataset")
     if exists and last is not None and last > row["sync_count"]:
         raise ServiceError("InvalidParameterException", f"No such SyncCount: {last} exists for this Dataset")
-    offset = _page_offset(req.get("NextToken"))
     size = _page_size(req.get("MaxResults"), DEFAULT_RECORDS_PAGE)
-    records = []
+    page, token = [], None
     if exists:
-        records = ctx.db.execute(
-            "SELECT * FROM sync_records WHERE pool_id = ? AND identity_id = ? AND dataset = ? AND sync_count > ?"
-            " ORDER BY sync_count, key LIMIT ? OFFSET ?",
-            (pool_id, identity_id, name, last or 0, size + 1, offset)).fetchall()
-    page = records[:size]
+        page, token = paging.page(
+            ctx.db, "SELECT * FROM sync_records WHERE pool_id = ? AND identity_id = ? AND dataset = ?"
+            " AND sync_count > ?", (pool_id, identity_id, name, last or 0), ["sync_count", "key"], size,
+            req.get("NextToken"), message=INVALID_NEXT_TOKEN)
+    else:
+        paging.decode_token(req.get("NextToken"), 2, INVALID_NEXT_TOKEN)
     # the dataset was deleted after the state this client last saw
     deleted_after = (row is not None and row["deleted_at_count"] is not None and last is not None
                      and 0 < last <= row["deleted_at_count"])
@@ -187,9 +166,8 @@ def list_records(ctx, req):
         "DatasetExists": exists,
         "DatasetDeletedAfterRequestedSyncCount": bool(deleted_after),
         "SyncSessionToken": req.get("SyncSessionToken") or _new_session(ctx, pool_id, identity_id, name),
+        "NextToken": token,
     }
-    if len(records) > size:
-        out["NextToken"] = _page_token(offset + size)
     return out
 
 

@@ -23,14 +23,14 @@ EVENT_TYPES = ("SyncTrigger",)
 @registry.handler
 def get_cognito_events(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     return {"Events": pool_config(ctx.db, pool_id)["events"] or {}}
 
 
 @registry.handler
 def set_cognito_events(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     events = dict(pool_config(ctx.db, pool_id)["events"] or {})
     for name, arn in req["Events"].items():
         if name not in EVENT_TYPES:

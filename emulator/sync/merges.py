@@ -7,6 +7,7 @@ merge them and delete them. Delete: the identity's data, devices and subscriptio
 
 from __future__ import annotations
 
+from emulator.identitypools import identities as _identities
 from emulator.sync import _store  # noqa: F401  (declares the tables)
 
 
@@ -50,12 +51,5 @@ def _forget(db, pool_id: str, identity_ids: list[str]) -> None:
         db.execute("DELETE FROM sync_sessions WHERE pool_id = ? AND identity_id = ?", (pool_id, identity_id))
 
 
-try:
-    from emulator.identitypools import identities as _identities
-except ImportError:  # no identity pools: nothing merges
-    _identities = None
-if _identities is not None:
-    if hasattr(_identities, "on_identities_merged"):
-        _identities.on_identities_merged.append(on_merged)
-    if hasattr(_identities, "on_identities_deleted"):
-        _identities.on_identities_deleted.append(on_deleted)
+_identities.on_identities_merged.append(on_merged)
+_identities.on_identities_deleted.append(on_deleted)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator import paging
+from emulator.identitypools.pools import list_identity_pool_ids
 from emulator.sync import (
     _store,  # noqa: F401  (declares the tables)
     registry,
 )
 from emulator.sync._access import check_identity, check_pool, principal
-from emulator.sync.datasets import _page_offset, _page_size, _page_token
+from emulator.sync.datasets import INVALID_NEXT_TOKEN, _page_size
 from protocol import ServiceError
 
 DEFAULT_POOLS_PAGE = 60
@@ -39,17 +41,13 @@ def pool_usage(db, pool_id: str) -> dict[str, Any]:
 @registry.handler
 def describe_identity_pool_usage(ctx, req):
     pool_id = req["IdentityPoolId"]
-    check_pool(ctx, pool_id, developer_only=True)
+    check_pool(ctx, pool_id)
     return {"IdentityPoolUsage": pool_usage(ctx.db, pool_id)}
 
 
 def _known_pool_ids(db) -> list[str]:
-    """Every identity pool: from cognito-identity when it lists them, else those Sync has seen."""
-    try:
-        from emulator.identitypools.pools import list_identity_pool_ids
-    except ImportError:
-        list_identity_pool_ids = None
-    ids = set(list_identity_pool_ids(db)) if list_identity_pool_ids else set()
+    """Every identity pool, and any Sync still holds data of."""
+    ids = set(list_identity_pool_ids(db))
     for row in db.execute("SELECT pool_id FROM sync_pool_usage UNION SELECT pool_id FROM sync_datasets"):
         ids.add(row[0])
     return sorted(ids)
@@ -59,12 +57,12 @@ def _known_pool_ids(db) -> list[str]:
 def list_identity_pool_usage(ctx, req):
     if not principal(ctx).is_developer:
         raise ServiceError("NotAuthorizedException", "This API can only be called with developer credentials.")
-    offset = _page_offset(req.get("NextToken"))
     size = _page_size(req.get("MaxResults"), DEFAULT_POOLS_PAGE)
-    ids = _known_pool_ids(ctx.db)
-    page = ids[offset:offset + size]
+    after = paging.decode_token(req.get("NextToken"), 1, INVALID_NEXT_TOKEN)
+    ids = [p for p in _known_pool_ids(ctx.db) if after is None or p > after[0]]
+    page = ids[:size]
     out: dict[str, Any] = {"IdentityPoolUsages": [pool_usage(ctx.db, p) for p in page],
                            "MaxResults": size, "Count": len(page)}
-    if offset + size < len(ids):
-        out["NextToken"] = _page_token(offset + size)
+    if len(ids) > size:
+        out["NextToken"] = paging.encode_token([page[-1]])
     return out

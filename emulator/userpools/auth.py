@@ -24,7 +24,26 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from emulator.userpools import auth_sessions, lockout, registry, srp, tokens, triggers
+from emulator.userpools import (
+    attributes,
+    auth_events,
+    auth_sessions,
+    clients,
+    delivery,
+    devices,
+    lockout,
+    mfa,
+    mfa_config,
+    passwords,
+    pools,
+    registry,
+    secret_hash,
+    srp,
+    tokens,
+    triggers,
+    users,
+    webauthn_ops,
+)
 from protocol import ServiceError
 
 INCORRECT = "Incorrect username or password."
@@ -60,39 +79,6 @@ _TIMESTAMP = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Ju
                         r"([1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]) UTC ([0-9]{4})$")
 
 
-# -- the modules this one builds on (imported lazily: they land in parallel) ----------------------
-def _m(name: str):
-    import importlib
-    try:
-        return importlib.import_module(f"emulator.userpools.{name}")
-    except ImportError:
-        return None
-
-
-def _pools():
-    return _m("pools")
-
-
-def _clients():
-    return _m("clients")
-
-
-def _users():
-    return _m("users")
-
-
-def _passwords():
-    return _m("passwords")
-
-
-def _mfa():
-    return _m("mfa")
-
-
-def _devices():
-    return _m("devices")
-
-
 def _commit(ctx) -> None:
     """Keep what was recorded so far (failure counts, auth events) although an error follows."""
     with ctx.emulator.store.suspended():
@@ -110,24 +96,15 @@ def _prevents_existence_errors(client: dict) -> bool:
 def _find_user(ctx, pool: dict, name: str | None) -> dict | None:
     if not name:
         return None
-    return _users().find_user(ctx.db, pool, name)
+    return users.find_user(ctx.db, pool, name)
 
 
 def _check_secret(ctx, client: dict, names: list[str | None], provided: str | None) -> None:
-    from emulator.userpools import secret_hash
     secret_hash.check_secret_hash(ctx.db, client, [n for n in dict.fromkeys(names) if n], provided)
 
 
-def _allowed_flows(client: dict) -> set[str]:
-    clients = _clients()
-    if clients is not None and hasattr(clients, "allowed_flows"):
-        return set(clients.allowed_flows(client))
-    return set(client.get("ExplicitAuthFlows") or
-               ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
-
-
 def _gate(pool: dict, client: dict, flow: str) -> None:
-    if FLOW_PERMISSION[flow] not in _allowed_flows(client):
+    if FLOW_PERMISSION[flow] not in clients.allowed_flows(client):
         if flow == "USER_PASSWORD_AUTH":
             raise ServiceError("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
         raise ServiceError("InvalidParameterException", "Auth flow not enabled for this client")
@@ -137,8 +114,7 @@ def _gate(pool: dict, client: dict, flow: str) -> None:
 
 
 def _record_event(ctx, pool: dict, user: dict | None, passed: bool, challenge: str = "Password") -> None:
-    events = _m("auth_events")
-    if user is None or events is None or not hasattr(events, "record_auth_event"):
+    if user is None:
         return
     request = ctx.request
     event = {
@@ -152,7 +128,7 @@ def _record_event(ctx, pool: dict, user: dict | None, passed: bool, challenge: s
                              "DeviceName": (request.headers.get("User-Agent") if request else None) or "Unknown",
                              "Timezone": "+00:00", "City": "Unknown", "Country": "Unknown"},
     }
-    events.record_auth_event(ctx.db, pool["Id"], user["username"], event)
+    auth_events.record_auth_event(ctx.db, pool["Id"], user["username"], event)
 
 
 def _base_state(pool: dict, client: dict, flow: str, admin: bool, typed: str | None) -> dict:
@@ -179,8 +155,7 @@ def _status_after_password(ctx, pool: dict, client: dict, user: dict) -> None:
     if status == "RESET_REQUIRED":
         raise ServiceError("PasswordResetRequiredException", "Password reset required for the user")
     if status == "FORCE_CHANGE_PASSWORD":
-        passwords = _passwords()
-        if passwords is not None and passwords.temporary_expired(user, ctx.now()):
+        if passwords.temporary_expired(user, ctx.now()):
             raise ServiceError("NotAuthorizedException",
                                "Temporary password has expired and must be reset by an administrator.")
 
@@ -227,7 +202,7 @@ def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
                                               "forceAliasCreation": None, "enableSMSMFA": None})
     if not response or response.get("userAttributes") is None:
         return None
-    user = _users().migrate_user(ctx, pool, name, password, response)
+    user = users.migrate_user(ctx, pool, name, password, response)
     _commit(ctx)  # the migrated user stays although the sign-in may still fail (e.g. RESET_REQUIRED)
     return user
 
@@ -251,8 +226,7 @@ def _user_attributes_json(user: dict) -> str:
 
 
 def _required_attributes(pool: dict, user: dict) -> list[str]:
-    attributes = _m("attributes")
-    names = attributes.required_names(pool) if attributes is not None else []
+    names = attributes.required_names(pool)
     have = user.get("attributes") or {}
     return [f"userAttributes.{n}" for n in names if not have.get(n)]
 
@@ -262,17 +236,13 @@ def _device_remembered(device: dict | None) -> bool:
 
 
 def _load_device(ctx, pool: dict, user: dict, device_key: str | None) -> dict | None:
-    devices = _devices()
-    if not device_key or devices is None:
+    if not device_key:
         return None
     return devices.load_device(ctx.db, pool["Id"], user["username"], device_key)
 
 
 def _pool_mfa_factors(pool: dict) -> list[str]:
-    config = _m("mfa_config")
-    if config is not None and hasattr(config, "enabled_factors"):
-        return list(config.enabled_factors(pool))
-    return ["SOFTWARE_TOKEN_MFA"]
+    return list(mfa_config.enabled_factors(pool))
 
 
 def continue_sign_in(ctx, pool: dict, client: dict, user: dict, state: dict,
@@ -297,8 +267,7 @@ def continue_sign_in(ctx, pool: dict, client: dict, user: dict, state: dict,
 
 
 def _mfa_step(ctx, pool: dict, client: dict, user: dict, state: dict) -> dict | None:
-    mfa = _mfa()
-    if mfa is None or mfa.pool_mfa_mode(pool) == "OFF":
+    if mfa.pool_mfa_mode(pool) == "OFF":
         return None
     factors = mfa.enabled_factors(pool, user)
     mode = mfa.pool_mfa_mode(pool)
@@ -329,7 +298,6 @@ def _mfa_step(ctx, pool: dict, client: dict, user: dict, state: dict) -> dict | 
 
 
 def _send_otp(ctx, pool: dict, client: dict, user: dict, state: dict, challenge: str) -> tuple[dict, dict]:
-    from emulator.userpools import delivery
     code = f"{secrets.randbelow(10 ** 6):06d}"
     details = delivery.send_code(ctx, pool, user, "Authentication", OTP_ATTRIBUTE[challenge], code,
                                  client_id=client["ClientId"])
@@ -355,7 +323,6 @@ def _mfa_challenge(ctx, pool: dict, client: dict, user: dict, state: dict, facto
 
 
 def _success(ctx, pool: dict, client: dict, user: dict, state: dict, client_metadata: dict | None) -> dict:
-    devices = _devices()
     device_key = state.get("device_key")
     device = _load_device(ctx, pool, user, device_key)
     new_device = None
@@ -403,7 +370,7 @@ def _srp_challenge(ctx, pool: dict, client: dict, user: dict | None, state: dict
         user_id, salt, verifier = _fake_material(pool, state.get("typed_username") or "")
         state = {**state, "fake_user": True, "username": user_id}
     else:
-        material = _passwords().srp_material(user)
+        material = passwords.srp_material(user)
         if material is None:
             raise ServiceError("NotAuthorizedException", INCORRECT)
         salt, verifier = material
@@ -469,8 +436,8 @@ def _verify_claim(ctx, state: dict, responses: dict, verifier: int, pool_part: s
 # -- InitiateAuth ---------------------------------------------------------------------------------------
 @registry.handler
 def initiate_auth(ctx, req):
-    client = _clients().load_client(ctx.db, req["ClientId"])
-    pool = _pools().load_pool(ctx.db, client["UserPoolId"])
+    client = clients.load_client(ctx.db, req["ClientId"])
+    pool = pools.load_pool(ctx.db, client["UserPoolId"])
     if req["AuthFlow"] in ADMIN_PASSWORD_FLOWS:
         raise ServiceError("InvalidParameterException", "Initiate Auth method not supported.")
     return _initiate(ctx, pool, client, req, admin=False)
@@ -478,7 +445,7 @@ def initiate_auth(ctx, req):
 
 @registry.handler
 def admin_initiate_auth(ctx, req):
-    pool, client = _clients().pool_and_client(ctx.db, req)
+    pool, client = clients.pool_and_client(ctx.db, req)
     if req["AuthFlow"] == "USER_PASSWORD_AUTH":
         raise ServiceError("InvalidParameterException", "Initiate Auth method not supported.")
     return _initiate(ctx, pool, client, req, admin=True)
@@ -553,7 +520,7 @@ def _check_password_and_continue(ctx, pool: dict, client: dict, user: dict, stat
     lockout.check(ctx, pool["Id"], user["username"])
     _status_before_password(client, user)
     _pre_authentication(ctx, pool, client, user, meta)
-    if not _passwords().password_matches(pool, user, password):
+    if not passwords.password_matches(pool, user, password):
         raise _password_failed(ctx, pool, user)
     _status_after_password(ctx, pool, client, user)
     lockout.success(ctx, pool["Id"], user["username"])
@@ -589,17 +556,13 @@ def _allowed_first_factors(pool: dict) -> list[str]:
 
 def _available_factors(ctx, pool: dict, user: dict) -> list[str]:
     allowed = _allowed_first_factors(pool)
-    webauthn_ops = _m("webauthn_ops")
-    if webauthn_ops is not None and hasattr(webauthn_ops, "configured_auth_factors"):
-        configured = webauthn_ops.configured_auth_factors(ctx, pool, user)
-    else:
-        configured = ["PASSWORD"]
+    configured = webauthn_ops.configured_auth_factors(ctx, pool, user)
     out: list[str] = []
     for factor in configured:
         if factor not in allowed:
             continue
         if factor == "PASSWORD":
-            if _passwords().has_password(user):
+            if passwords.has_password(user):
                 out += ["PASSWORD", "PASSWORD_SRP"]
         else:
             out.append(factor)
@@ -671,7 +634,6 @@ def _start_factor(ctx, pool: dict, client: dict, user: dict, state: dict, factor
         state, params = _send_otp(ctx, pool, client, user, state, factor)
         return issue_challenge(ctx, client, state, factor, params)
     if factor == "WEB_AUTHN":
-        webauthn_ops = _m("webauthn_ops")
         options = webauthn_ops.begin_assertion(ctx, pool, user)
         state = {**state, "webauthn_challenge": options["challenge"]}
         return issue_challenge(ctx, client, state, "WEB_AUTHN",
@@ -682,14 +644,14 @@ def _start_factor(ctx, pool: dict, client: dict, user: dict, state: dict, factor
 # -- RespondToAuthChallenge --------------------------------------------------------------------------------
 @registry.handler
 def respond_to_auth_challenge(ctx, req):
-    client = _clients().load_client(ctx.db, req["ClientId"])
-    pool = _pools().load_pool(ctx.db, client["UserPoolId"])
+    client = clients.load_client(ctx.db, req["ClientId"])
+    pool = pools.load_pool(ctx.db, client["UserPoolId"])
     return _respond(ctx, pool, client, req, admin=False)
 
 
 @registry.handler
 def admin_respond_to_auth_challenge(ctx, req):
-    pool, client = _clients().pool_and_client(ctx.db, req)
+    pool, client = clients.pool_and_client(ctx.db, req)
     return _respond(ctx, pool, client, req, admin=True)
 
 
@@ -768,7 +730,7 @@ def _respond(ctx, pool: dict, client: dict, req: dict, *, admin: bool) -> dict:
 
 def _password_verifier(ctx, pool, client, user, state, responses, meta):
     lockout.check(ctx, pool["Id"], user["username"])
-    material = _passwords().srp_material(user)
+    material = passwords.srp_material(user)
     auth_sessions.consume(ctx, state)
     if material is None or not _verify_claim(ctx, state, responses, material[1],
                                              srp.pool_name(pool["Id"]), user["username"]):
@@ -788,26 +750,21 @@ def _new_password(ctx, pool, client, user, state, responses, meta):
     if not new_password:
         raise _missing("NEW_PASSWORD")
     updates = {k[len("userAttributes."):]: v for k, v in responses.items() if k.startswith("userAttributes.")}
-    attributes = _m("attributes")
     current = dict(user.get("attributes") or {})
-    if updates and attributes is not None:
+    if updates:
         attributes.check_client_write(client, list(updates))
         attributes.validate_values(pool, updates, creating=False, admin=False)
     merged = {**current, **updates}
-    if attributes is not None:
-        missing = [n for n in attributes.required_names(pool) if not merged.get(n)]
-        if missing:
-            raise ServiceError("InvalidParameterException",
-                               f"Invalid attributes given, {missing[0]} is missing")
-    passwords = _passwords()
+    missing = [n for n in attributes.required_names(pool) if not merged.get(n)]
+    if missing:
+        raise ServiceError("InvalidParameterException", f"Invalid attributes given, {missing[0]} is missing")
     passwords.check_policy(pool, new_password, user)
     passwords.set_password(ctx.db, pool, user, new_password, temporary=False, now=ctx.now())
     if updates:
-        if attributes is not None and hasattr(attributes, "normalise_flags"):
-            attributes.normalise_flags(merged)
+        attributes.normalise_flags(merged)
         user["attributes"] = merged
     user["status"] = "CONFIRMED"
-    _users().save_user(ctx.db, pool, user)
+    users.save_user(ctx.db, pool, user)
     auth_sessions.consume(ctx, state)
     state = {**state, "new_password_done": True, "source": "TokenGeneration_NewPasswordChallenge"}
     return continue_sign_in(ctx, pool, client, user, state, meta)
@@ -832,8 +789,6 @@ def _otp_answer(ctx, pool, client, user, state, responses, meta):
 def _finish_email_setup(ctx, pool: dict, user: dict, email: str) -> dict:
     """The code sent to the address given at MFA_SETUP came back: the address is the user's
     verified email and email MFA is on."""
-    users = _users()
-    mfa = _mfa()
     user["attributes"]["email"] = email
     user["attributes"]["email_verified"] = "true"
     users.check_unique_username_attributes(ctx.db, pool, user)
@@ -851,8 +806,8 @@ def _totp_answer(ctx, pool, client, user, state, responses, meta):
     code = responses.get("SOFTWARE_TOKEN_MFA_CODE")
     if not code:
         raise _missing("SOFTWARE_TOKEN_MFA_CODE")
-    if not _mfa().consume_totp(ctx.db, pool, user, code, ctx.now()):
-        if _mfa().totp_already_used(user, code, ctx.now()):
+    if not mfa.consume_totp(ctx.db, pool, user, code, ctx.now()):
+        if mfa.totp_already_used(user, code, ctx.now()):
             raise ServiceError("ExpiredCodeException", "Your software token has already been used once.")
         raise ServiceError("CodeMismatchException", "Invalid code received for user")
     auth_sessions.consume(ctx, state)
@@ -873,7 +828,6 @@ def _select_mfa(ctx, pool, client, user, state, responses, meta):
 
 
 def _mfa_setup(ctx, pool, client, user, state, responses, meta):
-    mfa = _mfa()
     email = responses.get("EMAIL")
     if email is not None and not state.get("mfa_setup_verified"):
         return _email_mfa_setup(ctx, pool, client, user, state, email)
@@ -888,8 +842,7 @@ def _email_mfa_setup(ctx, pool: dict, client: dict, user: dict, state: dict, ema
     becomes the user's (verified) email and email MFA when the code comes back."""
     if "EMAIL_OTP" not in _pool_mfa_factors(pool):
         raise ServiceError("InvalidParameterException", "Email MFA is not enabled for the user pool.")
-    attributes = _m("attributes")
-    if attributes is not None and not attributes.EMAIL_RE.match(email):
+    if not attributes.EMAIL_RE.match(email):
         raise ServiceError("InvalidParameterException", "Invalid email address format.")
     auth_sessions.consume(ctx, state)
     target = {**user, "attributes": {**(user.get("attributes") or {}), "email": email}}
@@ -913,7 +866,6 @@ def _web_authn(ctx, pool, client, user, state, responses, meta):
     credential = responses.get("CREDENTIAL")
     if not credential:
         raise _missing("CREDENTIAL")
-    webauthn_ops = _m("webauthn_ops")
     if not webauthn_ops.finish_assertion(ctx, pool, user, credential, state["webauthn_challenge"]):
         _record_event(ctx, pool, user, False, "WebAuthn")
         raise ServiceError("NotAuthorizedException", INCORRECT)

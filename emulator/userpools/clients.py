@@ -41,8 +41,6 @@ register_schema("userpools.clients", [
 
 MAX_CLIENTS = 1000
 MAX_SECRETS = 2
-MAX_URLS = 100
-MAX_CLIENT_SCOPES = 50
 _LOWER = string.ascii_lowercase + string.digits
 # Plain HTTP is accepted only for these hosts (localhost, and the loopback IP literals).
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -124,11 +122,6 @@ def token_validity_seconds(client: dict) -> dict[str, int]:
         "access": (client.get("AccessTokenValidity") or 1) * _UNIT_SECONDS[units["AccessToken"]],
         "refresh": (client.get("RefreshTokenValidity") or 30) * _UNIT_SECONDS[units["RefreshToken"]],
     }
-
-
-def clients_of_pool(db: sqlite3.Connection, pool_id: str) -> list[dict]:
-    return [loads(r["data"]) for r in db.execute(
-        "SELECT data FROM user_pool_clients WHERE pool_id = ? ORDER BY created, id", (pool_id,))]
 
 
 def _delete_pool_clients(db: sqlite3.Connection, pool_id: str) -> None:
@@ -218,18 +211,12 @@ def _check_oauth(db, pool_id: str, client: dict, has_secret: bool) -> None:
         _check_url(url, "Callback URL")
     for url in client.get("LogoutURLs") or []:
         _check_url(url, "Logout URL")
-    if len(callbacks) > MAX_URLS or len(client.get("LogoutURLs") or []) > MAX_URLS:
-        raise ServiceError("LimitExceededException",
-                           f"A client can have at most {MAX_URLS} callback URLs and {MAX_URLS} logout URLs.")
     default = client.get("DefaultRedirectURI")
     if default is not None:
         _check_url(default, "DefaultRedirectURI")
         if default not in callbacks:
             raise ServiceError("InvalidParameterException",
                                "DefaultRedirectURI should be one of the CallbackURLs.")
-    if len(scopes) > MAX_CLIENT_SCOPES:
-        raise ServiceError("LimitExceededException",
-                           f"A client can have at most {MAX_CLIENT_SCOPES} OAuth scopes.")
     from emulator.userpools import resource_servers
     custom = resource_servers.scopes_of_pool(db, pool_id)
     for scope in scopes:

@@ -168,11 +168,6 @@ def rate_limit(db, pool_id: str, username: str, action: str, *, now: float, limi
                (pool_id, username, action, start, count + 1))
 
 
-def rename_user(db, pool_id: str, old: str, new: str) -> None:
-    for table in ("user_codes", "user_rate_limits"):
-        db.execute(f"UPDATE {table} SET username = ? WHERE pool_id = ? AND username = ?", (new, pool_id, old))
-
-
 def delete_pool(db, pool_id: str) -> None:
     db.execute("DELETE FROM user_codes WHERE pool_id = ?", (pool_id,))
     db.execute("DELETE FROM user_rate_limits WHERE pool_id = ?", (pool_id,))

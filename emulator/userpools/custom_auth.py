@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.userpools import auth, auth_sessions, triggers
+from emulator.userpools import auth, auth_sessions, tokens, triggers
 from protocol import ServiceError
 
 CHALLENGE_TRIGGERS = ("DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse")
@@ -27,7 +27,6 @@ CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 def _user_attributes(pool: dict, user: dict | None) -> dict:
     if user is None:
         return {}
-    from emulator.userpools import tokens
     return tokens.event_user_attributes(pool, user)
 
 

@@ -24,17 +24,6 @@ _MESSAGES = {"expired": "{} has expired", "revoked": "{} has been revoked"}
 _FRESH_ID_CLAIMS = {"aud", "iat", "exp", "jti", "nonce", "at_hash", "act"}
 
 
-def _check_secret(ctx, client: dict, given: str | None) -> None:
-    secrets = clients.client_secrets(ctx.db, client["ClientId"])
-    if not secrets:
-        return
-    if not given:
-        raise ServiceError("NotAuthorizedException",
-                           f"Client {client['ClientId']} is configured for secret but secret was not received")
-    if given not in secrets:
-        raise ServiceError("NotAuthorizedException", "Invalid client secret.")
-
-
 def _verified(ctx, pool: dict, token: str, kind: str, provider: str | None, label: str) -> dict:
     if kind == "SAML2" or provider:
         raise ServiceError("InvalidParameterException", EXTERNAL_UNSUPPORTED)
@@ -87,7 +76,7 @@ def _actor_claim(actor: dict) -> dict:
 def get_derived_token(ctx, req):
     client = clients.load_client(ctx.db, req["ClientId"])
     pool = pools.load_pool(ctx.db, client["UserPoolId"])
-    _check_secret(ctx, client, req.get("ClientSecret"))
+    tokens.check_client_secret(ctx, client, req.get("ClientSecret"))
     actor_token = req.get("ActorToken")
     needed = "ALLOW_TOKEN_EXCHANGE_DELEGATION" if actor_token else "ALLOW_TOKEN_EXCHANGE_IMPERSONATION"
     if needed not in clients.allowed_flows(client):

@@ -17,7 +17,7 @@ from typing import Any
 
 from emulator import paging
 from emulator.store import dumps, loads, register_schema
-from emulator.userpools import pools, registry
+from emulator.userpools import pools, registry, tokens, users
 from protocol import ServiceError
 
 register_schema("userpools.devices", [
@@ -116,17 +116,6 @@ def device_type(device: dict) -> dict:
     return out
 
 
-# -- adapters --------------------------------------------------------------------------
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _tokens():
-    from emulator.userpools import tokens
-    return tokens
-
-
 pools.on_pool_deleted.append(delete_pool_data)
 
 
@@ -177,13 +166,13 @@ def _update_status(ctx, req, pool: dict, user: dict) -> dict:
 
 
 def _admin_user(ctx, req) -> tuple[dict, dict]:
-    return _users().admin_target(ctx.db, req)
+    return users.admin_target(ctx.db, req)
 
 
 # -- operations ------------------------------------------------------------------------
 @registry.handler
 def confirm_device(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     device = load_device(ctx.db, pool["Id"], user["username"], req["DeviceKey"])
     if device is None:
         raise ServiceError("InvalidParameterException", "Invalid device key given.")
@@ -209,7 +198,7 @@ def _token_user(ctx, req) -> tuple[dict, dict]:
     token = req.get("AccessToken")
     if not token:
         raise ServiceError("InvalidParameterException", "Missing required parameter ACCESS_TOKEN")
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, token)
+    pool, user, _claims = tokens.authenticate_access_token(ctx, token)
     return pool, user
 
 

@@ -35,12 +35,6 @@ def pool_for_domain(db: sqlite3.Connection, domain: str) -> str | None:
     return row["pool_id"] if row else None
 
 
-def domains_of_pool(db: sqlite3.Connection, pool_id: str) -> list[dict]:
-    """DomainDescriptionType dicts of the pool's domains."""
-    return [loads(r["data"]) for r in db.execute(
-        "SELECT data FROM user_pool_domains WHERE pool_id = ? ORDER BY custom, domain", (pool_id,))]
-
-
 def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
     db.execute("DELETE FROM user_pool_domains WHERE pool_id = ?", (pool_id,))
 

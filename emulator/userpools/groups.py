@@ -57,12 +57,6 @@ def remove_user_everywhere(db: sqlite3.Connection, pool_id: str, username: str) 
     db.execute("DELETE FROM user_pool_group_members WHERE pool_id = ? AND username = ?", (pool_id, username))
 
 
-def rename_member(db: sqlite3.Connection, pool_id: str, old: str, new: str) -> None:
-    """Follow a change of canonical username (kept for completeness of the contract)."""
-    db.execute("UPDATE user_pool_group_members SET username = ? WHERE pool_id = ? AND username = ?",
-               (new, pool_id, old))
-
-
 def load_group(db: sqlite3.Connection, pool_id: str, name: str) -> dict:
     row = db.execute("SELECT data FROM user_pool_groups WHERE pool_id = ? AND name = ?",
                      (pool_id, name)).fetchone()

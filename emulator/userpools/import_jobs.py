@@ -52,7 +52,7 @@ def csv_header(pool: dict) -> list[str]:
 
 @registry.handler
 def get_csv_header(ctx, req):
-    pool = users.load_pool(ctx.db, req["UserPoolId"])
+    pool = pools.load_pool(ctx.db, req["UserPoolId"])
     return {"UserPoolId": pool["Id"], "CSVHeader": csv_header(pool)}
 
 
@@ -72,7 +72,7 @@ def _load(db, pool_id: str, job_id: str) -> tuple[dict, dict]:
 
 def _job(ctx, req: dict, now: float) -> tuple[dict, dict, dict]:
     """(pool, row dict, job with its status brought up to date) of the request's import job."""
-    pool = users.load_pool(ctx.db, req["UserPoolId"])
+    pool = pools.load_pool(ctx.db, req["UserPoolId"])
     row, job = _load(ctx.db, pool["Id"], req["JobId"])
     return pool, row, _current(ctx.db, job, now)
 
@@ -95,7 +95,7 @@ def _current(db, job: dict, now: float) -> dict:
 @registry.handler
 def create_user_import_job(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = users.load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     count = db.execute("SELECT COUNT(*) FROM user_import_jobs WHERE pool_id = ?", (pool["Id"],)).fetchone()[0]
     if count >= MAX_JOBS_PER_POOL:
         raise ServiceError("LimitExceededException",
@@ -123,7 +123,7 @@ def describe_user_import_job(ctx, req):
 @registry.handler
 def list_user_import_jobs(ctx, req):
     db = ctx.db
-    pool = users.load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     rows, token = paging.page(db, "SELECT seq, data FROM user_import_jobs WHERE pool_id = ?", [pool["Id"]],
                               ["seq"], req["MaxResults"], req.get("PaginationToken"))
     return {"UserImportJobs": [_current(db, loads(r["data"]), ctx.now()) for r in rows],
@@ -266,13 +266,15 @@ def install(emulator) -> None:
         token = request.args.get("X-Amz-Signature", "")
         body = request.get_data(cache=False)
         with emulator.store.transaction() as db:
+            emulator.clock.load(db)
             row = db.execute("SELECT upload_token, data FROM user_import_jobs WHERE job_id = ? AND pool_id = ?",
                              (job_id, pool_id)).fetchone()
-            if row is None or not hmac.compare_digest(row["upload_token"], token):
+            # Bytes: compare_digest refuses non-ASCII str, and the query string is the caller's.
+            if row is None or not hmac.compare_digest(row["upload_token"].encode(), token.encode()):
                 response = jsonify({"__type": "AccessDenied", "message": "Access Denied"})
                 response.status_code = 403
                 return response
-            if loads(row["data"])["Status"] != "Created":
+            if _current(db, loads(row["data"]), emulator.clock.now())["Status"] != "Created":
                 response = jsonify({"__type": "AccessDenied", "message": "The import job is no longer accepting "
                                     "a CSV file."})
                 response.status_code = 403

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -143,7 +142,3 @@ def token_pool_id(token: str) -> str | None:
     if not claims or not isinstance(claims.get("iss"), str):
         return None
     return claims["iss"].rstrip("/").rsplit("/", 1)[-1]
-
-
-def dumps_compact(value) -> str:
-    return json.dumps(value, separators=(",", ":"))

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyotp
 
-from emulator.userpools import registry
+from emulator.userpools import auth_sessions, clients, mfa_config, pools, registry, tokens, users
 from protocol import ServiceError
 
 FACTORS = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP")
@@ -99,7 +99,6 @@ def pool_mfa_mode(pool: dict) -> str:
 
 def _pool_factors(pool: dict) -> list[str]:
     """The factors the pool offers (SetUserPoolMfaConfig)."""
-    from emulator.userpools import mfa_config
     return mfa_config.enabled_factors(pool)
 
 
@@ -152,7 +151,7 @@ def consume_totp(db, pool: dict, user: dict, code: str, now: float) -> bool:
     if step is None:
         return False
     mfa["totp_last_step"] = step
-    _users().save_user(db, pool, user)
+    users.save_user(db, pool, user)
     return True
 
 
@@ -166,35 +165,13 @@ def totp_already_used(user: dict, code: str, now: float) -> bool:
     return step is not None and step <= last
 
 
-# -- adapters to the modules this one builds on -----------------------------------------
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _pools():
-    from emulator.userpools import pools
-    return pools
-
-
-def _tokens():
-    from emulator.userpools import tokens
-    return tokens
-
-
-def _sessions():
-    from emulator.userpools import auth_sessions
-    return auth_sessions
-
-
 def _session_user(ctx, session: str) -> tuple[dict, dict, dict]:
     """(state, pool, user) of an MFA_SETUP challenge session."""
-    sessions = _sessions()
-    state = sessions.load(ctx, session)
+    state = auth_sessions.load(ctx, session)
     if state.get("challenge") != "MFA_SETUP":
-        raise ServiceError("NotAuthorizedException", sessions.INVALID)
-    pool = _pools().load_pool(ctx.db, state["pool_id"])
-    user = _users().find_user(ctx.db, pool, state["username"])
+        raise ServiceError("NotAuthorizedException", auth_sessions.INVALID)
+    pool = pools.load_pool(ctx.db, state["pool_id"])
+    user = users.find_user(ctx.db, pool, state["username"])
     if user is None:
         raise ServiceError("NotAuthorizedException", "Invalid session for the user.")
     return state, pool, user
@@ -202,25 +179,23 @@ def _session_user(ctx, session: str) -> tuple[dict, dict, dict]:
 
 def _next_session(ctx, state: dict, old: str, **extra: Any) -> str:
     """Consume `old` and issue the session for the next step, carrying the same challenge."""
-    sessions = _sessions()
-    from emulator.userpools import clients
     client = clients.load_client(ctx.db, state["client_id"], state["pool_id"])
-    sessions.consume(ctx, old)
-    return sessions.issue(ctx, {**state, **extra}, client)
+    auth_sessions.consume(ctx, old)
+    return auth_sessions.issue(ctx, {**state, **extra}, client)
 
 
 # -- operations ------------------------------------------------------------------------
 @registry.handler
 def associate_software_token(ctx, req):
     if req.get("AccessToken"):
-        pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+        pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
         settings(user)["totp_pending"] = secret = new_secret()
-        _users().save_user(ctx.db, pool, user)
+        users.save_user(ctx.db, pool, user)
         return {"SecretCode": secret}
     if req.get("Session"):
         state, pool, user = _session_user(ctx, req["Session"])
         settings(user)["totp_pending"] = secret = new_secret()
-        _users().save_user(ctx.db, pool, user)
+        users.save_user(ctx.db, pool, user)
         return {"SecretCode": secret, "Session": _next_session(ctx, state, req["Session"])}
     raise ServiceError("InvalidParameterException", "Invalid Parameter Provided")
 
@@ -229,7 +204,7 @@ def associate_software_token(ctx, req):
 def verify_software_token(ctx, req):
     session = req.get("Session")
     if req.get("AccessToken"):
-        pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+        pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
         state = None
     elif session:
         state, pool, user = _session_user(ctx, session)
@@ -254,7 +229,7 @@ def verify_software_token(ctx, req):
         mfa["totp_enabled"] = True
         if not preferred_factor(user):
             mfa["preferred"] = "SOFTWARE_TOKEN_MFA"
-    _users().save_user(ctx.db, pool, user)
+    users.save_user(ctx.db, pool, user)
     out = {"Status": "SUCCESS"}
     if state is not None:
         out["Session"] = _next_session(ctx, state, session, mfa_setup_verified="SOFTWARE_TOKEN_MFA")
@@ -308,15 +283,15 @@ def apply_preferences(pool: dict, user: dict, req: dict, *, admin: bool) -> None
 
 @registry.handler
 def set_user_mfa_preference(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     apply_preferences(pool, user, req, admin=False)
-    _users().save_user(ctx.db, pool, user)
+    users.save_user(ctx.db, pool, user)
     return {}
 
 
 @registry.handler
 def admin_set_user_mfa_preference(ctx, req):
-    pool, user = _users().admin_target(ctx.db, req)
+    pool, user = users.admin_target(ctx.db, req)
     apply_preferences(pool, user, req, admin=True)
-    _users().save_user(ctx.db, pool, user)
+    users.save_user(ctx.db, pool, user)
     return {}

@@ -4,28 +4,13 @@ associate a new one)."""
 
 from __future__ import annotations
 
-from emulator.userpools import mfa, registry
-
-
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _pools():
-    from emulator.userpools import pools
-    return pools
-
-
-def _webauthn_ops():
-    from emulator.userpools import webauthn_ops
-    return webauthn_ops
+from emulator.userpools import mfa, registry, users, webauthn_ops
 
 
 def auth_factors(ctx, pool: dict, user: dict) -> dict:
     """The answer of (Admin)GetUserAuthFactors for a user."""
     out = {"Username": user["username"],
-           "ConfiguredUserAuthFactors": _webauthn_ops().configured_auth_factors(ctx, pool, user)}
+           "ConfiguredUserAuthFactors": webauthn_ops.configured_auth_factors(ctx, pool, user)}
     out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
     return out
 
@@ -44,13 +29,13 @@ def delete_software_token(user: dict) -> None:
 
 @registry.handler
 def admin_get_user_auth_factors(ctx, req):
-    pool, user = _users().admin_target(ctx.db, req)
+    pool, user = users.admin_target(ctx.db, req)
     return auth_factors(ctx, pool, user)
 
 
 @registry.handler
 def admin_delete_software_token(ctx, req):
-    pool, user = _users().admin_target(ctx.db, req)
+    pool, user = users.admin_target(ctx.db, req)
     delete_software_token(user)
-    _users().save_user(ctx.db, pool, user)
+    users.save_user(ctx.db, pool, user)
     return {}

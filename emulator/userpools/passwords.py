@@ -128,12 +128,6 @@ def set_password(db, pool: dict, user: dict, password: str, *, temporary: bool, 
     }
 
 
-def clear_password(user: dict) -> None:
-    """Forget the current password (history is kept)."""
-    previous = user.get("password") or {}
-    user["password"] = {"history": previous.get("history", [])}
-
-
 def has_password(user: dict) -> bool:
     return bool((user.get("password") or {}).get("verifier"))
 

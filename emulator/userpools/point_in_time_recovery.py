@@ -15,7 +15,7 @@ import uuid
 
 from emulator import paging
 from emulator.store import dumps, loads, register_schema
-from emulator.userpools import clients, keys, pools, registry
+from emulator.userpools import clients, keys, pools, registry, replicas
 from protocol import ServiceError
 
 register_schema("userpools.pitr", [
@@ -335,11 +335,6 @@ def _window_ok(db: sqlite3.Connection, pool: dict, restore_ts: float, now: float
     return now - restore_ts <= min(WINDOWS[t] for t in tiers)
 
 
-def _replicas():
-    from emulator.userpools import replicas
-    return replicas
-
-
 def _import_running(db: sqlite3.Connection, pool_id: str) -> bool:
     rows = db.execute("SELECT data FROM user_import_jobs WHERE pool_id = ?", (pool_id,)).fetchall()
     return any(loads(r["data"]).get("Status") in ("Pending", "InProgress") for r in rows)
@@ -351,14 +346,12 @@ def initiate_point_in_time_recovery(ctx, req):
     pool = pools.load_pool(db, req["UserPoolId"])
     pool_id = pool["Id"]
     _check_tier(pool)
-    replicas = _replicas()
     primary = replicas.primary_region(pool)
     if ctx.region != primary and replicas.replica(db, pool_id, ctx.region, now) is not None:
         raise ServiceError("OperationNotEnabledException", NOT_PRIMARY.format(region=primary, pool=pool_id))
     if replicas.replication_pending(db, pool_id, now):
         raise ServiceError("InvalidParameterException", REPLICATION_PENDING.format(pool=pool_id))
-    restore_ts = req["RestoreTimestamp"]
-    restore_ts = restore_ts.timestamp() if hasattr(restore_ts, "timestamp") else float(restore_ts)
+    restore_ts = float(req["RestoreTimestamp"])
     if restore_ts > now - MIN_AGE:
         raise ServiceError("InvalidParameterException", TOO_RECENT)
     if restore_ts < pool["CreationDate"]:

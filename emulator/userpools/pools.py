@@ -99,21 +99,11 @@ def save_pool(db: sqlite3.Connection, pool: dict) -> None:
                (pool["Name"], dumps(pool), pool["Id"]))
 
 
-def _count_users(db: sqlite3.Connection, pool_id: str) -> int:
-    try:
-        from emulator.userpools import users
-    except ImportError:
-        return 0
-    count = getattr(users, "count_users", None)
-    if count is not None:
-        return int(count(db, pool_id))
-    return 0
-
-
 def described(db: sqlite3.Connection, pool: dict) -> dict:
     """The pool as DescribeUserPool answers it (with the live user estimate)."""
+    from emulator.userpools import users  # users imports pools
     out = copy.deepcopy(pool)
-    out["EstimatedNumberOfUsers"] = _count_users(db, pool["Id"])
+    out["EstimatedNumberOfUsers"] = users.count_users(db, pool["Id"])
     return out
 
 
@@ -128,9 +118,6 @@ def _password_policy(given: dict | None) -> dict:
         policy["PasswordHistorySize"] = given["PasswordHistorySize"]
     days = given.get("TemporaryPasswordValidityDays")
     policy["TemporaryPasswordValidityDays"] = days if days else 7
-    if not 6 <= policy["MinimumLength"] <= 99:
-        raise ServiceError("InvalidParameterException",
-                           "Password minimum length must be between 6 and 99.")
     return policy
 
 
@@ -187,10 +174,7 @@ def _schema(given: list[dict] | None) -> list[dict]:
             _override_standard(by_name[name], attr)
             continue
         custom.append(custom_attribute(attr))
-    if len(custom) > MAX_CUSTOM_ATTRIBUTES:
-        raise ServiceError("LimitExceededException",
-                           f"Cannot have more than {MAX_CUSTOM_ATTRIBUTES} custom attributes.")
-    return schema + custom
+    return schema + custom  # the model caps Schema at 50 entries, so the custom quota holds here
 
 
 def _override_standard(current: dict, attr: dict) -> None:
@@ -223,9 +207,6 @@ def custom_attribute(attr: dict) -> dict:
         name = name[len("custom:"):]
     if not name:
         raise ServiceError("InvalidParameterException", "Attribute name is required.")
-    if len(name) > 20:
-        raise ServiceError("InvalidParameterException",
-                           f"Custom attribute name custom:{name} is longer than 20 characters.")
     data_type = attr.get("AttributeDataType")
     if not data_type:
         raise ServiceError("InvalidParameterException",

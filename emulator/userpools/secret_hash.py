@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 
+from emulator.userpools import clients
 from protocol import ServiceError
 
 
@@ -19,7 +20,6 @@ def compute(secret: str, username: str, client_id: str) -> str:
 
 
 def _secrets(db, client: dict) -> list[str]:
-    from emulator.userpools import clients
     found = clients.client_secrets(db, client["ClientId"])
     if not found and client.get("ClientSecret"):
         found = [client["ClientSecret"]]

@@ -13,9 +13,11 @@ import hashlib
 from emulator.userpools import attributes as attrs_mod
 from emulator.userpools import (
     auth_sessions,
+    clients,
     codes,
     delivery,
     passwords,
+    pools,
     registry,
     secret_hash,
     triggers,
@@ -32,9 +34,8 @@ FORGOT_PER_HOUR = 20
 
 
 def _client_and_pool(ctx, client_id: str) -> tuple[dict, dict]:
-    from emulator.userpools import clients
     client = clients.load_client(ctx.db, client_id)
-    return client, users.load_pool(ctx.db, client["UserPoolId"])
+    return client, pools.load_pool(ctx.db, client["UserPoolId"])
 
 
 def _hides_existence(client: dict) -> bool:

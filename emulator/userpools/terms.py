@@ -28,12 +28,6 @@ register_schema("userpools.terms", [
 MAX_TERMS_PER_CLIENT = 2
 
 
-def terms_for_client(db: sqlite3.Connection, pool_id: str, client_id: str) -> list[dict]:
-    return [loads(r["data"]) for r in db.execute(
-        "SELECT data FROM user_pool_terms WHERE pool_id = ? AND client_id = ? ORDER BY name",
-        (pool_id, client_id))]
-
-
 def _delete_pool(db: sqlite3.Connection, pool_id: str) -> None:
     db.execute("DELETE FROM user_pool_terms WHERE pool_id = ?", (pool_id,))
 

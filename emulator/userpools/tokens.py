@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 from emulator.store import register_schema
-from emulator.userpools import keys, lockout, registry, triggers
+from emulator.userpools import clients, groups, keys, lockout, pools, registry, triggers, users
 from protocol import ServiceError
 
 register_schema("userpools.tokens", [
@@ -90,30 +90,6 @@ class TokenInvalid(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-# -- adapters to the modules this one builds on ----------------------------------------------
-def _pools():
-    from emulator.userpools import pools
-    return pools
-
-
-def _clients():
-    from emulator.userpools import clients
-    return clients
-
-
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _groups_for_user(db, pool_id: str, username: str) -> list[dict]:
-    try:
-        from emulator.userpools import groups
-    except ImportError:
-        return []
-    return list(groups.groups_for_user(db, pool_id, username))
 
 
 # -- validity ----------------------------------------------------------------------------------
@@ -191,12 +167,7 @@ def group_claims(groups: list[dict]) -> tuple[list[str], list[str], str | None]:
 
 def event_user_attributes(pool: dict, user: dict) -> dict:
     """userAttributes as Lambda events carry them (strings, with the status)."""
-    users = _users()
-    if hasattr(users, "lambda_attributes"):
-        attrs = dict(users.lambda_attributes(pool, user))
-    else:
-        attrs = {k: v for k, v in (user.get("attributes") or {}).items() if v is not None}
-        attrs["cognito:user_status"] = user.get("status")
+    attrs = dict(users.lambda_attributes(pool, user))
     if user.get("sub"):
         attrs.setdefault("sub", user["sub"])
     return attrs
@@ -339,7 +310,7 @@ def issue_tokens(ctx, pool: dict, client: dict, user: dict, *, auth_time: float 
                    (event_id, origin_jti, pool["Id"], now))
     shown_origin = origin_jti if revocation_enabled(client) else None
     sub = user.get("sub") or (user.get("attributes") or {}).get("sub")
-    names, roles, preferred = group_claims(_groups_for_user(ctx.db, pool["Id"], user["username"]))
+    names, roles, preferred = group_claims(groups.groups_for_user(ctx.db, pool["Id"], user["username"]))
 
     id_claims = _base_claims(ctx, pool, iat, auth_time, shown_origin, event_id, sub)
     if names:
@@ -436,7 +407,7 @@ def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None
     if row["device_key"] and not oauth and device_key != row["device_key"]:
         # With device tracking, a refresh token only works together with its device's key.
         raise ServiceError("NotAuthorizedException", INVALID_REFRESH)
-    user = _users().find_user(ctx.db, pool, row["username"])
+    user = users.find_user(ctx.db, pool, row["username"])
     if user is None or (row["sub"] and user.get("sub") and user["sub"] != row["sub"]):
         raise ServiceError("UserNotFoundException", "User does not exist.")
     if user.get("enabled") is False:
@@ -481,7 +452,7 @@ def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocat
     """Claims of a pool's token of `token_use`; raises TokenInvalid(reason)."""
     if keys.unverified_claims(token) is None:
         raise TokenInvalid("malformed")
-    if not _pools().pool_exists(ctx.db, pool_id):
+    if not pools.pool_exists(ctx.db, pool_id):
         raise TokenInvalid("pool")
     claims = keys.verify(ctx.db, pool_id, token)
     if claims is None:
@@ -520,9 +491,9 @@ def authenticate_access_token(ctx, token: str, *, required_scope: str | None = A
         raise ServiceError("NotAuthorizedException", message) from None
     if required_scope and required_scope not in str(claims.get("scope") or "").split():
         raise ServiceError("NotAuthorizedException", NO_SCOPE)
-    pool = _pools().load_pool(ctx.db, pool_id)
+    pool = pools.load_pool(ctx.db, pool_id)
     username = claims.get("username")
-    user = _users().find_user(ctx.db, pool, username) if username else None
+    user = users.find_user(ctx.db, pool, username) if username else None
     if user is None or (user.get("sub") and claims.get("sub") and user["sub"] != claims["sub"]):
         raise ServiceError("UserNotFoundException", "User does not exist.")
     if user.get("enabled") is False:
@@ -592,37 +563,31 @@ def delete_pool(db, pool_id: str) -> None:
     db.execute("DELETE FROM token_origins WHERE pool_id = ?", (pool_id,))
 
 
-def _register_cleanup() -> None:
-    try:
-        from emulator.userpools import pools
-    except ImportError:  # pragma: no cover
+pools.on_pool_deleted.append(delete_pool)
+
+
+def check_client_secret(ctx, client: dict, given: str | None) -> None:
+    """NotAuthorizedException unless a client with a secret got one of its secrets."""
+    secrets = clients.client_secrets(ctx.db, client["ClientId"])
+    if not secrets:
         return
-    hooks = getattr(pools, "on_pool_deleted", None)
-    if isinstance(hooks, list) and delete_pool not in hooks:
-        hooks.append(delete_pool)
-
-
-_register_cleanup()
+    if not given:
+        raise ServiceError("NotAuthorizedException",
+                           f"Client {client['ClientId']} is configured for secret but secret was not received")
+    if given not in secrets:
+        raise ServiceError("NotAuthorizedException", "Invalid client secret.")
 
 
 # -- operations ----------------------------------------------------------------------------------------
-def _check_client_secret(ctx, client: dict, provided: str | None, error: str, message: str) -> None:
-    secrets = _clients().client_secrets(ctx.db, client["ClientId"]) or (
-        [client["ClientSecret"]] if client.get("ClientSecret") else [])
-    if not secrets:
-        return
-    if not provided or provided not in secrets:
-        raise ServiceError(error, message)
-
-
 @registry.handler
 def revoke_token(ctx, req):
     try:
-        client = _clients().load_client(ctx.db, req["ClientId"])
+        client = clients.load_client(ctx.db, req["ClientId"])
     except ServiceError:
         raise ServiceError("UnauthorizedException", "Invalid client id or client secret.") from None
-    _check_client_secret(ctx, client, req.get("ClientSecret"), "UnauthorizedException",
-                         "Invalid client id or client secret.")
+    secrets = clients.client_secrets(ctx.db, client["ClientId"])
+    if secrets and req.get("ClientSecret") not in secrets:
+        raise ServiceError("UnauthorizedException", "Invalid client id or client secret.")
     token = req["Token"]
     if keys.unverified_claims(token) is not None:
         raise ServiceError("UnsupportedTokenTypeException", "Unsupported token type.")
@@ -647,22 +612,16 @@ def global_sign_out(ctx, req):
 
 @registry.handler
 def admin_user_global_sign_out(ctx, req):
-    pool, user = _users().admin_target(ctx.db, req)
+    pool, user = users.admin_target(ctx.db, req)
     revoke_user(ctx, pool["Id"], user["username"])
     return {}
 
 
 @registry.handler
 def get_tokens_from_refresh_token(ctx, req):
-    client = _clients().load_client(ctx.db, req["ClientId"])
-    pool = _pools().load_pool(ctx.db, client["UserPoolId"])
-    secrets = _clients().client_secrets(ctx.db, client["ClientId"])
-    if secrets:
-        if not req.get("ClientSecret"):
-            raise ServiceError("NotAuthorizedException",
-                               f"Client {client['ClientId']} is configured for secret but secret was not received")
-        if req["ClientSecret"] not in secrets:
-            raise ServiceError("NotAuthorizedException", "Invalid client secret.")
+    client = clients.load_client(ctx.db, req["ClientId"])
+    pool = pools.load_pool(ctx.db, client["UserPoolId"])
+    check_client_secret(ctx, client, req.get("ClientSecret"))
     enabled, _grace = rotation(client)
     result, _user = refresh(ctx, pool, client, req["RefreshToken"], device_key=req.get("DeviceKey"),
                             rotate=enabled, client_metadata=req.get("ClientMetadata"))

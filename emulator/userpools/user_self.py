@@ -12,7 +12,18 @@ active; the new one waits in user["misc"]["pending_attributes"] until VerifyUser
 
 from __future__ import annotations
 
-from emulator.userpools import attributes, codes, delivery, mfa, passwords, registry
+from emulator.userpools import (
+    attributes,
+    clients,
+    codes,
+    delivery,
+    lockout,
+    mfa,
+    passwords,
+    registry,
+    tokens,
+    users,
+)
 from protocol import ServiceError
 
 CONTACTS = ("email", "phone_number")
@@ -20,29 +31,8 @@ VERIFY_CODE_LIMIT = 5  # GetUserAttributeVerificationCode per user per hour
 ATTEMPT_LIMIT = "Attempt limit exceeded, please try after some time."
 
 
-# -- adapters --------------------------------------------------------------------------
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _tokens():
-    from emulator.userpools import tokens
-    return tokens
-
-
-def _clients():
-    from emulator.userpools import clients
-    return clients
-
-
-def _lockout():
-    from emulator.userpools import lockout
-    return lockout
-
-
 def _authenticate(ctx, req) -> tuple[dict, dict, dict]:
-    return _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    return tokens.authenticate_access_token(ctx, req["AccessToken"])
 
 
 def _client(ctx, pool: dict, claims: dict) -> dict | None:
@@ -50,7 +40,7 @@ def _client(ctx, pool: dict, claims: dict) -> dict | None:
     if not client_id:
         return None
     try:
-        return _clients().load_client(ctx.db, client_id, pool["Id"])
+        return clients.load_client(ctx.db, client_id, pool["Id"])
     except ServiceError:
         return None
 
@@ -86,7 +76,6 @@ def get_user(ctx, req):
 @registry.handler
 def update_user_attributes(ctx, req):
     pool, user, claims = _authenticate(ctx, req)
-    users = _users()
     client = _client(ctx, pool, claims)
     changes = attributes.to_dict(req["UserAttributes"])
     attributes.check_client_write(client, list(changes))
@@ -128,22 +117,21 @@ def delete_user_attributes(ctx, req):
             current.pop(f"{name}_verified", None)
             _pending(user).pop(name, None)
             codes.discard(ctx.db, pool["Id"], user["username"], _purpose(name))
-    _users().touch(user, ctx.now())
-    _users().save_user(ctx.db, pool, user)
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
     return {}
 
 
 @registry.handler
 def delete_user(ctx, req):
     pool, user, _claims = _authenticate(ctx, req)
-    _users().delete_user_row(ctx.db, pool, user)
+    users.delete_user_row(ctx.db, pool, user)
     return {}
 
 
 @registry.handler
 def change_password(ctx, req):
     pool, user, _claims = _authenticate(ctx, req)
-    lockout = _lockout()
     previous = req.get("PreviousPassword")
     if passwords.has_password(user):
         try:
@@ -158,8 +146,8 @@ def change_password(ctx, req):
         lockout.success(ctx, pool["Id"], user["username"])
     passwords.check_policy(pool, req["ProposedPassword"], user)
     passwords.set_password(ctx.db, pool, user, req["ProposedPassword"], temporary=False, now=ctx.now())
-    _users().touch(user, ctx.now())
-    _users().save_user(ctx.db, pool, user)
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
     return {}
 
 
@@ -199,7 +187,6 @@ def verify_user_attribute(ctx, req):
     if not current.get(name):
         raise ServiceError("ExpiredCodeException", codes.EXPIRED)
     current[f"{name}_verified"] = "true"
-    users = _users()
     users.check_unique_username_attributes(ctx.db, pool, user)
     users.claim_aliases(ctx.db, pool, user, force=False, only=[name])
     users.touch(user, ctx.now())
@@ -216,6 +203,6 @@ def set_user_settings(ctx, req):
             raise ServiceError("InvalidParameterException",
                                "User does not have delivery config set to turn on SMS_MFA")
     mfa.set_mfa_options(user, options)
-    _users().touch(user, ctx.now())
-    _users().save_user(ctx.db, pool, user)
+    users.touch(user, ctx.now())
+    users.save_user(ctx.db, pool, user)
     return {}

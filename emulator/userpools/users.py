@@ -17,7 +17,7 @@ import uuid
 
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import attributes as attrs_mod
-from emulator.userpools import codes, delivery, passwords, registry, triggers, user_filter
+from emulator.userpools import codes, delivery, mfa, passwords, pools, registry, triggers, user_filter
 from protocol import ServiceError
 
 register_schema("userpools.users", [
@@ -175,33 +175,17 @@ def by_sub(db, pool_id: str, sub: str) -> dict | None:
     return _one(db, "SELECT * FROM users WHERE pool_id = ? AND sub = ?", (pool_id, sub))
 
 
-def _by_email(db, pool: dict, email: str, verified_only: bool, exclude_seq: int | None = None) -> dict | None:
-    col, value = ("email_lc", email.lower()) if case_insensitive(pool) else ("email", email)
-    sql = f"SELECT * FROM users WHERE pool_id = ? AND {col} = ?"
+def _by_attribute(db, pool: dict, attribute: str, value: str, *, verified_only: bool = False,
+                  exclude_seq: int | None = None) -> dict | None:
+    """The first user whose email / phone_number / preferred_username (indexed columns) is `value`;
+    email and preferred_username compare case-folded in case-insensitive pools."""
+    column = attribute
+    if attribute != "phone_number" and case_insensitive(pool):
+        column, value = f"{attribute}_lc", value.lower()
+    sql = f"SELECT * FROM users WHERE pool_id = ? AND {column} = ?"
     args: list = [pool["Id"], value]
     if verified_only:
-        sql += " AND email_verified = 1"
-    if exclude_seq is not None:
-        sql += " AND seq != ?"
-        args.append(exclude_seq)
-    return _one(db, sql + " ORDER BY seq LIMIT 1", tuple(args))
-
-
-def _by_phone(db, pool: dict, phone: str, verified_only: bool, exclude_seq: int | None = None) -> dict | None:
-    sql = "SELECT * FROM users WHERE pool_id = ? AND phone_number = ?"
-    args: list = [pool["Id"], phone]
-    if verified_only:
-        sql += " AND phone_number_verified = 1"
-    if exclude_seq is not None:
-        sql += " AND seq != ?"
-        args.append(exclude_seq)
-    return _one(db, sql + " ORDER BY seq LIMIT 1", tuple(args))
-
-
-def _by_preferred(db, pool: dict, value: str, exclude_seq: int | None = None) -> dict | None:
-    col, v = ("preferred_username_lc", value.lower()) if case_insensitive(pool) else ("preferred_username", value)
-    sql = f"SELECT * FROM users WHERE pool_id = ? AND {col} = ?"
-    args: list = [pool["Id"], v]
+        sql += f" AND {attribute}_verified = 1"
     if exclude_seq is not None:
         sql += " AND seq != ?"
         args.append(exclude_seq)
@@ -218,20 +202,20 @@ def find_user(db, pool: dict, name: str) -> dict | None:
         return user
     ua, aa = username_attributes(pool), alias_attributes(pool)
     if "email" in ua and "@" in name:
-        user = _by_email(db, pool, name, verified_only=False)
+        user = _by_attribute(db, pool, "email", name)
     elif "email" in aa and "@" in name:
-        user = _by_email(db, pool, name, verified_only=True)
+        user = _by_attribute(db, pool, "email", name, verified_only=True)
     if user:
         return user
     if name.startswith("+"):
         if "phone_number" in ua:
-            user = _by_phone(db, pool, name, verified_only=False)
+            user = _by_attribute(db, pool, "phone_number", name)
         elif "phone_number" in aa:
-            user = _by_phone(db, pool, name, verified_only=True)
+            user = _by_attribute(db, pool, "phone_number", name, verified_only=True)
         if user:
             return user
     if "preferred_username" in aa:
-        user = _by_preferred(db, pool, name)
+        user = _by_attribute(db, pool, "preferred_username", name)
         if user:
             return user
     try:
@@ -273,21 +257,10 @@ def _delete_pool(db, pool_id: str) -> None:
     codes.delete_pool(db, pool_id)
 
 
-def _register_cleanup() -> None:
-    from emulator.userpools import pools
-    if _delete_pool not in pools.on_pool_deleted:
-        pools.on_pool_deleted.append(_delete_pool)
-
-
-_register_cleanup()
+pools.on_pool_deleted.append(_delete_pool)
 
 
 # -- shapes ------------------------------------------------------------------------------------
-def mfa_settings(user: dict) -> dict:
-    from emulator.userpools import mfa
-    return mfa.user_mfa_settings(user)
-
-
 def user_type(pool: dict, user: dict, attributes_to_get: list[str] | None = None) -> dict:
     """UserType (ListUsers, AdminCreateUser, ListUsersInGroup)."""
     out = {
@@ -298,7 +271,7 @@ def user_type(pool: dict, user: dict, attributes_to_get: list[str] | None = None
         "Enabled": bool(user["enabled"]),
         "UserStatus": user["status"],
     }
-    options = mfa_settings(user).get("MFAOptions")
+    options = mfa.user_mfa_settings(user).get("MFAOptions")
     if options:
         out["MFAOptions"] = options
     return out
@@ -356,10 +329,10 @@ def check_username_free(db, pool: dict, username: str, attributes: dict[str, str
     if by_username(db, pool, username) is not None:
         raise ServiceError("UsernameExistsException", message)
     ua = username_attributes(pool)
-    if "email" in ua and attributes.get("email") and _by_email(db, pool, attributes["email"], False):
+    if "email" in ua and attributes.get("email") and _by_attribute(db, pool, "email", attributes["email"]):
         raise ServiceError("UsernameExistsException", "An account with the given email already exists.")
     if "phone_number" in ua and attributes.get("phone_number") and \
-            _by_phone(db, pool, attributes["phone_number"], False):
+            _by_attribute(db, pool, "phone_number", attributes["phone_number"]):
         raise ServiceError("UsernameExistsException", "An account with the given phone_number already exists.")
 
 
@@ -373,8 +346,7 @@ def claim_aliases(db, pool: dict, user: dict, *, force: bool, only: list[str] | 
             continue
         if not attrs_mod.is_verified(a, attribute):
             continue
-        lookup = _by_email if attribute == "email" else _by_phone
-        other = lookup(db, pool, a[attribute], True, user.get("seq"))
+        other = _by_attribute(db, pool, attribute, a[attribute], verified_only=True, exclude_seq=user.get("seq"))
         if other is None:
             continue
         if not force:
@@ -382,7 +354,8 @@ def claim_aliases(db, pool: dict, user: dict, *, force: bool, only: list[str] | 
         other["attributes"][f"{attribute}_verified"] = "false"
         save_user(db, pool, other)
     if "preferred_username" in aa and a.get("preferred_username") and (only is None or "preferred_username" in only):
-        if _by_preferred(db, pool, a["preferred_username"], user.get("seq")) is not None:
+        if _by_attribute(db, pool, "preferred_username", a["preferred_username"],
+                         exclude_seq=user.get("seq")) is not None:
             raise ServiceError("AliasExistsException", "An account with the preferred_username already exists.")
 
 
@@ -390,22 +363,17 @@ def check_unique_username_attributes(db, pool: dict, user: dict) -> None:
     """In email/phone-as-username pools the values stay unique when they change."""
     ua = username_attributes(pool)
     a = user["attributes"]
-    if "email" in ua and a.get("email") and _by_email(db, pool, a["email"], False, user.get("seq")):
+    if "email" in ua and a.get("email") and _by_attribute(db, pool, "email", a["email"], exclude_seq=user.get("seq")):
         raise ServiceError("AliasExistsException", "An account with the given email already exists.")
-    if "phone_number" in ua and a.get("phone_number") and _by_phone(db, pool, a["phone_number"], False,
-                                                                     user.get("seq")):
+    if "phone_number" in ua and a.get("phone_number") and _by_attribute(
+            db, pool, "phone_number", a["phone_number"], exclude_seq=user.get("seq")):
         raise ServiceError("AliasExistsException", "An account with the given phone_number already exists.")
 
 
 # -- helpers shared with signup.py -------------------------------------------------------------
-def load_pool(db, pool_id: str) -> dict:
-    from emulator.userpools import pools
-    return pools.load_pool(db, pool_id)
-
-
 def admin_target(db, req: dict) -> tuple[dict, dict]:
     """The pool and user an Admin* request names (UserPoolId, Username); not-found errors as AWS."""
-    pool = load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     return pool, get_user(db, pool, req["Username"])
 
 
@@ -530,7 +498,6 @@ def migrate_user(ctx, pool: dict, name: str, password: str | None, response: dic
     if password is not None:
         passwords.set_password(db, pool, user, password, temporary=False, now=now, check_history=False)
     if response.get("enableSMSMFA") and user["attributes"].get("phone_number"):
-        from emulator.userpools import mfa
         mfa.set_mfa_options(user, [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}])
     save_user(db, pool, user)
     if response.get("messageAction") != "SUPPRESS":
@@ -558,7 +525,7 @@ def _check_migration_response(response: dict) -> None:
 @registry.handler
 def admin_create_user(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     action = req.get("MessageAction")
     given = attrs_mod.to_dict(req.get("UserAttributes"))
     if action == "RESEND":
@@ -570,13 +537,13 @@ def admin_create_user(ctx, req):
     temporary = req.get("TemporaryPassword")
     if temporary is not None:
         passwords.check_policy(pool, temporary)
-    response = triggers.run_trigger(
+    # The trigger may reject; its autoConfirm/autoVerify answers do not apply to AdminCreateUser.
+    triggers.run_trigger(
         ctx, pool, "PreSignUp", "PreSignUp_AdminCreateUser", username=username,
         request={"userAttributes": dict(given),
                  "validationData": attrs_mod.to_dict(req.get("ValidationData")) or None,
                  "clientMetadata": req.get("ClientMetadata") or {}},
         response={"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False})
-    del response  # auto-confirm/verify are ignored for AdminCreateUser
     user = new_user(pool, username, given, status="FORCE_CHANGE_PASSWORD", now=now,
                     sub=username if username_attributes(pool) else None)
     # Unlike SignUp, AdminCreateUser stores only the attributes given: no implicit *_verified=false.
@@ -628,7 +595,7 @@ def admin_get_user(ctx, req):
         "Enabled": bool(user["enabled"]),
         "UserStatus": user["status"],
     }
-    out.update(mfa_settings(user))
+    out.update(mfa.user_mfa_settings(user))
     return out
 
 
@@ -649,16 +616,14 @@ def admin_update_user_attributes(ctx, req):
     emptied = [n for n, v in changes.items() if v == "" and n in required]
     if emptied:
         raise attrs_mod.schema_error([f"{attrs_mod.error_name(n)}: The attribute is required" for n in emptied])
-    ua = username_attributes(pool)
     apply_attribute_changes(ctx, pool, user, changes, admin=True, client_metadata=req.get("ClientMetadata"))
     check_unique_username_attributes(db, pool, user)
     changed_aliases = [n for n in ("email", "phone_number", "preferred_username")
                        if n in changes or f"{n}_verified" in changes]
     claim_aliases(db, pool, user, force=False, only=changed_aliases)
-    if ua:
-        for name in ua:
-            if name in changes and not user["attributes"].get(name):
-                raise attrs_mod.schema_error([f"{name}: The attribute is required"])
+    for name in username_attributes(pool):
+        if name in changes and not user["attributes"].get(name):
+            raise attrs_mod.schema_error([f"{name}: The attribute is required"])
     touch(user, now)
     save_user(db, pool, user)
     return {}
@@ -720,11 +685,8 @@ def admin_set_user_password(ctx, req):
     passwords.check_policy(pool, password, user)
     permanent = bool(req.get("Permanent"))
     passwords.set_password(db, pool, user, password, temporary=not permanent, now=now)
-    if permanent:
-        if user["status"] != "EXTERNAL_PROVIDER":
-            user["status"] = "CONFIRMED"
-    elif user["status"] != "EXTERNAL_PROVIDER":
-        user["status"] = "FORCE_CHANGE_PASSWORD"
+    if user["status"] != "EXTERNAL_PROVIDER":
+        user["status"] = "CONFIRMED" if permanent else "FORCE_CHANGE_PASSWORD"
     codes.discard(db, pool["Id"], user["username"], "forgot_password")
     touch(user, now)
     save_user(db, pool, user)
@@ -770,7 +732,6 @@ def admin_confirm_sign_up(ctx, req):
 
 @registry.handler
 def admin_set_user_settings(ctx, req):
-    from emulator.userpools import mfa
     pool, user = admin_target(ctx.db, req)
     options = list(req["MFAOptions"])
     for option in options:
@@ -793,9 +754,11 @@ def linked_username(db, pool_id: str, provider_name: str, provider_user_id: str)
 
 def _provider_type(db, pool_id: str, provider_name: str) -> str | None:
     from emulator.userpools import identity_providers
-    if provider_name not in identity_providers.provider_names(db, pool_id):
+    try:
+        provider = identity_providers.load_provider(db, pool_id, provider_name)
+    except ServiceError:
         return None
-    return identity_providers.load_provider(db, pool_id, provider_name).get("ProviderType") or provider_name
+    return provider.get("ProviderType") or provider_name
 
 
 def _identities(user: dict) -> list[dict]:
@@ -809,7 +772,7 @@ def _identities(user: dict) -> list[dict]:
 @registry.handler
 def admin_link_provider_for_user(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     dest, source = req["DestinationUser"], req["SourceUser"]
     if dest.get("ProviderName") != "Cognito" or not dest.get("ProviderAttributeValue"):
         raise ServiceError("InvalidParameterException",
@@ -850,7 +813,7 @@ def admin_link_provider_for_user(ctx, req):
 @registry.handler
 def admin_disable_provider_for_user(ctx, req):
     db, now = ctx.db, ctx.now()
-    pool = load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     target = req["User"]
     provider, external_id = target.get("ProviderName"), target.get("ProviderAttributeValue")
     if not provider or provider == "Cognito" or not external_id:
@@ -942,7 +905,7 @@ def _filter_sql(pool: dict, condition: user_filter.Condition,
 @registry.handler
 def list_users(ctx, req):
     db = ctx.db
-    pool = load_pool(db, req["UserPoolId"])
+    pool = pools.load_pool(db, req["UserPoolId"])
     condition = user_filter.parse(req.get("Filter"))
     limit = req.get("Limit") or MAX_LIMIT
     scope = _page_scope(pool["Id"], req.get("Filter"))

@@ -32,7 +32,7 @@ from webauthn.helpers.structs import (
 
 from emulator import paging
 from emulator.store import dumps, loads, register_schema
-from emulator.userpools import pools, registry
+from emulator.userpools import mfa, mfa_config, pools, registry, tokens
 from protocol import ServiceError
 
 register_schema("userpools.webauthn", [
@@ -68,25 +68,8 @@ MAX_RESULTS = 20
 _TRANSPORTS = {t.value for t in AuthenticatorTransport}
 
 
-# -- adapters --------------------------------------------------------------------------
-def _users():
-    from emulator.userpools import users
-    return users
-
-
-def _tokens():
-    from emulator.userpools import tokens
-    return tokens
-
-
-def _mfa():
-    from emulator.userpools import mfa
-    return mfa
-
-
 def _webauthn_config(ctx, pool: dict) -> dict:
     """The pool's WebAuthnConfiguration (SetUserPoolMfaConfig)."""
-    from emulator.userpools import mfa_config
     return mfa_config.get_mfa_config(pool).get("WebAuthnConfiguration") or {}
 
 
@@ -240,7 +223,7 @@ def finish_assertion(ctx, pool: dict, user: dict, credential: dict | str, expect
 # -- operations ------------------------------------------------------------------------
 @registry.handler
 def start_web_authn_registration(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     rp_id = _require_passkeys(ctx, pool)
     existing = user_credentials(ctx.db, pool["Id"], user["username"])
     if len(existing) >= MAX_CREDENTIALS:
@@ -266,7 +249,7 @@ def start_web_authn_registration(ctx, req):
 
 @registry.handler
 def complete_web_authn_registration(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     rp_id = _require_passkeys(ctx, pool)
     credential = req["Credential"]
     if not isinstance(credential, dict):
@@ -334,7 +317,7 @@ def _friendly_name(aaguid: str) -> str:
 
 @registry.handler
 def list_web_authn_credentials(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     limit = min(req.get("MaxResults") or MAX_RESULTS, MAX_RESULTS)
     rows, token = paging.page(ctx.db, "SELECT * FROM webauthn_credentials WHERE pool_id = ? AND username = ?",
                               [pool["Id"], user["username"]], ["created", "credential_id"], limit,
@@ -353,7 +336,7 @@ def list_web_authn_credentials(ctx, req):
 
 @registry.handler
 def delete_web_authn_credential(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     found = ctx.db.execute("DELETE FROM webauthn_credentials WHERE pool_id = ? AND credential_id = ? "
                            "AND username = ?", (pool["Id"], req["CredentialId"], user["username"]))
     if found.rowcount == 0:
@@ -379,7 +362,7 @@ def configured_auth_factors(ctx, pool: dict, user: dict) -> list[str]:
 
 @registry.handler
 def get_user_auth_factors(ctx, req):
-    pool, user, _claims = _tokens().authenticate_access_token(ctx, req["AccessToken"])
+    pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
     out = {"Username": user["username"], "ConfiguredUserAuthFactors": configured_auth_factors(ctx, pool, user)}
-    out.update({k: v for k, v in _mfa().user_mfa_settings(user).items() if k != "MFAOptions"})
+    out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
     return out
