@@ -13,8 +13,9 @@ import logging
 import threading
 from collections.abc import Callable
 
+import flask
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from emulator import devtools, signing
@@ -22,7 +23,8 @@ from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
 from emulator.store import Store
-from protocol.dispatch import Call, Dispatcher
+from protocol.dispatch import Call, ClientGone, Dispatcher, read_body, too_large
+from protocol.errors import ServiceError
 from protocol.registry import Registry
 from protocol.sigv4 import Caller
 
@@ -41,6 +43,18 @@ CORS_ALLOW_HEADERS = ", ".join([
 CORS_EXPOSE_HEADERS = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
 
 Surface = Callable[[Request], Response | None]
+
+BODY_LIMIT_KEY = "cognito_emulator.body_limit"
+
+
+class _FlaskRequest(flask.Request):
+    """Flask's request, bounded by the same body limit as the rest of the emulator."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        # One byte more than allowed, so that a handler can tell a streamed body was cut.
+        limit = self.environ.get(BODY_LIMIT_KEY)
+        return None if limit is None else limit + 1
 
 
 class Emulator:
@@ -67,12 +81,16 @@ class Emulator:
         # Strict mode (--verify-signatures): None when signatures are not checked.
         self.signature_verifier = signing.verifier(self)
         self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error,
-                                     verifier=self.signature_verifier)
+                                     verifier=self.signature_verifier,
+                                     max_body_bytes=config.max_request_bytes)
         self.surfaces: list[Surface] = []
+        # Paths that take larger bodies than API calls (path prefix -> bytes), e.g. CSV uploads.
+        self.body_limits: dict[str, int] = {}
         # Checks run inside an operation's transaction before its handler, e.g. refusing writes
         # to a pool under recovery: fn(ctx, params) raising a ServiceError to refuse.
         self.before_invoke: list[Callable[[Context, dict], None]] = []
         self.flask = Flask("cognito_emulator")
+        self.flask.request_class = _FlaskRequest
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
         devtools.install(self)
@@ -122,25 +140,60 @@ class Emulator:
     # -- WSGI ------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
-        if self.signature_verifier is not None:
-            # The signed body stays readable after form parsing, and for the Flask surfaces.
-            environ["wsgi.input"] = io.BytesIO(request.get_data(cache=True))
-        if request.method == "OPTIONS":
-            response = Response("", 200)
-        elif self.dispatcher.is_json_api(request):
-            response = self.dispatcher.handle(request)
-        else:
-            response = None
-            for surface in self.surfaces:
-                response = surface(request)
-                if response is not None:
-                    break
-            if response is None and self.dispatcher.match_rest(request) is not None:
-                response = self.dispatcher.handle(request)
-            if response is None:
-                return self._with_cors(request, self.flask.wsgi_app)(environ, start_response)
+        environ[BODY_LIMIT_KEY] = self._body_limit(request.path)
+        request.max_content_length = environ[BODY_LIMIT_KEY] + 1
+        try:
+            response = self._respond(request, environ)
+        except ClientGone:
+            response = Response("", 400, headers={"Connection": "close"})  # nobody is listening
+        except ServiceError as err:  # a body over the limit, refused before any surface read it
+            response = self.dispatcher.error_response(None, err, "json", "-")
+        except Exception:
+            response = self._internal_error()
+        if not isinstance(response, Response):  # a WSGI app (the Flask surfaces)
+            return response(environ, start_response)
         _add_cors(request, response.headers)
         return response(environ, start_response)
+
+    def _body_limit(self, path: str) -> int:
+        for prefix, limit in self.body_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.config.max_request_bytes
+
+    def _respond(self, request: Request, environ):
+        """The Response for `request`, or the WSGI app (Flask) that answers it."""
+        limit = environ[BODY_LIMIT_KEY]
+        if request.content_length is not None and request.content_length > limit:
+            read_body(request, limit)  # raises the 413 without reading the body
+        if self.signature_verifier is not None:
+            # The signed body stays readable after form parsing, and for the Flask surfaces.
+            environ["wsgi.input"] = io.BytesIO(read_body(request, limit))
+        if request.method == "OPTIONS":
+            return Response("", 200)
+        if self.dispatcher.is_json_api(request):
+            return self.dispatcher.handle(request)
+        for surface in self.surfaces:
+            try:
+                response = surface(request)
+            except RequestEntityTooLarge:
+                raise too_large(None, limit) from None
+            except ClientDisconnected:
+                raise ClientGone() from None
+            if response is not None:
+                return response
+        if self.dispatcher.match_rest(request) is not None:
+            return self.dispatcher.handle(request)
+        return self._with_cors(request, self.flask.wsgi_app)
+
+    def _internal_error(self) -> Response:
+        """Whatever escaped every other handler: logged with its trace, counted, answered as JSON."""
+        log.exception("internal error outside any operation")
+        self._count_error()
+        response = Response('{"__type": "InternalErrorException", "message": "Internal error."}', 500,
+                            content_type="application/x-amz-json-1.1")
+        response.headers["x-amzn-ErrorType"] = "InternalErrorException"
+        return response
 
     def _with_cors(self, request: Request, app):
         def wrapped(environ, start_response):
@@ -169,7 +222,8 @@ def _add_cors(request: Request, headers) -> None:
 def _json_errors(app: Flask, count_error) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
-        name = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}.get(err.code, "Error")
+        name = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest",
+                413: "RequestEntityTooLargeException"}.get(err.code, "Error")
         response = jsonify({"__type": name, "message": err.description})
         response.status_code = err.code or 500
         return response

@@ -6,6 +6,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from protocol.dispatch import MAX_BODY_BYTES
+
 
 @dataclasses.dataclass
 class Config:
@@ -30,6 +32,7 @@ class Config:
     verify_signatures: bool = False  # strict mode: refuse requests whose SigV4 signature is wrong
     credentials: str | None = None  # JSON {"AKID": "secret", ...}: keys strict mode knows (and the file's)
     lambda_timeout: float = 5.0  # seconds a trigger may run before the invocation fails (and is retried)
+    max_request_bytes: int = MAX_BODY_BYTES  # larger request bodies are refused with 413 unread
 
     @property
     def database_path(self) -> str | None:
@@ -61,6 +64,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "verify_signatures": (bool, "strict mode: verify SigV4 signatures against known credentials"),
     "credentials": (str, 'JSON {"ACCESS_KEY_ID": "secret", ...} of credentials strict mode accepts'),
     "lambda_timeout": (float, "seconds a Lambda trigger may take per attempt (AWS: 5)"),
+    "max_request_bytes": (int, "largest request body accepted (bytes; larger ones get 413 unread)"),
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from protocol.errors import ServiceError
@@ -26,6 +27,85 @@ from protocol.validate import validate_input
 log = logging.getLogger("cognito_emulator.api")
 
 JSON_CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json")
+
+# A body nested deeper than this cannot match any shape of these services; refusing it early keeps
+# the parser and every walk over the value far from Python's recursion limit.
+MAX_JSON_DEPTH = 100
+# The default body limit: a trigger's event (which carries ClientMetadata) cannot exceed Lambda's
+# 6 MB synchronous payload, and no other member of these APIs comes near it.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+class ClientGone(Exception):
+    """The client went away before its request body arrived: nothing to answer."""
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing one over `limit` bytes without reading the rest.
+
+    Read in small pieces: one large read of a streamed body leaves body-sized blocks behind in
+    the allocator, so memory would grow with every oversized request.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(request.content_length, limit)
+    cached = getattr(request, "_cached_data", None)
+    if cached is not None:
+        return cached
+    request.max_content_length = None  # the loop below enforces the limit
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        stream = request.stream
+        while piece := stream.read(_READ_SIZE):
+            size += len(piece)
+            if size > limit:
+                raise too_large(None, limit)
+            pieces.append(piece)
+    except ClientDisconnected:
+        raise ClientGone() from None
+    body = b"".join(pieces)
+    request._cached_data = body  # werkzeug's cache: get_data() answers it from here on
+    return body
+
+
+_READ_SIZE = 64 * 1024
+
+
+def too_large(size: int | None, limit: int) -> ServiceError:
+    """The answer to a body over `limit` bytes (`size` when the request said it)."""
+    told = f"Request body of {size} bytes" if size is not None else "Request body"
+    return ServiceError("RequestEntityTooLargeException", f"{told} exceeds the maximum of {limit} bytes.", 413,
+                        headers={"Connection": "close"})
+
+
+def parse_json(raw: bytes, message: str) -> Any:
+    """JSON from a request body; SerializationException(`message`) when it is not JSON or is
+    nested deeper than MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ServiceError("SerializationException", message, 400) from None
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise ServiceError("SerializationException", message, 400)
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 @dataclasses.dataclass
@@ -54,7 +134,8 @@ class Dispatcher:
 
     def __init__(self, json_services: dict[str, Registry], rest_services: list[Registry],
                  invoke: Invoker, on_internal_error: Callable[[], None] | None = None,
-                 verifier: Verifier | None = None) -> None:
+                 verifier: Verifier | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.max_body_bytes = max_body_bytes
         self.json_services = json_services
         self.rest_services = rest_services
         self.invoke = invoke
@@ -102,12 +183,9 @@ class Dispatcher:
                 raise ServiceError("SerializationException",
                                    f"Unsupported Content-Type {request.content_type!r}; "
                                    "expected application/x-amz-json-1.1.", 400)
-            body = request.get_data(cache=True)
-            try:
-                params = json.loads(body) if body.strip() else {}
-            except (ValueError, UnicodeDecodeError):
-                raise ServiceError("SerializationException",
-                                   "Start of structure or map found where not expected.", 400) from None
+            body = read_body(request, self.max_body_bytes)
+            params = parse_json(body, "Start of structure or map found where not expected.") \
+                if body.strip() else {}
             if not isinstance(params, dict):
                 raise ServiceError("SerializationException",
                                    "Start of structure or map found where not expected.", 400)
@@ -121,6 +199,8 @@ class Dispatcher:
             response = Response(json.dumps(payload), 200, content_type="application/x-amz-json-1.1")
         except ServiceError as err:
             response = self.error_response(registry, err, "json", request_id)
+        except ClientGone:
+            raise
         except Exception:
             response = self._internal_error(registry, op_name, "json", request_id)
         response.headers["x-amzn-RequestId"] = request_id
@@ -139,13 +219,15 @@ class Dispatcher:
             op_model = registry.model.operation_model(op_name)
             caller = read_caller(request.headers, request.args)
             self._check_auth(registry, op_model, request, caller, 403)
-            params = _rest_input(op_model, request, path_params)
+            params = _rest_input(op_model, request, path_params, self.max_body_bytes)
             params = validate_input(op_model.input_shape, params, registry.validation_error,
                                     registry.pattern_exemptions(op_name))
             result = self.invoke(Call(registry, op_name, params, caller, request, request_id), handler) or {}
             response = _rest_output(op_model, result)
         except ServiceError as err:
             response = self.error_response(registry, err, "rest-json", request_id)
+        except ClientGone:
+            raise
         except Exception:
             response = self._internal_error(registry, op_name, "rest-json", request_id)
         response.headers["x-amzn-RequestId"] = request_id
@@ -181,10 +263,10 @@ class Dispatcher:
                             else "application/json")
         response.headers["x-amzn-ErrorType"] = err.code
         if err.message:
-            response.headers["x-amzn-ErrorMessage"] = _header_safe(err.message)
+            response.headers["x-amzn-ErrorMessage"] = header_safe(err.message)
         response.headers["x-amzn-RequestId"] = request_id
         for k, v in err.headers.items():
-            response.headers[k] = v
+            response.headers[k] = header_safe(v)
         return response
 
     def _internal_error(self, registry, op_name, protocol, request_id) -> Response:
@@ -197,8 +279,13 @@ class Dispatcher:
             500), protocol, request_id)
 
 
-def _header_safe(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:1024]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_safe(text: str) -> str:
+    """A value that may go into an HTTP header: Latin-1, no control characters (CR, LF, NUL
+    would break the header), at most 1024 characters."""
+    return _CONTROL.sub(" ", text[:1024].encode("latin-1", "replace").decode("latin-1"))
 
 
 def _not_implemented(registry: Registry, op_name: str) -> ServiceError:
@@ -250,7 +337,7 @@ def _rest_routes(registry: Registry) -> _Routes:
     return _Routes(registry)
 
 
-def _rest_input(op_model, request: Request, path_params: dict) -> dict:
+def _rest_input(op_model, request: Request, path_params: dict, max_body_bytes: int) -> dict:
     shape = op_model.input_shape
     if shape is None:
         return {}
@@ -271,13 +358,9 @@ def _rest_input(op_model, request: Request, path_params: dict) -> dict:
         else:
             body_members[wire] = name
     if body_members:
-        raw = request.get_data(cache=True)
+        raw = read_body(request, max_body_bytes)
         if raw.strip():
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise ServiceError("SerializationException", "Could not parse request body into json.",
-                                   400) from None
+            body = parse_json(raw, "Could not parse request body into json.")
             if not isinstance(body, dict):
                 raise ServiceError("SerializationException", "Could not parse request body into json.", 400)
             for wire, name in body_members.items():

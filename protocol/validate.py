@@ -57,6 +57,50 @@ def pattern_matches(pattern: str, value: str) -> bool:
         return True
 
 
+def _java_string_hash(text: str) -> int:
+    h = 0
+    for unit in text.encode("utf-16-be").hex(" ", 2).split():
+        h = (31 * h + int(unit, 16)) & 0xFFFFFFFF
+    return h
+
+
+@functools.cache
+def _enum_order(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The order AWS lists an enum's values in its messages: a Java HashSet's iteration order
+    (bucket by spread hash, insertion order within a bucket), e.g. [OPTIONAL, OFF, ON] for the
+    model's [OFF, ON, OPTIONAL] and [SUPPRESS, RESEND] for [RESEND, SUPPRESS]."""
+    table = 16
+    while len(values) > table * 3 // 4:
+        table *= 2
+
+    def bucket(value: str) -> int:
+        h = _java_string_hash(value)
+        return (h ^ (h >> 16)) & (table - 1)
+
+    return tuple(sorted(values, key=bucket))  # sorted() is stable: insertion order within a bucket
+
+
+def _enum_constraint(values: list[str]) -> str:
+    return "Member must satisfy enum value set: [" + ", ".join(_enum_order(tuple(values))) + "]"
+
+
+def storable(text: str) -> bool:
+    """False for strings that are not valid Unicode text (lone UTF-16 surrogates from JSON
+    escapes such as "\\udfff"), which nothing downstream can store or encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+UNSTORABLE = "Member must contain only valid Unicode characters"
+
+
+def _unstorable(problems: set[str]) -> list[str]:
+    return [UNSTORABLE] if UNSTORABLE in problems else []
+
+
 def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -101,10 +145,13 @@ def _scalar_constraints(shape: Shape, value: Any, skip_pattern: bool = False) ->
         if "max" in meta and n > meta["max"]:
             out.append(f"Member must have length less than or equal to {meta['max']}")
     if t == "string":
-        if "pattern" in meta and not skip_pattern and not pattern_matches(meta["pattern"], value):
+        pattern_failed = "pattern" in meta and not skip_pattern and not pattern_matches(meta["pattern"], value)
+        if pattern_failed:
             out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
         if "enum" in meta and value not in meta["enum"]:
-            out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
+            out.append(_enum_constraint(meta["enum"]))
+        elif not pattern_failed and not storable(value):
+            out.append(UNSTORABLE)
     if t in ("integer", "long", "double", "float"):
         if "min" in meta and value < meta["min"]:
             out.append(f"Member must have value greater than or equal to {_num(meta['min'])}")
@@ -131,7 +178,7 @@ def _all_constraints(shape: Shape) -> list[str]:
     if "pattern" in meta:
         out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
     if "enum" in meta:
-        out.append("Member must satisfy enum value set: [" + ", ".join(meta["enum"]) + "]")
+        out.append(_enum_constraint(meta["enum"]))
     return out
 
 
@@ -221,49 +268,52 @@ def _walk(shape: Shape, value: Any, path: str, errs: _Collector) -> Any:
             # AWS reports scalar members on the list itself:
             # Value '[x]' at 'flows' failed to satisfy constraint: Member must satisfy constraint: [...]
             failed = saw_null = False
+            problems_seen: set[str] = set()
             for item in value:
                 if item is None:
                     failed = saw_null = True
                     out.append(None)
                     continue
                 item = _coerce(member, item)
-                failed = failed or bool(_scalar_constraints(member, item))
+                problems = _scalar_constraints(member, item)
+                failed = failed or bool(problems)
+                problems_seen.update(problems)
                 out.append(item)
             if failed:
                 errs.add(path, value, "Member must satisfy constraint: ["
-                         + ", ".join(_all_constraints(member) + (["Member must not be null"] if saw_null else []))
+                         + ", ".join(_all_constraints(member) + (["Member must not be null"] if saw_null else [])
+                                     + _unstorable(problems_seen))
                          + "]",
                          sensitive or bool(member.metadata.get("sensitive")))
             return out
         for i, item in enumerate(value, start=1):
             item_path = f"{path}.{i}.member"
             if item is None:
-                out.append(None)
+                errs.add(item_path, None, "Member must not be null", False)
                 continue
             out.append(_walk(member, item, item_path, errs))
         return out
     if t == "map":
         out_map = {}
-        keys_failed = values_failed = saw_null = False
+        key_problems: set[str] = set()
+        value_problems: set[str] = set()
         for k, v in value.items():
-            keys_failed = keys_failed or bool(_scalar_constraints(shape.key, k))
+            key_problems.update(_scalar_constraints(shape.key, k))
             if v is None:
-                values_failed = saw_null = True
-                continue
+                continue  # a null map value is absent, as in AWS's JSON protocol
             if shape.value.type_name in ("structure", "list", "map"):
                 out_map[k] = _walk(shape.value, v, f"{path}.{k}", errs)
                 continue
             v = _coerce(shape.value, v)
-            values_failed = values_failed or bool(_scalar_constraints(shape.value, v))
+            value_problems.update(_scalar_constraints(shape.value, v))
             out_map[k] = v
         hidden = sensitive or bool(shape.value.metadata.get("sensitive"))
-        if keys_failed:
+        if key_problems:
             errs.add(path, value, "Map keys must satisfy constraint: ["
-                     + ", ".join(_all_constraints(shape.key)) + "]", hidden)
-        if values_failed:
+                     + ", ".join(_all_constraints(shape.key) + _unstorable(key_problems)) + "]", hidden)
+        if value_problems:
             errs.add(path, value, "Map value must satisfy constraint: ["
-                     + ", ".join(_all_constraints(shape.value) + (["Member must not be null"] if saw_null else []))
-                     + "]", hidden)
+                     + ", ".join(_all_constraints(shape.value) + _unstorable(value_problems)) + "]", hidden)
         return out_map
     return value
 

@@ -41,7 +41,7 @@ def test_missing_required_member(call):
 def test_bad_enum(call):
     _check(call("CreateUserPool", {"PoolName": "p", "MfaConfiguration": "MAYBE"}), 400, "InvalidParameterException",
            "1 validation error detected: Value 'MAYBE' at 'mfaConfiguration' failed to satisfy constraint: "
-           "Member must satisfy enum value set: [OFF, ON, OPTIONAL]")
+           "Member must satisfy enum value set: [OPTIONAL, OFF, ON]")
 
 
 def test_too_long(call):

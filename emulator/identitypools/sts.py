@@ -18,6 +18,7 @@ import uuid
 from xml.sax.saxutils import escape
 
 import botocore.session
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from emulator.identitypools import credentials, logins, openid
@@ -220,6 +221,8 @@ def handle(emulator, request: Request) -> Response:
         return Response(body, 200, content_type="text/xml", headers={"x-amzn-RequestId": request_id})
     except StsError as err:
         return _xml_error(err, request_id)
+    except (RequestEntityTooLarge, ClientDisconnected):
+        raise  # answered by the emulator as for every other surface
     except Exception:
         log.exception("internal error in STS %s", action)
         emulator._count_error()

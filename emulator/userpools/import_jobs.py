@@ -258,13 +258,22 @@ def _import_row(ctx, pool: dict, record: dict, seen: set[str], mfa_on: bool, now
 
 
 # -- the pre-signed URL ------------------------------------------------------------------------------
+MAX_CSV_BYTES = 100 * 1024 * 1024  # AWS's limit for an import job's CSV file
+
+
 def install(emulator) -> None:
     app = emulator.flask
+    emulator.body_limits[UPLOAD_PATH] = MAX_CSV_BYTES
 
     @app.put(f"{UPLOAD_PATH}/<pool_id>/<job_id>")
     def upload_csv(pool_id: str, job_id: str):
         token = request.args.get("X-Amz-Signature", "")
         body = request.get_data(cache=False)
+        if len(body) > MAX_CSV_BYTES:
+            response = jsonify({"__type": "EntityTooLarge",
+                                "message": "Your proposed upload exceeds the maximum allowed size"})
+            response.status_code = 400
+            return response
         with emulator.store.transaction() as db:
             emulator.clock.load(db)
             row = db.execute("SELECT upload_token, data FROM user_import_jobs WHERE job_id = ? AND pool_id = ?",
