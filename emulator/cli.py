@@ -43,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(config: Config) -> None:
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import make_server
 
     from emulator.app import create_app
+    from emulator.serving import RequestHandler
 
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,12 +56,10 @@ def serve(config: Config) -> None:
         app = create_app(config)
     except CredentialsError as err:
         sys.exit(f"cognito-emulator: {err}")
-    class Handler(WSGIRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
-
     from emulator import certs
     tls = certs.ssl_context(config)
-    server = make_server(config.host, config.port, app, threaded=True, request_handler=Handler, ssl_context=tls)
+    server = make_server(config.host, config.port, app, threaded=True, request_handler=RequestHandler,
+                         ssl_context=tls)
     config.port = server.server_port
     where = "memory" if config.in_memory else os.path.abspath(config.data_dir)
     scheme = "https" if tls else "http"

@@ -24,13 +24,12 @@ class RunningEmulator:
     """A server started in this process, on a free port."""
 
     def __init__(self) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
+        from werkzeug.serving import make_server
 
         from emulator.app import create_app
+        from emulator.serving import RequestHandler
 
-        class Handler(WSGIRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(RequestHandler):
             def log_request(self, *args, **kwargs) -> None:
                 pass
 

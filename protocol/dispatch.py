@@ -82,12 +82,16 @@ def parse_json(raw: bytes, message: str) -> Any:
     """JSON from a request body; SerializationException(`message`) when it is not JSON or is
     nested deeper than MAX_JSON_DEPTH."""
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ServiceError("SerializationException", message, 400) from None
     if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
         raise ServiceError("SerializationException", message, 400)
     return value
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")  # NaN and Infinity: Python's parser would take them
 
 
 def _depth(value: Any) -> int:

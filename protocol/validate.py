@@ -192,9 +192,35 @@ def _serialization_error(message: str) -> ServiceError:
     return ServiceError("SerializationException", message, 400)
 
 
-_TYPE_NAMES = {"integer": "Integer", "long": "Long", "double": "Double", "float": "Float",
-               "boolean": "Boolean", "string": "String", "timestamp": "Date",
-               "structure": "Structure", "list": "List", "map": "Map", "blob": "Blob"}
+# How AWS's JSON services (Jackson underneath) name a value of the wrong JSON type, and the
+# target type with its article, as captured from real answers: "NUMBER_VALUE can not be converted
+# to a String", "STRING_VALUE can not be converted to an Integer", "Expected list or null".
+_TARGETS = {"string": "a String", "integer": "an Integer", "long": "a Long", "double": "a Double",
+            "float": "a Float", "boolean": "a Boolean", "timestamp": "a Date", "blob": "a ByteBuffer"}
+_JAVA_RANGE = {"integer": (-(2 ** 31), 2 ** 31 - 1), "long": (-(2 ** 63), 2 ** 63 - 1)}
+_JAVA_NAME = {"integer": "int", "long": "long"}
+
+
+def _token(value: Any) -> str:
+    if value is True:
+        return "TRUE_VALUE"
+    if value is False:
+        return "FALSE_VALUE"
+    if isinstance(value, (int, float)):
+        return "NUMBER_VALUE"
+    return "STRING_VALUE"
+
+
+def _wrong_type(t: str, value: Any) -> ServiceError:
+    if isinstance(value, list):
+        return _serialization_error("Start of list found where not expected")
+    if isinstance(value, dict):
+        return _serialization_error("Start of structure or map found where not expected.")
+    if t == "list":
+        return _serialization_error("Expected list or null")
+    if t in ("structure", "map"):
+        return _serialization_error("Expected null")
+    return _serialization_error(f"{_token(value)} can not be converted to {_TARGETS.get(t, t)}")
 
 
 def _coerce(shape: Shape, value: Any) -> Any:
@@ -202,52 +228,53 @@ def _coerce(shape: Shape, value: Any) -> Any:
     t = shape.type_name
     if value is None:
         return None
-    bad = False
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if t == "string":
-        bad = not isinstance(value, str)
+        ok = isinstance(value, str)
     elif t in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            bad = True
-        elif isinstance(value, float):
-            if not value.is_integer():
-                bad = True
-            else:
-                value = int(value)
+        ok = number
+        if ok:
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    raise _serialization_error(f"Numeric value ({value}) out of range of {_JAVA_NAME[t]}")
+                value = int(value)  # a decimal is truncated, as AWS does
+            low, high = _JAVA_RANGE[t]
+            if not low <= value <= high:
+                raise _serialization_error(f"Numeric value ({value}) out of range of {_JAVA_NAME[t]}")
     elif t in ("double", "float"):
-        bad = isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and math.isnan(value))
-        if not bad:
+        ok = number
+        if ok:
             value = float(value)
+            if not math.isfinite(value):
+                raise _serialization_error(f"Numeric value out of range of {t}")
     elif t == "boolean":
-        bad = not isinstance(value, bool)
+        ok = isinstance(value, bool)
     elif t == "timestamp":
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            bad = True
-        elif isinstance(value, str):
+        ok = number or isinstance(value, str)
+        if ok and isinstance(value, str):
             try:
                 value = parse_timestamp(value)
             except ValueError:
-                bad = True
-        else:
+                raise _wrong_type(t, value) from None
+        elif ok:
             value = float(value)
+            if not math.isfinite(value):
+                raise _wrong_type(t, value)
     elif t == "blob":
-        if not isinstance(value, str):
-            bad = True
-        else:
+        ok = isinstance(value, str)
+        if ok:
             try:
                 value = base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
-                bad = True
-    elif t == "structure":
-        bad = not isinstance(value, dict)
+                raise _serialization_error("Failed to decode base64 value") from None
+    elif t in ("structure", "map"):
+        ok = isinstance(value, dict)
     elif t == "list":
-        bad = not isinstance(value, list)
-    elif t == "map":
-        bad = not isinstance(value, dict)
-    if bad:
-        kind = type(value).__name__.upper()
-        raise _serialization_error(
-            f"{kind}_VALUE can not be converted to {_TYPE_NAMES.get(t, t)}")
+        ok = isinstance(value, list)
+    else:
+        ok = True
+    if not ok:
+        raise _wrong_type(t, value)
     return value
 
 

@@ -358,7 +358,7 @@ def test_force_change_password_new_password_required(idp):
         idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
                                       Session=session, ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "short"})
     code, message = error(e)
-    assert code == "InvalidPasswordException" and message.startswith("Password did not conform with policy: ")
+    assert (code, message) == ("InvalidPasswordException", "Password does not conform to policy: Password not long enough")
     done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
                                          Session=session,
                                          ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "N3wPassword!",

@@ -267,3 +267,35 @@ def test_large_client_metadata_below_the_limit_is_read(endpoint):
         "AuthParameters": {"USERNAME": "u", "PASSWORD": "p"}}))
     assert _json_error(response, 400, "ResourceNotFoundException")["message"] == \
         f"User pool client {'a' * 26} does not exist."
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"UserPoolId": ["us-east-1_abc"]}, "Start of list found where not expected"),
+    ({"UserPoolId": {"a": 1}}, "Start of structure or map found where not expected."),
+    ({"UserPoolId": 7}, "NUMBER_VALUE can not be converted to a String"),
+    ({"UserPoolId": "us-east-1_abc", "Limit": "10"}, "STRING_VALUE can not be converted to an Integer"),
+    ({"UserPoolId": "us-east-1_abc", "Limit": False}, "FALSE_VALUE can not be converted to an Integer"),
+    ({"UserPoolId": "us-east-1_abc", "Limit": 2 ** 40}, f"Numeric value ({2 ** 40}) out of range of int"),
+    ({"UserPoolId": "us-east-1_abc", "AttributesToGet": "email"}, "Expected list or null"),
+])
+def test_wrong_json_types_are_named_as_aws_does(params, message):
+    with pytest.raises(ServiceError) as err:
+        validate_input(_input("ListUsers"), params, "InvalidParameterException")
+    assert (err.value.code, err.value.message) == ("SerializationException", message)
+
+
+def test_structure_given_a_scalar_and_decimals_for_integers():
+    with pytest.raises(ServiceError) as err:
+        validate_input(_input("AdminCreateUser"), {"UserPoolId": "us-east-1_abc", "Username": "u",
+                                                   "UserAttributes": ["email"]}, "InvalidParameterException")
+    assert err.value.message == "Expected null"
+    out = validate_input(_input("ListUsers"), {"UserPoolId": "us-east-1_abc", "Limit": 1.9},
+                         "InvalidParameterException")
+    assert out["Limit"] == 1
+
+
+@pytest.mark.parametrize("raw", [b'{"Limit": NaN}', b'{"Limit": Infinity}', b'{"Limit": -Infinity}'])
+def test_non_json_number_tokens(raw):
+    with pytest.raises(ServiceError) as err:
+        parse_json(raw, "bad")
+    assert err.value.code == "SerializationException"

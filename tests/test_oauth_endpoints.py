@@ -424,7 +424,7 @@ def test_new_password_required_page(idp, setup, endpoint):
     session = hidden(r.text, "session")
     bad = browser.post("/newPassword?" + urlencode(authorize_query(client)),
                        data={"session": session, "password": "short", "confirmPassword": "short"})
-    assert bad.status_code == 400 and "Password did not conform with policy" in bad.text
+    assert bad.status_code == 400 and "Password does not conform to policy" in bad.text
     r = browser.post("/newPassword?" + urlencode(authorize_query(client)),
                      data={"session": hidden(bad.text, "session"), "password": "N3w!Password",
                            "confirmPassword": "N3w!Password"})

@@ -142,7 +142,7 @@ def test_identity_providers(idp, pool_id):
         (dict(ProviderName="Facebook", ProviderType="Facebook", ProviderDetails={"client_id": "c"}),
          ("InvalidParameterException", "client_secret is required for provider type Facebook.")),
         (dict(ProviderName="Apple", ProviderType="SignInWithApple", ProviderDetails={"client_id": "c"}),
-         ("InvalidParameterException", "ProviderName must be SignInWithApple for provider type SignInWithApple.")),
+         ("InvalidParameterException", "Provider Apple cannot be of type SignInWithApple.")),
     ]
     for kwargs, expected in cases:
         with pytest.raises(ClientError) as exc:

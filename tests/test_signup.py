@@ -122,12 +122,12 @@ def test_sign_up_required_and_unknown_attributes(idp):
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, unique("u"))
     assert error(exc) == ("InvalidParameterException",
-                          "Attributes did not conform to the schema: email: The attribute is required")
+                          "Attributes did not conform to the schema: email: The attribute is required\n")
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, unique("u"), "a@example.com",
                 UserAttributes=[{"Name": "favorite_flavor", "Value": "x"}])
     assert error(exc) == ("InvalidParameterException", "Attributes did not conform to the schema: "
-                          "favorite_flavor: Attribute does not exist in the schema.")
+                          "favorite_flavor: Attribute does not exist in the schema.\n")
 
 
 def test_sign_up_client_cannot_write_verified_flag(idp, setup):
@@ -156,7 +156,7 @@ def test_sign_up_without_auto_verification_sends_nothing(idp, outbox):
     assert outbox.list(username=username) == []
     with pytest.raises(ClientError) as exc:
         idp.resend_confirmation_code(ClientId=client_id, Username=username)
-    assert error(exc) == ("InvalidParameterException", "Auto verification not turned on.")
+    assert error(exc) == ("NotAuthorizedException", "Cannot resend codes. Auto verification not turned on.")
     idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=username)
     assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
 
@@ -289,7 +289,7 @@ def test_forgot_password_round_trip(idp, setup, outbox, clock):
     with pytest.raises(ClientError) as exc:
         idp.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=message["code"],
                                     Password="weak")
-    assert error(exc) == ("InvalidPasswordException", "Password did not conform with policy: Password not long enough")
+    assert error(exc) == ("InvalidPasswordException", "Password does not conform to policy: Password not long enough")
     wrong = "000000" if message["code"] != "000000" else "111111"
     with pytest.raises(ClientError) as exc:
         idp.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=wrong,

@@ -185,20 +185,20 @@ def test_schema_errors(given, message):
     with pytest.raises(ServiceError) as err:
         attributes.validate_values(POOL, given, creating=True, admin=True)
     assert err.value.code == "InvalidParameterException"
-    assert err.value.message == "Attributes did not conform to the schema: " + message
+    assert err.value.message == "Attributes did not conform to the schema: " + message + "\n"
 
 
 def test_immutable_attributes_only_at_creation():
     attributes.validate_values(POOL, {"custom:badge": "gold"}, creating=True, admin=True)
     with pytest.raises(ServiceError) as err:
         attributes.validate_values(POOL, {"custom:badge": "gold"}, creating=False, admin=True)
-    assert "custom:badge: Attribute cannot be updated" in err.value.message
+    assert err.value.message == "user.custom:badge: Attribute cannot be updated.\n"
 
 
 def test_required_attributes():
     with pytest.raises(ServiceError) as err:
         attributes.check_required(POOL, {"email": "a@b.c"})
-    assert err.value.message == "Attributes did not conform to the schema: name.formatted: The attribute is required"
+    assert err.value.message == "Attributes did not conform to the schema: name.formatted: The attribute is required\n"
 
 
 def test_email_and_phone_formats():

@@ -202,6 +202,10 @@ def identity_for_request(ctx, identity_id: str, raw_logins: dict | None) -> tupl
     identity = require_identity(ctx.db, identity_id)
     pool = load_identity_pool(ctx.db, identity["IdentityPoolId"])
     logins = verify_logins(ctx, pool, raw_logins)
+    if logins:
+        # verify_logins may have released the store (key fetches): the identity may have been
+        # deleted, disabled or merged meanwhile.
+        identity = require_identity(ctx.db, identity_id)
     check_identity_logins(ctx, identity, pool, logins)
     if not logins:
         return pool, identity, logins, identity_id

@@ -119,6 +119,13 @@ def verify_logins(ctx, pool: dict, logins: dict[str, str] | None) -> list[Login]
                            f"Identity pool - {pool['IdentityPoolId']} does not have identity providers configured.")
     for provider, token in (logins or {}).items():
         verified.append(verify_login(ctx, pool, provider, token))
+    if external:
+        # Keys or SAML metadata may have been fetched with the store released: the pool must
+        # still exist, and the caller goes on with its current settings (in place).
+        from emulator.identitypools.pools import load_identity_pool
+        current = load_identity_pool(ctx.db, pool["IdentityPoolId"])
+        pool.clear()
+        pool.update(current)
     return verified
 
 

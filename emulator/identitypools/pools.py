@@ -127,8 +127,8 @@ def _check_config(req: dict, existing: dict | None) -> dict:
     for provider in config.get("CognitoIdentityProviders") or []:
         name = provider.get("ProviderName")
         if not name or not USER_POOL_PROVIDER.match(name):
-            raise ServiceError("InvalidParameterException",
-                               f"Invalid Cognito Identity Provider ProviderName: {name}")
+            # AWS names no field and no value (docs/fidelity.md).
+            raise ServiceError("InvalidParameterException", "Invalid Cognito Identity Provider")
         if not provider.get("ClientId"):
             raise ServiceError("InvalidParameterException",
                                f"ClientId is required for Cognito Identity Provider {name}")

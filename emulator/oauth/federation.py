@@ -169,22 +169,20 @@ def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict, *, exte
     attrs = dict(attrs) if attrs is not None else _mapped_attributes(provider, claims)
     if issuer is None:
         issuer = (provider.get("ProviderDetails") or {}).get("oidc_issuer")
-    linked = users.linked_username(ctx.db, pool["Id"], name, external_id)
-    if linked:
-        user = users.by_username(ctx.db, pool, linked)
-        if user is not None:
-            return user
     username = f"{name}_{external_id}"
-    user = users.by_username(ctx.db, pool, username)
-    now = ctx.now()
+    user = _existing_user(ctx, pool, name, external_id, username, attrs)
     if user is not None:
-        user["attributes"].update(attrs)
-        users.touch(user, now)
-        return users.save_user(ctx.db, pool, user)
+        return user
+    now = ctx.now()
     response = common._m("triggers").run_trigger(
         ctx, pool, "PreSignUp", "PreSignUp_ExternalProvider", username=username, client_id=client["ClientId"],
         request={"userAttributes": dict(attrs), "validationData": None, "clientMetadata": {}},
         response={"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}) or {}
+    # PreSignUp ran with the store released: a concurrent sign-in of the same identity may have
+    # created its user (or an admin linked the identity) meanwhile. Sign in as that user.
+    user = _existing_user(ctx, pool, name, external_id, username, attrs)
+    if user is not None:
+        return user
     if response.get("autoVerifyEmail") and attrs.get("email"):
         attrs["email_verified"] = "true"
     if response.get("autoVerifyPhone") and attrs.get("phone_number"):
@@ -197,6 +195,24 @@ def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict, *, exte
     users.save_user(ctx.db, pool, user)
     users.run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmSignUp", client["ClientId"], None)
     return user
+
+
+def _existing_user(ctx, pool: dict, provider_name: str, external_id: str, username: str,
+                   attrs: dict[str, str]) -> dict | None:
+    """The native user the identity is linked to, else its federated user refreshed with `attrs`,
+    else None."""
+    users = common._m("users")
+    linked = users.linked_username(ctx.db, pool["Id"], provider_name, external_id)
+    if linked:
+        user = users.by_username(ctx.db, pool, linked)
+        if user is not None:
+            return user
+    user = users.by_username(ctx.db, pool, username)
+    if user is None:
+        return None
+    user["attributes"].update(attrs)
+    users.touch(user, ctx.now())
+    return users.save_user(ctx.db, pool, user)
 
 
 def install(emulator) -> None:

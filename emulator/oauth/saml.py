@@ -763,9 +763,13 @@ def install(emulator) -> None:
             return early
 
         def work(ctx):
-            areq = common.validate_authorize(ctx, holder["params"])
             provider = holder["provider"]
             metadata = provider_metadata(ctx, provider.get("ProviderDetails") or {})
+            # The metadata may have been fetched with the store released: the app client, the
+            # pool and the provider are looked up now, in the transaction that signs the user in.
+            areq = common.validate_authorize(ctx, holder["params"])
+            provider = common._m("identity_providers").load_provider(ctx.db, areq.pool["Id"],
+                                                                    provider["ProviderName"])
             raw = decode_response(value)
             return sign_in(ctx, areq, provider, metadata, raw, request_id=holder["request_id"], acs=holder["acs"])
 

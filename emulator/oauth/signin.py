@@ -53,6 +53,7 @@ def check_password(ctx, areq: AuthRequest, typed: str, password: str) -> dict:
     lockout.check(ctx, pool["Id"], user["username"])
     auth._status_before_password(client, user)
     auth._pre_authentication(ctx, pool, client, user, None)
+    lockout.check(ctx, pool["Id"], user["username"])  # again: concurrent failures during PreAuthentication
     if not common._m("passwords").password_matches(pool, user, password):
         raise auth._password_failed(ctx, pool, user)
     auth._status_after_password(ctx, pool, client, user)
@@ -102,7 +103,7 @@ def new_password(ctx, areq: AuthRequest, flow: dict, password: str, confirm: str
     if missing:
         raise ServiceError("InvalidParameterException", f"Invalid attributes given, {missing[0]} is missing")
     passwords = common._m("passwords")
-    passwords.check_policy(pool, password, user)
+    passwords.check_policy(pool, password, user, prefix=passwords.USER_PREFIX)
     passwords.set_password(ctx.db, pool, user, password, temporary=False, now=ctx.now())
     if updates:
         attributes.normalise_flags(merged)

@@ -120,6 +120,16 @@ class Store:
         Used around Lambda triggers and other outbound calls, which may call back into the
         emulator from another thread. The caller's work so far is committed; a new
         transaction begins when the block ends.
+
+        Other requests run while the block does, so after it the caller must treat everything
+        it read or checked before as stale. Before writing, it re-checks in the new transaction
+        every invariant it relied on (a free username, email or alias; a code, session or
+        SyncCount still unused; the record still there) and answers the loser of a race with
+        the error AWS gives; and it re-loads records it goes on using or writing (a user
+        deleted or disabled meanwhile gets no tokens). users.save_user re-checks uniqueness
+        of new users and keeps concurrent changes of loaded ones; auth_sessions.consume fails
+        for a session used meanwhile; users.reload_user re-reads a user. Work committed
+        before the block stays committed if the operation fails after it.
         """
         depth = getattr(self._local, "depth", 0)
         if not depth:

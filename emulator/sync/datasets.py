@@ -226,7 +226,10 @@ def update_records(ctx, req):
             event_records[p["Key"]] = {"oldValue": old["value"] if old is not None else None,
                                        "newValue": writes[p["Key"]][0], "op": p["Op"]}
         returned = run_sync_trigger(ctx, arn, pool_id, identity_id, name, event_records)
-        # the store lock was released during the call: what was checked must still hold
+        # the store lock was released during the call: what was checked must still hold (the
+        # identity, the session, and every record's SyncCount: a concurrent sync of the same
+        # SyncCount that wrote first makes this one a ResourceConflictException)
+        check_identity(ctx, pool_id, identity_id)
         _check_session(ctx, req["SyncSessionToken"], pool_id, identity_id, name)
         current = _current_records(ctx.db, pool_id, identity_id, name, list({*keys, *returned}))
         _check_conflicts(patches, current)

@@ -21,7 +21,17 @@ CONTACTS = ("email", "phone_number")
 
 PHONE_RE = re.compile(r"^\+[0-9]{4,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+# AWS's wording differs by operation (sources in docs/fidelity.md). Creating a user (SignUp,
+# AdminCreateUser) reports every problem behind one prefix; updating one reports each problem as
+# `user.<name>: ...`; deleting adds an "Invalid user attributes: " prefix. Every problem line ends
+# with a newline, the last one included.
 SCHEMA_ERROR = "Attributes did not conform to the schema: "
+INVALID_ATTRIBUTES = "Invalid user attributes: "
+NOT_IN_SCHEMA = "Attribute does not exist in the schema."
+IMMUTABLE = "Attribute cannot be updated."
+NON_MUTABLE = "Cannot modify the non-mutable attribute {name}"
+NULL_VALUE = "Attribute value for {name} must not be null"
+REQUIRED_DELETED = "Invalid user attributes: {name}: Required attribute cannot be deleted."
 
 # Names AWS uses inside schema error messages.
 _ERROR_NAMES = {"name": "name.formatted"}
@@ -70,8 +80,57 @@ def error_name(name: str) -> str:
     return _ERROR_NAMES.get(name, name)
 
 
+def _lines(problems: list[str], prefix: str = "") -> str:
+    return "".join(f"{prefix}{p}\n" for p in problems)
+
+
 def schema_error(problems: list[str]) -> ServiceError:
-    return ServiceError("InvalidParameterException", SCHEMA_ERROR + "\n".join(problems))
+    """Attribute problems when a user is created (SignUp, AdminCreateUser): `name: problem` each."""
+    return ServiceError("InvalidParameterException", SCHEMA_ERROR + _lines(problems))
+
+
+def update_error(problems: list[str]) -> ServiceError:
+    """Attribute problems when a user is updated: `user.name: problem` each, no prefix."""
+    return ServiceError("InvalidParameterException", _lines(problems, "user."))
+
+
+def non_mutable(name: str) -> ServiceError:
+    return ServiceError("InvalidParameterException", NON_MUTABLE.format(name=name))
+
+
+def required_deleted(name: str) -> ServiceError:
+    """A required attribute (or a username attribute) emptied or deleted after creation."""
+    return ServiceError("InvalidParameterException", REQUIRED_DELETED.format(name=name))
+
+
+def update_changes(attribute_list: list[dict] | None) -> dict[str, str]:
+    """The [{Name, Value}] of (Admin)UpdateUserAttributes as {name: value}, after the checks AWS
+    makes before the schema: `sub` can never be written, and every attribute needs a value."""
+    attribute_list = list(attribute_list or [])
+    if any(a.get("Name") == "sub" for a in attribute_list):
+        raise non_mutable("sub")
+    for a in attribute_list:
+        if a.get("Value") is None:
+            raise ServiceError("InvalidParameterException", NULL_VALUE.format(name=a["Name"]))
+    return to_dict(attribute_list)
+
+
+def check_deletable(pool: dict, names: list[str], required: set[str]) -> None:
+    """(Admin)DeleteUserAttributes: `sub`, unknown, immutable and required attributes stay."""
+    if "sub" in names:
+        raise non_mutable("sub")
+    defs = schema(pool)
+    problems = []
+    for name in names:
+        if name not in defs:
+            problems.append(f"user.{name}: {NOT_IN_SCHEMA}")
+        elif defs[name].get("Mutable") is False:
+            problems.append(f"user.{name}: {IMMUTABLE}")
+    if problems:
+        raise ServiceError("InvalidParameterException", INVALID_ATTRIBUTES + _lines(problems))
+    for name in names:
+        if name in required:
+            raise required_deleted(name)
 
 
 def to_dict(attribute_list: list[dict] | None) -> dict[str, str]:
@@ -88,26 +147,26 @@ def to_list(attrs: dict[str, str], names: list[str] | None = None) -> list[dict]
 
 def validate_values(pool: dict, attrs: dict[str, str], *, creating: bool, admin: bool) -> None:
     """Check names, types, constraints and mutability of attributes being written."""
+    if "sub" in attrs:
+        raise non_mutable("sub")
     defs = schema(pool)
     problems: list[str] = []
     for name, value in attrs.items():
-        if name == "sub":
-            problems.append(f"{name}: Attribute cannot be updated. (changing an immutable attribute)")
-            continue
         if name.startswith("dev:") and not admin:
             continue  # reported by the permission check
         attr = defs.get(name)
         if attr is None:
-            problems.append(f"{name}: Attribute does not exist in the schema.")
+            problems.append(f"{name}: {NOT_IN_SCHEMA}")
             continue
         if not creating and attr.get("Mutable") is False:
-            problems.append(f"{name}: Attribute cannot be updated. (changing an immutable attribute)")
+            # Immutable attributes are written only when the user is created, set or not.
+            problems.append(f"{name}: {IMMUTABLE}")
             continue
         problem = _value_problem(name, attr, value)
         if problem:
             problems.append(problem)
     if problems:
-        raise schema_error(problems)
+        raise schema_error(problems) if creating else update_error(problems)
     if attrs.get("email"):
         if not EMAIL_RE.match(attrs["email"]):
             raise ServiceError("InvalidParameterException", "Invalid email address format.")

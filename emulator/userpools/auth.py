@@ -9,6 +9,10 @@ secret blocks are sessions too, so the client's echo of them is checked and sing
 
 CUSTOM_AUTH is dispatched to `CUSTOM_AUTH` (start, respond) when another module installs
 it; until then the flow is refused with a clear error.
+
+With threat protection, `threat_protection.assess_sign_in` judges the sign-in once the password is
+proven (it may block, or ask for MFA through the state's `risk_mfa`), and `_record_event`
+completes its auth event.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from typing import Any
 
 from emulator.userpools import (
     attributes,
-    auth_events,
     auth_sessions,
     clients,
     delivery,
@@ -39,6 +42,7 @@ from emulator.userpools import (
     registry,
     secret_hash,
     srp,
+    threat_protection,
     tokens,
     triggers,
     users,
@@ -113,22 +117,12 @@ def _gate(pool: dict, client: dict, flow: str) -> None:
                            "This feature is not available in the current tier of the user pool.")
 
 
-def _record_event(ctx, pool: dict, user: dict | None, passed: bool, challenge: str = "Password") -> None:
+def _record_event(ctx, pool: dict, user: dict | None, passed: bool, challenge: str = "Password",
+                  state: dict | None = None) -> None:
+    """The SignIn auth event of a pool with threat protection (the one `state` carries, else a new one)."""
     if user is None:
         return
-    request = ctx.request
-    event = {
-        "EventId": str(uuid.uuid4()),
-        "EventType": "SignIn",
-        "CreationDate": ctx.now(),
-        "EventResponse": "Pass" if passed else "Fail",
-        "EventRisk": {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False},
-        "ChallengeResponses": [{"ChallengeName": challenge, "ChallengeResponse": "Success" if passed else "Failure"}],
-        "EventContextData": {"IpAddress": ctx.source_ip or "127.0.0.1",
-                             "DeviceName": (request.headers.get("User-Agent") if request else None) or "Unknown",
-                             "Timezone": "+00:00", "City": "Unknown", "Country": "Unknown"},
-    }
-    auth_events.record_auth_event(ctx.db, pool["Id"], user["username"], event)
+    threat_protection.finish_sign_in(ctx, pool, user, state, passed, challenge)
 
 
 def _base_state(pool: dict, client: dict, flow: str, admin: bool, typed: str | None) -> dict:
@@ -175,6 +169,7 @@ def _pre_authentication(ctx, pool: dict, client: dict, user: dict, validation: d
                          username=user["username"], client_id=client["ClientId"],
                          request={"userAttributes": tokens.event_user_attributes(pool, user),
                                   "validationData": dict(validation or {}), "userNotFound": False})
+    _reload_after_trigger(ctx, pool, client, user)
 
 
 def _post_authentication(ctx, pool: dict, client: dict, user: dict, new_device: bool,
@@ -185,6 +180,22 @@ def _post_authentication(ctx, pool: dict, client: dict, user: dict, new_device: 
                          username=user["username"], client_id=client["ClientId"],
                          request={"userAttributes": tokens.event_user_attributes(pool, user),
                                   "newDeviceUsed": new_device, "clientMetadata": dict(client_metadata or {})})
+    _reload_after_trigger(ctx, pool, client, user)
+
+
+def _reload_after_trigger(ctx, pool: dict, client: dict, user: dict) -> None:
+    """The store was released while the function ran: re-read the user (in place), so that a user
+    deleted or disabled meanwhile goes no further (no tokens) and what follows sees the current
+    record (password, status, attributes)."""
+    enabled = user.get("enabled") is not False
+    try:
+        users.reload_user(ctx.db, pool, user)
+    except ServiceError:
+        if _prevents_existence_errors(client):
+            raise ServiceError("NotAuthorizedException", INCORRECT) from None
+        raise
+    if enabled and user.get("enabled") is False:
+        raise ServiceError("NotAuthorizedException", "User is disabled.")
 
 
 def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
@@ -204,7 +215,7 @@ def _migrate_user(ctx, pool: dict, client: dict, name: str, password: str,
         return None
     user = users.migrate_user(ctx, pool, name, password, response)
     _commit(ctx)  # the migrated user stays although the sign-in may still fail (e.g. RESET_REQUIRED)
-    return user
+    return users.reload_user(ctx.db, pool, user)  # the commit released the store
 
 
 # -- answers ------------------------------------------------------------------------------------------
@@ -257,13 +268,34 @@ def continue_sign_in(ctx, pool: dict, client: dict, user: dict, state: dict,
             "requiredAttributes": json.dumps(_required_attributes(pool, user)),
         })
     device = _load_device(ctx, pool, user, state.get("device_key"))
-    if not state.get("mfa_done") and not state.get("first_factor_otp") and not _device_remembered(device):
-        step = _mfa_step(ctx, pool, client, user, state)
+    if not state.get("mfa_done") and not state.get("first_factor_otp"):
+        # MFA that threat protection asks for (risk_mfa) is not waived by a remembered device.
+        step = None
+        if not _device_remembered(device) or state.get("risk_mfa"):
+            step = _mfa_step(ctx, pool, client, user, state)
+            if step is not None and state.get("risk_mfa"):
+                threat_protection.mfa_challenged(ctx, pool, client, user, state)
+        if step is None and state.get("risk_mfa"):
+            step, state = _risk_mfa_step(ctx, pool, client, user, state)
         if step is not None:
             return step
     if device and device.get("verifier") and not state.get("device_done"):
         return issue_challenge(ctx, client, state, "DEVICE_SRP_AUTH", {})
     return _success(ctx, pool, client, user, state, client_metadata)
+
+
+def _risk_mfa_step(ctx, pool: dict, client: dict, user: dict, state: dict) -> tuple[dict | None, dict]:
+    """Adaptive authentication's MFA (MFA_IF_CONFIGURED / MFA_REQUIRED) for a user whom the
+    pool's MFA settings would not challenge: a factor they can receive or have registered."""
+    factors = threat_protection.mfa_candidates(pool, user)
+    if not factors:
+        return None, threat_protection.mfa_unavailable(ctx, pool, client, user, state)
+    state = threat_protection.mfa_challenged(ctx, pool, client, user, state)
+    preferred = mfa.preferred_factor(user)
+    if preferred in factors or len(factors) == 1:
+        return _mfa_challenge(ctx, pool, client, user, state, preferred if preferred in factors else factors[0]), state
+    state = {**state, "available": factors}
+    return issue_challenge(ctx, client, state, "SELECT_MFA_TYPE", {"MFAS_CAN_CHOOSE": json.dumps(factors)}), state
 
 
 def _mfa_step(ctx, pool: dict, client: dict, user: dict, state: dict) -> dict | None:
@@ -334,7 +366,7 @@ def _success(ctx, pool: dict, client: dict, user: dict, state: dict, client_meta
     else:
         devices.touch(ctx.db, pool["Id"], user["username"], device_key, ctx.now(), ctx.source_ip)
     lockout.success(ctx, pool["Id"], user["username"])
-    _record_event(ctx, pool, user, True)
+    _record_event(ctx, pool, user, True, state=state)
     _post_authentication(ctx, pool, client, user, new_device is not None, client_metadata)
     result = tokens.issue_tokens(ctx, pool, client, user, auth_time=ctx.now(), scopes=[ADMIN_SCOPE],
                                  device_key=device_key, source=state.get("source") or "TokenGeneration_Authentication",
@@ -520,10 +552,12 @@ def _check_password_and_continue(ctx, pool: dict, client: dict, user: dict, stat
     lockout.check(ctx, pool["Id"], user["username"])
     _status_before_password(client, user)
     _pre_authentication(ctx, pool, client, user, meta)
+    lockout.check(ctx, pool["Id"], user["username"])  # again: concurrent failures during PreAuthentication
     if not passwords.password_matches(pool, user, password):
         raise _password_failed(ctx, pool, user)
     _status_after_password(ctx, pool, client, user)
     lockout.success(ctx, pool["Id"], user["username"])
+    state = threat_protection.assess_sign_in(ctx, pool, client, user, state, password=password)
     return continue_sign_in(ctx, pool, client, user, state)
 
 
@@ -742,6 +776,7 @@ def _password_verifier(ctx, pool, client, user, state, responses, meta):
         state = {**state, "device_key": responses["DEVICE_KEY"]}
     if state.get("flow") == "CUSTOM_AUTH" and CUSTOM_AUTH.get("after_password"):
         return CUSTOM_AUTH["after_password"](ctx, pool, client, user, state, meta)
+    state = threat_protection.assess_sign_in(ctx, pool, client, user, state)
     return continue_sign_in(ctx, pool, client, user, state, meta)
 
 
@@ -752,13 +787,16 @@ def _new_password(ctx, pool, client, user, state, responses, meta):
     updates = {k[len("userAttributes."):]: v for k, v in responses.items() if k.startswith("userAttributes.")}
     current = dict(user.get("attributes") or {})
     if updates:
+        for flag in attributes.VERIFIED_FLAGS:
+            if flag in updates:  # the challenge never sets verified flags, whatever the client may write
+                raise attributes.non_mutable(flag)
         attributes.check_client_write(client, list(updates))
         attributes.validate_values(pool, updates, creating=False, admin=False)
     merged = {**current, **updates}
     missing = [n for n in attributes.required_names(pool) if not merged.get(n)]
     if missing:
         raise ServiceError("InvalidParameterException", f"Invalid attributes given, {missing[0]} is missing")
-    passwords.check_policy(pool, new_password, user)
+    passwords.check_policy(pool, new_password, user, prefix=passwords.USER_PREFIX)
     passwords.set_password(ctx.db, pool, user, new_password, temporary=False, now=ctx.now())
     if updates:
         attributes.normalise_flags(merged)

@@ -1,6 +1,7 @@
 """Authentication events (threat protection): storage, listing, feedback.
 
-Sign-in records events with `record_auth_event`; AdminListUserAuthEvents lists them
+Threat protection (threat_protection.py) records events with `record_auth_event` and updates
+them (`load_event` / `save_event`) as a sign-in goes on; AdminListUserAuthEvents lists them
 newest first. Events are kept only for pools with threat protection
 (UserPoolAddOns.AdvancedSecurityMode AUDIT or ENFORCED), as on AWS.
 """
@@ -34,6 +35,10 @@ register_schema("userpools.auth_events", [
 ])
 
 PAGE = 60
+# EventFeedback.Provider: "Admin" for AdminUpdateAuthEventFeedback (the API reference: feedback given
+# in the console shows "Admin"); the user's own feedback (token from the email) shows "User".
+ADMIN_PROVIDER = "Admin"
+USER_PROVIDER = "User"
 _ADD_ON_OFF = ("UserPoolAddOnNotEnabledException",
                "Threat protection (advanced security features) is not enabled for this user pool.")
 
@@ -65,6 +70,19 @@ def record_auth_event(db: sqlite3.Connection, pool_id: str, username: str, event
                "VALUES(?,?,?,?,?,?)", (pool_id, username, event["EventId"], float(event["CreationDate"]),
                                        secrets.token_urlsafe(32), dumps(event)))
     return event["EventId"]
+
+
+def load_event(db: sqlite3.Connection, pool_id: str, event_id: str) -> dict | None:
+    """An event as stored (AuthEventType), or None."""
+    row = db.execute("SELECT data FROM user_pool_auth_events WHERE pool_id = ? AND event_id = ?",
+                     (pool_id, event_id)).fetchone()
+    return loads(row["data"]) if row else None
+
+
+def save_event(db: sqlite3.Connection, pool_id: str, event: dict) -> None:
+    """Write back an event from load_event (its response, risk or challenges changed)."""
+    db.execute("UPDATE user_pool_auth_events SET data = ? WHERE pool_id = ? AND event_id = ?",
+               (dumps(event), pool_id, event["EventId"]))
 
 
 def feedback_token(db: sqlite3.Connection, pool_id: str, event_id: str) -> str | None:
@@ -103,10 +121,10 @@ def admin_list_user_auth_events(ctx, req):
     db = ctx.db
     pool = _pool_with_add_on(db, req["UserPoolId"])
     username = _resolve(db, pool, req["Username"])
-    # Newest first, as AWS lists them.
+    # Newest first, as AWS lists them (events of the same instant: the later recorded first).
     rows, token = paging.page(
-        db, "SELECT event_id, created, data FROM user_pool_auth_events WHERE pool_id = ? AND username = ?",
-        [pool["Id"], username], ["created", "event_id"], req.get("MaxResults") or PAGE, req.get("NextToken"),
+        db, "SELECT rowid, created, data FROM user_pool_auth_events WHERE pool_id = ? AND username = ?",
+        [pool["Id"], username], ["created", "rowid"], req.get("MaxResults") or PAGE, req.get("NextToken"),
         descending=True)
     return {"AuthEvents": [loads(r["data"]) for r in rows], "NextToken": token}
 
@@ -118,26 +136,30 @@ def _set_feedback(ctx, pool: dict, username: str, event_id: str, value: str, pro
                          (pool["Id"], username, event_id)).fetchone()
     if row is None:
         raise ServiceError("ResourceNotFoundException", "Auth event not found.")
-    if token is not None and not hmac.compare_digest(token, row["feedback_token"]):
+    if token is not None and not hmac.compare_digest(token.encode(), row["feedback_token"].encode()):
         raise ServiceError("NotAuthorizedException", "Invalid feedback token.")
     event = loads(row["data"])
     event["EventFeedback"] = {"FeedbackValue": value, "Provider": provider, "FeedbackDate": ctx.now()}
-    ctx.db.execute("UPDATE user_pool_auth_events SET data = ? WHERE pool_id = ? AND event_id = ?",
-                   (dumps(event), pool["Id"], event_id))
+    save_event(ctx.db, pool["Id"], event)
+
+
+def submit_user_feedback(ctx, pool_id: str, username: str, event_id: str, token: str, value: str) -> None:
+    """UpdateAuthEventFeedback: the user's answer, with the token from the notification email
+    (also what the email's one-click links record)."""
+    pool = _pool_with_add_on(ctx.db, pool_id)
+    _set_feedback(ctx, pool, _resolve(ctx.db, pool, username), event_id, value, USER_PROVIDER, token=token)
 
 
 @registry.handler
 def admin_update_auth_event_feedback(ctx, req):
     pool = _pool_with_add_on(ctx.db, req["UserPoolId"])
     username = _resolve(ctx.db, pool, req["Username"])
-    _set_feedback(ctx, pool, username, req["EventId"], req["FeedbackValue"], "Admin")
+    _set_feedback(ctx, pool, username, req["EventId"], req["FeedbackValue"], ADMIN_PROVIDER)
     return {}
 
 
 @registry.handler
 def update_auth_event_feedback(ctx, req):
-    pool = _pool_with_add_on(ctx.db, req["UserPoolId"])
-    username = _resolve(ctx.db, pool, req["Username"])
-    _set_feedback(ctx, pool, username, req["EventId"], req["FeedbackValue"], "User",
-                  token=req["FeedbackToken"])
+    submit_user_feedback(ctx, req["UserPoolId"], req["Username"], req["EventId"], req["FeedbackToken"],
+                         req["FeedbackValue"])
     return {}

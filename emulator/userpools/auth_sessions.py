@@ -117,14 +117,23 @@ def find_pending(ctx, pool_id: str, client_id: str, username: str, challenge: st
 
 
 def consume(ctx, session: str | dict) -> None:
-    """Mark a session used (it then answers 'can only be used once')."""
+    """Mark a session used (it then answers 'can only be used once').
+
+    The session was found unused when loaded, but an operation that called out since (custom
+    challenge functions, CustomMessage, ...) released the store meanwhile: when a concurrent
+    request used it first, this one loses with AWS's reuse error.
+    """
     if isinstance(session, dict):
         id_hash = session.get("_id_hash") or (_hash(session["_session"]) if session.get("_session") else None)
     else:
         id_hash = _hash(session) if session else None
     if not id_hash:
         return
-    ctx.db.execute("UPDATE auth_sessions SET used = ? WHERE id_hash = ? AND used IS NULL", (ctx.now(), id_hash))
+    done = ctx.db.execute("UPDATE auth_sessions SET used = ? WHERE id_hash = ? AND used IS NULL",
+                          (ctx.now(), id_hash))
+    if done.rowcount == 0:
+        row = ctx.db.execute("SELECT used FROM auth_sessions WHERE id_hash = ?", (id_hash,)).fetchone()
+        raise ServiceError("NotAuthorizedException", REUSED if row is not None else INVALID)
 
 
 def delete_pool(db, pool_id: str) -> None:

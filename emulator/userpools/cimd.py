@@ -306,6 +306,10 @@ def _check_document(url: str, document) -> None:
 def _fetch_and_cache(ctx, policy: dict, url: str) -> dict:
     with ctx.emulator.store.suspended():
         document, max_age = _fetch(url)
+    # The store was released during the fetch: the policy (and with it the pool) may have been
+    # deleted meanwhile; then nothing is cached and no policy admits the client.
+    if ctx.db.execute("SELECT 1 FROM cimd_policies WHERE id = ?", (policy["id"],)).fetchone() is None:
+        raise MetadataError("the client metadata policy no longer exists")
     _check_document(url, document)
     now = ctx.now()
     lifetime = max_age if max_age is not None and DEFAULT_CACHE <= max_age <= MAX_CACHE else policy["cache"]
@@ -372,7 +376,9 @@ def find_client(ctx, url: str, allows=None) -> tuple[dict, dict] | None:
         else:
             try:
                 document = _fetch_and_cache(ctx, policy, url)
-            except MetadataError:
+                # looked up again after the fetch (store released): the app client may be gone
+                app_client = clients.load_client(ctx.db, policy["client_id"], pool["Id"])
+            except (MetadataError, ServiceError):
                 return None
         client = _client_for(app_client, url, document)
         client["CIMDPolicyId"] = policy["id"]

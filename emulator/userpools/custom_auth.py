@@ -87,6 +87,9 @@ def _next_round(ctx, pool: dict, client: dict, user: dict | None, state: dict, m
     if response.get("issueTokens") is True:
         if user is None:
             raise ServiceError("NotAuthorizedException", auth.INCORRECT)
+        # The challenge functions ran with the store released: no tokens for a user deleted or
+        # disabled meanwhile, and what follows (MFA, device, tokens) sees the current record.
+        auth._reload_after_trigger(ctx, pool, client, user)
         # A password proved in this flow (custom auth with SRP) is a password sign-in: a
         # FORCE_CHANGE_PASSWORD user must still choose a new one.
         password_proved = any(r.get("challengeName") == "PASSWORD_VERIFIER" and r.get("challengeResult")
@@ -152,6 +155,8 @@ def respond(ctx, pool: dict, client: dict, user: dict, state: dict, responses: d
     correct = response.get("answerCorrect")
     if correct is not None and not isinstance(correct, bool):
         raise triggers.invalid_response()
+    # Verify ran with the store released: when a concurrent answer used this session first,
+    # consuming it fails ("session can only be used once").
     auth_sessions.consume(ctx, state)
     history = list(state.get("custom_session") or [])
     history.append({"challengeName": CUSTOM_CHALLENGE, "challengeResult": bool(correct),

@@ -241,8 +241,8 @@ def create_identity_provider(ctx, req):
     pool = pools.load_pool(db, req["UserPoolId"])
     name, provider_type = req["ProviderName"], req["ProviderType"]
     if provider_type in SOCIAL and name != provider_type:
-        raise ServiceError("InvalidParameterException",
-                           f"ProviderName must be {provider_type} for provider type {provider_type}.")
+        # A social provider's name is its type (aws/aws-cli#3179).
+        raise ServiceError("InvalidParameterException", f"Provider {name} cannot be of type {provider_type}.")
     if provider_type not in SOCIAL and (name.lower() == "cognito" or name in SOCIAL):
         raise ServiceError("InvalidParameterException", f"ProviderName {name} is reserved.")
     if name in provider_names(db, pool["Id"]):

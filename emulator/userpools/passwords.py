@@ -18,7 +18,11 @@ SYMBOLS = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+="
 DEFAULT_POLICY = {"MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True,
                   "RequireNumbers": True, "RequireSymbols": True, "TemporaryPasswordValidityDays": 7}
 
-PREFIX = "Password did not conform with policy: "
+# The message's prefix depends on the operation (sources in docs/fidelity.md).
+PREFIX = "Password did not conform with policy: "            # SignUp
+ADMIN_PREFIX = "Password did not conform with password policy: "  # AdminCreateUser, AdminSetUserPassword
+USER_PREFIX = "Password does not conform to policy: "         # NEW_PASSWORD_REQUIRED, ConfirmForgotPassword,
+                                                              # ChangePassword
 NOT_LONG_ENOUGH = "Password not long enough"
 NEEDS_UPPER = "Password must have uppercase characters"
 NEEDS_LOWER = "Password must have lowercase characters"
@@ -55,11 +59,12 @@ def _has_symbol(password: str) -> bool:
     return " " in password[1:-1]
 
 
-def check_policy(pool: dict, password: str, user: dict | None = None) -> None:
-    """Raise InvalidPasswordException (AWS's message) when `password` breaks the pool's policy."""
+def check_policy(pool: dict, password: str, user: dict | None = None, *, prefix: str = PREFIX) -> None:
+    """Raise InvalidPasswordException (AWS's message, `prefix` + the rule broken) when `password`
+    breaks the pool's policy."""
     rule = policy_violation(policy(pool), password)
     if rule:
-        raise ServiceError("InvalidPasswordException", PREFIX + rule)
+        raise ServiceError("InvalidPasswordException", prefix + rule)
 
 
 def temporary_validity_seconds(pool: dict) -> float:

@@ -1,6 +1,7 @@
 """Describe/SetRiskConfiguration: threat-protection settings for a pool or one of its clients.
 
-A client's configuration, when set, replaces the pool's for that client.
+A client's configuration, when set, replaces the pool's for that client. Threat protection
+(threat_protection.py) reads the effective one with `risk_configuration`.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def set_risk_configuration(ctx, req):
     for key in _SECTIONS:
         if req.get(key) is not None:
             config[key] = copy.deepcopy(req[key])
+    if len(config) == (2 if client_id else 1):
+        # Nothing to set: the configuration is removed (how the AWS Terraform provider deletes one);
+        # a client then follows the pool's configuration again.
+        ctx.db.execute("DELETE FROM user_pool_risk_configurations WHERE pool_id = ? AND client_id = ?",
+                       (pool["Id"], client_id or "ALL"))
+        return {"RiskConfiguration": config}
     config["LastModifiedDate"] = ctx.now()
     ctx.db.execute("INSERT INTO user_pool_risk_configurations(pool_id, client_id, data) VALUES(?,?,?) "
                    "ON CONFLICT(pool_id, client_id) DO UPDATE SET data = excluded.data",

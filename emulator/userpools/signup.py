@@ -150,6 +150,8 @@ def sign_up(ctx, req):
         users.claim_aliases(db, pool, user, force=True)
     if password is not None:
         passwords.set_password(db, pool, user, password, temporary=False, now=now, check_history=False)
+    # save_user checks the username (and email/phone as username) again: PreSignUp ran with the
+    # store released, and a concurrent SignUp may have taken it (its alias take-over is undone).
     users.save_user(db, pool, user)
     out: dict = {"UserConfirmed": confirmed, "UserSub": user["sub"],
                  "Session": _sign_up_session(ctx, pool, client, user, confirmed=confirmed)}
@@ -203,7 +205,7 @@ def resend_confirmation_code(ctx, req):
         raise ServiceError("InvalidParameterException", "User is already confirmed.")
     target = delivery.verification_target(pool, user["attributes"])
     if target is None:
-        raise ServiceError("InvalidParameterException", "Auto verification not turned on.")
+        raise ServiceError("NotAuthorizedException", "Cannot resend codes. Auto verification not turned on.")
     return {"CodeDeliveryDetails": _send_rate_limited_code(
         ctx, pool, client, user, req, target, limit_key="resend_confirmation", per_hour=RESENDS_PER_HOUR,
         purpose="signup", ttl=codes.SIGNUP_TTL, message="ResendCode")}
@@ -264,7 +266,7 @@ def confirm_forgot_password(ctx, req):
     if not user["enabled"]:
         raise ServiceError("NotAuthorizedException", "User is disabled.")
     password = req["Password"]
-    passwords.check_policy(pool, password, user)
+    passwords.check_policy(pool, password, user, prefix=passwords.USER_PREFIX)
     codes.consume(ctx, pool["Id"], user["username"], "forgot_password", req["ConfirmationCode"],
                   max_failures=FORGOT_FAILURES)
     passwords.set_password(db, pool, user, password, temporary=False, now=now)

@@ -40,8 +40,9 @@ pools.on_pool_deleted.append(_delete_pool)
 clients.on_client_deleted.append(_delete_client)
 
 
-def _check_links(links: dict) -> None:
-    if "cognito:default" not in links:
+def _check_links(links: dict | None) -> None:
+    # Links is optional in the model, but TermsSource LINK (its only value) needs the default link.
+    if not links or "cognito:default" not in links:
         raise ServiceError("InvalidParameterException", "Links must include a cognito:default link.")
     for url in links.values():
         parts = urlsplit(url)
@@ -69,7 +70,7 @@ def create_terms(ctx, req):
     db = ctx.db
     pool, client = clients.pool_and_client(db, req)
     _exists(db, pool["Id"], client["ClientId"], req["TermsName"])
-    _check_links(req["Links"])
+    _check_links(req.get("Links"))
     now = ctx.now()
     terms = {"TermsId": str(uuid.uuid4()), "UserPoolId": pool["Id"], "ClientId": client["ClientId"],
              "TermsName": req["TermsName"], "TermsSource": req["TermsSource"],

@@ -206,6 +206,13 @@ def _pre_token_generation(ctx, pool: dict, client: dict, user: dict, source: str
     response = triggers.run_trigger(ctx, pool, "PreTokenGeneration", source, username=user["username"],
                                     request=request, client_id=client["ClientId"],
                                     response={key: None}, version=version) or {}
+    # The store was released while the function ran: no tokens for a user deleted or disabled
+    # meanwhile (the claims stay those the function saw).
+    if user.get("seq") is not None:
+        enabled = user.get("enabled") is not False
+        users.reload_user(ctx.db, pool, user)
+        if enabled and user.get("enabled") is False:
+            raise ServiceError("NotAuthorizedException", "User is disabled.")
     details = response.get(key)
     if details is None:
         return scopes
@@ -382,14 +389,8 @@ def _refresh_row(ctx, token: str):
     return ctx.db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (_hash(token),)).fetchone()
 
 
-def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None = None,
-            rotate: bool = False, client_metadata: dict | None = None,
-            source: str = "TokenGeneration_RefreshTokens", oauth: bool = False) -> tuple[dict, dict]:
-    """New tokens from a refresh token: (AuthenticationResult, user).
-
-    Without rotation the result has no RefreshToken; with `rotate` a new refresh token
-    replaces the old one, which stays usable for the client's grace period.
-    """
+def _usable_refresh_row(ctx, pool: dict, client: dict, token: str):
+    """The stored refresh token, when it may still be used; AWS's errors otherwise."""
     row = _refresh_row(ctx, token)
     now = ctx.now()
     if row is None or row["client_id"] != client["ClientId"] or row["pool_id"] != pool["Id"]:
@@ -404,6 +405,19 @@ def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None
         raise ServiceError("RefreshTokenReuseException", "Refresh token has already been used.")
     if now >= row["expires"]:
         raise ServiceError("NotAuthorizedException", EXPIRED_REFRESH)
+    return row
+
+
+def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None = None,
+            rotate: bool = False, client_metadata: dict | None = None,
+            source: str = "TokenGeneration_RefreshTokens", oauth: bool = False) -> tuple[dict, dict]:
+    """New tokens from a refresh token: (AuthenticationResult, user).
+
+    Without rotation the result has no RefreshToken; with `rotate` a new refresh token
+    replaces the old one, which stays usable for the client's grace period.
+    """
+    row = _usable_refresh_row(ctx, pool, client, token)
+    now = ctx.now()
     if row["device_key"] and not oauth and device_key != row["device_key"]:
         # With device tracking, a refresh token only works together with its device's key.
         raise ServiceError("NotAuthorizedException", INVALID_REFRESH)
@@ -416,6 +430,10 @@ def refresh(ctx, pool: dict, client: dict, token: str, *, device_key: str | None
     result = issue_tokens(ctx, pool, client, user, auth_time=row["auth_time"], scopes=scopes,
                           device_key=row["device_key"], source=source, refresh=False,
                           origin_jti=row["origin_jti"], client_metadata=client_metadata, oauth=oauth)
+    if triggers.has_trigger(pool, "PreTokenGeneration"):
+        # The store was released while the function ran: a concurrent refresh may have rotated
+        # the token, or a sign-out revoked it, meanwhile.
+        row = _usable_refresh_row(ctx, pool, client, token)
     if rotate:
         _on, grace = rotation(client)
         if row["rotated"] is None:

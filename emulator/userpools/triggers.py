@@ -65,7 +65,8 @@ def run_trigger(ctx, pool: dict, trigger: str, source: str, *, username: str | N
 
     `client_id` None means an admin call (callerContext.clientId CLIENT_ID_NOT_APPLICABLE).
     The operation's work so far is committed before the call (the function may call back
-    into the emulator) and a new transaction continues afterwards.
+    into the emulator) and a new transaction continues afterwards: other requests ran
+    meanwhile, so the caller re-checks what it checked before (see Store.suspended).
     """
     arn = trigger_arn(pool, trigger)
     if arn is None:

@@ -77,12 +77,12 @@ def get_user(ctx, req):
 def update_user_attributes(ctx, req):
     pool, user, claims = _authenticate(ctx, req)
     client = _client(ctx, pool, claims)
-    changes = attributes.to_dict(req["UserAttributes"])
+    changes = attributes.update_changes(req["UserAttributes"])
     attributes.check_client_write(client, list(changes))
     attributes.validate_values(pool, changes, creating=False, admin=False)
     emptied = [n for n, v in changes.items() if v == "" and n in attributes.required_names(pool)]
     if emptied:
-        raise attributes.schema_error([f"{attributes.error_name(n)}: The attribute is required" for n in emptied])
+        raise attributes.required_deleted(emptied[0])
     sent = users.apply_attribute_changes(ctx, pool, user, changes, admin=False,
                                          client_id=claims.get("client_id"),
                                          client_metadata=req.get("ClientMetadata"))
@@ -99,17 +99,8 @@ def delete_user_attributes(ctx, req):
     pool, user, claims = _authenticate(ctx, req)
     names = list(req["UserAttributeNames"])
     attributes.check_client_write(_client(ctx, pool, claims), names)
-    defs = attributes.schema(pool)
-    for name in names:
-        if name == "sub" or name not in defs:
-            raise attributes.schema_error([f"{name}: Attribute does not exist in the schema."]) \
-                if name not in defs else ServiceError(
-                    "InvalidParameterException", "Cannot delete the sub attribute.")
-        if defs[name].get("Required") or name in (pool.get("UsernameAttributes") or []):
-            raise attributes.schema_error([f"{attributes.error_name(name)}: The attribute is required"])
-        if defs[name].get("Mutable") is False:
-            raise attributes.schema_error(
-                [f"{name}: Attribute cannot be updated. (changing an immutable attribute)"])
+    attributes.check_deletable(pool, names, set(attributes.required_names(pool))
+                               | set(pool.get("UsernameAttributes") or []))
     current = user["attributes"]
     for name in names:
         current.pop(name, None)
@@ -144,7 +135,7 @@ def change_password(ctx, req):
             codes.commit_now(ctx)
             raise ServiceError("NotAuthorizedException", "Incorrect username or password.")
         lockout.success(ctx, pool["Id"], user["username"])
-    passwords.check_policy(pool, req["ProposedPassword"], user)
+    passwords.check_policy(pool, req["ProposedPassword"], user, prefix=passwords.USER_PREFIX)
     passwords.set_password(ctx.db, pool, user, req["ProposedPassword"], temporary=False, now=ctx.now())
     users.touch(user, ctx.now())
     users.save_user(ctx.db, pool, user)

@@ -107,7 +107,18 @@ def _row_user(row) -> dict:
         "status": row["status"], "enabled": bool(row["enabled"]), "created": row["created"],
         "modified": row["modified"], "attributes": loads(row["attributes"], {}),
         "password": loads(row["password"], {}), "mfa": loads(row["mfa"], {}), "misc": loads(row["misc"], {}),
+        # The row as read: save_user compares it with the row it overwrites (see there).
+        "_stored": {key: row[key] for key in _STORED},
     }
+
+
+_STORED = ("status", "enabled", "created", "modified", "attributes", "password", "mfa", "misc")
+
+
+def _stored_fields(row) -> dict:
+    return {"status": row["status"], "enabled": bool(row["enabled"]), "created": row["created"],
+            "modified": row["modified"], "attributes": loads(row["attributes"], {}),
+            "password": loads(row["password"], {}), "mfa": loads(row["mfa"], {}), "misc": loads(row["misc"], {})}
 
 
 def _columns(user: dict) -> dict:
@@ -129,19 +140,71 @@ def _columns(user: dict) -> dict:
     }
 
 
-def save_user(db, pool: dict, user: dict) -> dict:
-    """Insert a new user (no `seq` yet) or write back a loaded one; returns the user."""
+def save_user(db, pool: dict, user: dict, *, exists_message: str = "User already exists") -> dict:
+    """Insert a new user (no `seq` yet) or write back a loaded one; returns the user.
+
+    Operations that call out (Lambda triggers, key fetches) release the store meanwhile
+    (Store.suspended), so the world may have changed since they loaded or checked anything.
+    Hence, in the transaction that writes:
+    - a new user is checked once more for a free username (case-folded in case-insensitive
+      pools) and, in email/phone-as-username pools, a free email/phone: a concurrent SignUp,
+      AdminCreateUser, migration or import may have taken it (UsernameExistsException with
+      `exists_message`, AWS's text for the operation);
+    - a loaded user that was deleted meanwhile is not written back (UserNotFoundException), and
+      what another request changed meanwhile is kept unless this operation changed the same
+      field (attributes compare one by one), rather than overwritten with what was loaded.
+    """
     user["pool_id"] = pool["Id"]
     user["attributes"]["sub"] = user["sub"]
-    cols = _columns(user)
     if user.get("seq") is None:
+        check_username_free(db, pool, user["username"],
+                            {} if user["status"] == "EXTERNAL_PROVIDER" else user["attributes"],
+                            message=exists_message)
+        cols = _columns(user)
         names = ["pool_id", *cols]
         cur = db.execute(f"INSERT INTO users({', '.join(names)}) VALUES({', '.join('?' for _ in names)})",
                          [pool["Id"], *cols.values()])
         user["seq"] = cur.lastrowid
     else:
+        current = db.execute("SELECT * FROM users WHERE seq = ?", (user["seq"],)).fetchone()
+        if current is None:
+            raise ServiceError("UserNotFoundException", NOT_FOUND)
+        stored = user.get("_stored")
+        if stored is not None and any(current[key] != stored[key] for key in _STORED):
+            _keep_concurrent_changes(user, _stored_fields(stored), _stored_fields(current))
+        cols = _columns(user)
         assignments = ", ".join(f"{k} = ?" for k in cols)
         db.execute(f"UPDATE users SET {assignments} WHERE seq = ?", [*cols.values(), user["seq"]])
+    user["_stored"] = {key: cols[key] for key in _STORED}
+    return user
+
+
+def _keep_concurrent_changes(user: dict, loaded: dict, current: dict) -> None:
+    """Another request wrote this user since `user` was loaded (while the operation called out):
+    take its values for every field (attribute) this operation left as loaded."""
+    for field in ("status", "enabled", "created", "modified", "password", "mfa", "misc"):
+        if user.get(field) == loaded[field]:
+            user[field] = current[field]
+    mine, before = user["attributes"], loaded["attributes"]
+    merged = dict(current["attributes"])
+    for name in set(mine) | set(before):
+        if mine.get(name) != before.get(name):
+            if name in mine:
+                merged[name] = mine[name]
+            else:
+                merged.pop(name, None)
+    mine.clear()
+    mine.update(merged)
+
+
+def reload_user(db, pool: dict, user: dict) -> dict:
+    """Re-read a loaded user in place after the operation released the store (a call-out), so
+    that what follows sees changes made meanwhile; UserNotFoundException when it was deleted."""
+    row = db.execute("SELECT * FROM users WHERE seq = ? AND pool_id = ?", (user["seq"], pool["Id"])).fetchone()
+    if row is None:
+        raise ServiceError("UserNotFoundException", NOT_FOUND)
+    user.clear()
+    user.update(_row_user(row))
     return user
 
 
@@ -479,6 +542,11 @@ def migrate_user(ctx, pool: dict, name: str, password: str | None, response: dic
     says RESET_REQUIRED; without one (UserMigration_ForgotPassword) it is RESET_REQUIRED.
     """
     db, now = ctx.db, ctx.now()
+    # The function ran with the store released: a concurrent sign-in (or ForgotPassword) of the
+    # same user may have migrated it meanwhile. Carry on with that user instead of failing.
+    existing = find_user(db, pool, name)
+    if existing is not None:
+        return existing
     _check_migration_response(response)
     given = {k: (str(v).lower() if isinstance(v, bool) else str(v))
              for k, v in (response.get("userAttributes") or {}).items()
@@ -536,7 +604,7 @@ def admin_create_user(ctx, req):
     check_username_free(db, pool, username, given, message="User account already exists")
     temporary = req.get("TemporaryPassword")
     if temporary is not None:
-        passwords.check_policy(pool, temporary)
+        passwords.check_policy(pool, temporary, prefix=passwords.ADMIN_PREFIX)
     # The trigger may reject; its autoConfirm/autoVerify answers do not apply to AdminCreateUser.
     triggers.run_trigger(
         ctx, pool, "PreSignUp", "PreSignUp_AdminCreateUser", username=username,
@@ -547,10 +615,12 @@ def admin_create_user(ctx, req):
     user = new_user(pool, username, given, status="FORCE_CHANGE_PASSWORD", now=now,
                     sub=username if username_attributes(pool) else None)
     # Unlike SignUp, AdminCreateUser stores only the attributes given: no implicit *_verified=false.
-    claim_aliases(db, pool, user, force=bool(req.get("ForceAliasCreation")))
     temporary = temporary or passwords.generate_temporary(pool)
     passwords.set_password(db, pool, user, temporary, temporary=True, now=now)
-    save_user(db, pool, user)
+    # save_user checks the username again (PreSignUp ran with the store released), before the
+    # aliases, as when the username was taken before the call; an alias error undoes the insert.
+    save_user(db, pool, user, exists_message="User account already exists")
+    claim_aliases(db, pool, user, force=bool(req.get("ForceAliasCreation")))
     if action != "SUPPRESS":
         _invite(ctx, pool, user, temporary, req)
     return {"User": user_type(pool, user)}
@@ -575,7 +645,7 @@ def _resend_invitation(ctx, pool: dict, req: dict) -> dict:
                            f"Resend not possible. {user['username']} status is not FORCE_CHANGE_PASSWORD.")
     temporary = req.get("TemporaryPassword")
     if temporary is not None:
-        passwords.check_policy(pool, temporary)
+        passwords.check_policy(pool, temporary, prefix=passwords.ADMIN_PREFIX)
     temporary = temporary or passwords.generate_temporary(pool)
     passwords.set_password(db, pool, user, temporary, temporary=True, now=now)
     touch(user, now)
@@ -610,12 +680,12 @@ def admin_delete_user(ctx, req):
 def admin_update_user_attributes(ctx, req):
     db, now = ctx.db, ctx.now()
     pool, user = admin_target(db, req)
-    changes = attrs_mod.to_dict(req["UserAttributes"])
+    changes = attrs_mod.update_changes(req["UserAttributes"])
     attrs_mod.validate_values(pool, changes, creating=False, admin=True)
     required = set(attrs_mod.required_names(pool))
     emptied = [n for n, v in changes.items() if v == "" and n in required]
     if emptied:
-        raise attrs_mod.schema_error([f"{attrs_mod.error_name(n)}: The attribute is required" for n in emptied])
+        raise attrs_mod.required_deleted(emptied[0])
     apply_attribute_changes(ctx, pool, user, changes, admin=True, client_metadata=req.get("ClientMetadata"))
     check_unique_username_attributes(db, pool, user)
     changed_aliases = [n for n in ("email", "phone_number", "preferred_username")
@@ -623,7 +693,7 @@ def admin_update_user_attributes(ctx, req):
     claim_aliases(db, pool, user, force=False, only=changed_aliases)
     for name in username_attributes(pool):
         if name in changes and not user["attributes"].get(name):
-            raise attrs_mod.schema_error([f"{name}: The attribute is required"])
+            raise attrs_mod.required_deleted(name)
     touch(user, now)
     save_user(db, pool, user)
     return {}
@@ -634,20 +704,7 @@ def admin_delete_user_attributes(ctx, req):
     db, now = ctx.db, ctx.now()
     pool, user = admin_target(db, req)
     names = list(req["UserAttributeNames"])
-    defs = attrs_mod.schema(pool)
-    problems = []
-    required = set(attrs_mod.required_names(pool)) | set(username_attributes(pool))
-    for name in names:
-        if name == "sub":
-            problems.append("sub: Attribute cannot be updated. (changing an immutable attribute)")
-        elif name not in defs:
-            problems.append(f"{name}: Attribute does not exist in the schema.")
-        elif name in required:
-            problems.append(f"{attrs_mod.error_name(name)}: The attribute is required")
-        elif defs[name].get("Mutable") is False:
-            problems.append(f"{name}: Attribute cannot be updated. (changing an immutable attribute)")
-    if problems:
-        raise attrs_mod.schema_error(problems)
+    attrs_mod.check_deletable(pool, names, set(attrs_mod.required_names(pool)) | set(username_attributes(pool)))
     a = user["attributes"]
     for name in names:
         a.pop(name, None)
@@ -682,7 +739,7 @@ def admin_set_user_password(ctx, req):
     db, now = ctx.db, ctx.now()
     pool, user = admin_target(db, req)
     password = req["Password"]
-    passwords.check_policy(pool, password, user)
+    passwords.check_policy(pool, password, user, prefix=passwords.ADMIN_PREFIX)
     permanent = bool(req.get("Permanent"))
     passwords.set_password(db, pool, user, password, temporary=not permanent, now=now)
     if user["status"] != "EXTERNAL_PROVIDER":
