@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench coverage clean
+.PHONY: run test lint fuzz bench coverage clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP) $(NODE_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check protocol emulator tests bench
+
+# The long fuzz run (the suite runs a short one): raw requests generated from the botocore models.
+FUZZ_ARGS ?= --requests 20000
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz $(FUZZ_ARGS)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_NODE_STAMP := bench/node_modules/.installed

@@ -23,7 +23,7 @@ from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
 from emulator.store import Store
-from protocol.dispatch import Call, ClientGone, Dispatcher, read_body, too_large
+from protocol.dispatch import Call, Dispatcher, body_error, read_body, too_large
 from protocol.errors import ServiceError
 from protocol.registry import Registry
 from protocol.sigv4 import Caller
@@ -144,9 +144,7 @@ class Emulator:
         request.max_content_length = environ[BODY_LIMIT_KEY] + 1
         try:
             response = self._respond(request, environ)
-        except ClientGone:
-            response = Response("", 400, headers={"Connection": "close"})  # nobody is listening
-        except ServiceError as err:  # a body over the limit, refused before any surface read it
+        except ServiceError as err:  # a body over the limit or unreadable, before any surface read it
             response = self.dispatcher.error_response(None, err, "json", "-")
         except Exception:
             response = self._internal_error()
@@ -179,7 +177,7 @@ class Emulator:
             except RequestEntityTooLarge:
                 raise too_large(None, limit) from None
             except ClientDisconnected:
-                raise ClientGone() from None
+                raise body_error("The request body ended before its Content-Length.") from None
             if response is not None:
                 return response
         if self.dispatcher.match_rest(request) is not None:

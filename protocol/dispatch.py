@@ -36,10 +36,6 @@ MAX_JSON_DEPTH = 100
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
-class ClientGone(Exception):
-    """The client went away before its request body arrived: nothing to answer."""
-
-
 def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing one over `limit` bytes without reading the rest.
 
@@ -62,13 +58,20 @@ def read_body(request: Request, limit: int) -> bytes:
                 raise too_large(None, limit)
             pieces.append(piece)
     except ClientDisconnected:
-        raise ClientGone() from None
+        raise body_error("The request body ended before its Content-Length.") from None
+    except (OSError, ValueError):  # e.g. a malformed chunk header
+        raise body_error("The request body is not valid HTTP chunked encoding.") from None
     body = b"".join(pieces)
     request._cached_data = body  # werkzeug's cache: get_data() answers it from here on
     return body
 
 
 _READ_SIZE = 64 * 1024
+
+
+def body_error(message: str) -> ServiceError:
+    """A body that could not be read as the request framed it."""
+    return ServiceError("SerializationException", message, 400, headers={"Connection": "close"})
 
 
 def too_large(size: int | None, limit: int) -> ServiceError:
@@ -203,8 +206,6 @@ class Dispatcher:
             response = Response(json.dumps(payload), 200, content_type="application/x-amz-json-1.1")
         except ServiceError as err:
             response = self.error_response(registry, err, "json", request_id)
-        except ClientGone:
-            raise
         except Exception:
             response = self._internal_error(registry, op_name, "json", request_id)
         response.headers["x-amzn-RequestId"] = request_id
@@ -230,8 +231,6 @@ class Dispatcher:
             response = _rest_output(op_model, result)
         except ServiceError as err:
             response = self.error_response(registry, err, "rest-json", request_id)
-        except ClientGone:
-            raise
         except Exception:
             response = self._internal_error(registry, op_name, "rest-json", request_id)
         response.headers["x-amzn-RequestId"] = request_id

@@ -145,7 +145,8 @@ class Verifier:
             raise SignatureError("unrecognized", INVALID_TOKEN)
         if not key.token_matches(signed.token):
             raise SignatureError("unrecognized", INVALID_TOKEN)
-        if not any(hmac.compare_digest(expected, signed.signature)
+        given = signed.signature.encode("utf-8", "surrogatepass")  # bytes: the caller's text may be any
+        if not any(hmac.compare_digest(expected.encode(), given)
                    for expected in expected_signatures(request, signed, key.secret)):
             raise SignatureError("mismatch", SIGNATURE_MISMATCH)
         if key.expires_at is not None and self.now() >= key.expires_at:

@@ -5,6 +5,7 @@ anything that escapes a handler. Unit tests for the pure parts, then the real se
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import pytest
@@ -299,3 +300,33 @@ def test_non_json_number_tokens(raw):
     with pytest.raises(ServiceError) as err:
         parse_json(raw, "bad")
     assert err.value.code == "SerializationException"
+
+
+def _raw_exchange(endpoint: str, head: bytes, body: bytes) -> tuple[int, dict]:
+    """Send bytes as they are, half-close, and read the answer (status, JSON body)."""
+    host, port = endpoint.split("//", 1)[1].rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head + body)
+        conn.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    _headers, _, payload = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), json.loads(payload)
+
+
+def test_body_shorter_than_its_content_length(endpoint):
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            b"X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth\r\nContent-Length: 100\r\n\r\n")
+    status, body = _raw_exchange(endpoint, head, b'{"Auth')
+    assert (status, body["__type"]) == (400, "SerializationException")
+    assert body["message"] == "The request body ended before its Content-Length."
+
+
+def test_malformed_chunked_body(endpoint):
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            b"X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth\r\nTransfer-Encoding: chunked\r\n\r\n")
+    status, body = _raw_exchange(endpoint, head, b"zz\r\n{}\r\n0\r\n\r\n")
+    assert (status, body["__type"]) == (400, "SerializationException")
+    assert body["message"] == "The request body is not valid HTTP chunked encoding."

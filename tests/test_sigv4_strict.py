@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from unittest import mock
 
 import boto3
@@ -289,3 +290,14 @@ def test_unreadable_credentials_setting_stops_start_up():
 def test_signatures_are_not_checked_by_default(idp):
     make_client("cognito-idp", idp.meta.endpoint_url, access_key="AKIDANYTHING",
                 secret_key="any-secret").list_user_pools(MaxResults=1)
+
+
+def test_non_ascii_signature_is_a_mismatch(strict):
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    auth = (f"AWS4-HMAC-SHA256 Credential={GOOD[0]}/{stamp[:8]}/us-east-1/cognito-idp/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=\u00e9t\u00e9")
+    r = requests.post(strict.url + "/", data="{}", timeout=10, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools",
+        "X-Amz-Date": stamp, "Authorization": auth.encode("utf-8")})
+    assert r.status_code == 400, r.text
+    assert (r.json()["__type"], r.json()["message"]) == ("InvalidSignatureException", MISMATCH)

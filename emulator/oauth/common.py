@@ -387,7 +387,8 @@ def finish(ctx, areq: AuthRequest, user: dict, auth_time: float, *, start_sessio
 
 def pkce_matches(verifier: str, challenge: str) -> bool:
     computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return secrets.compare_digest(computed, challenge)
+    # Bytes: compare_digest refuses a str with non-ASCII characters, and the challenge is the caller's.
+    return secrets.compare_digest(computed.encode(), challenge.encode())
 
 
 def delete_pool(db, pool_id: str) -> None:
@@ -404,4 +405,4 @@ def xsrf_token() -> tuple[str, tuple]:
 def xsrf_ok(form) -> bool:
     cookie = request.cookies.get(XSRF_COOKIE)
     given = form.get("_csrf")
-    return bool(cookie and given and secrets.compare_digest(cookie, given))
+    return bool(cookie and given and secrets.compare_digest(cookie.encode(), given.encode()))

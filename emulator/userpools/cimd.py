@@ -63,7 +63,10 @@ def _not_found(policy_id: str) -> ServiceError:
 
 # -- URL patterns ----------------------------------------------------------------------------------
 def _check_pattern(pattern: str) -> None:
-    parts = urlsplit(pattern)
+    try:
+        parts = urlsplit(pattern)
+    except ValueError:  # an unbalanced [ or ] in the host ("Invalid IPv6 URL")
+        parts = urlsplit("")
     host, _, port = parts.netloc.partition(":")
     labels = host.split(".")
     bad = (parts.scheme != "https" or not host or bool(parts.query) or bool(parts.fragment) or "@" in parts.netloc
@@ -91,7 +94,10 @@ def matches(pattern: str, url: str) -> bool:
 
 
 def _valid_metadata_url(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ or ] in the host ("Invalid IPv6 URL")
+        return False
     return (parts.scheme == "https" and bool(parts.hostname) and parts.path not in ("", "/")
             and not parts.fragment and "@" not in parts.netloc
             and not any(seg in (".", "..") for seg in parts.path.split("/")))

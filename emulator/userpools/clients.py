@@ -171,7 +171,10 @@ def _validity(req: dict) -> dict:
 
 
 def _check_url(url: str, kind: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ or ] in the host ("Invalid IPv6 URL")
+        raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid.") from None
     if not parts.scheme or "#" in url:
         raise ServiceError("InvalidParameterException", f"{kind} {url} is invalid. "
                            "It must be an absolute URL without a fragment.")

@@ -128,7 +128,8 @@ def new_secret() -> str:
 
 def _matching_step(secret: str, code: str, now: float, after: int | None) -> int | None:
     """The time step (now ±1) whose code equals `code` and is later than `after`."""
-    if not (isinstance(code, str) and len(code) == 6 and code.isdigit()):
+    # str.isdigit() is true of non-ASCII digits too, which compare_digest refuses (TypeError).
+    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int(now // STEP)

@@ -37,8 +37,10 @@ def check_secret_hash(db, client: dict, usernames: list[str], provided: str | No
     if not provided:
         raise ServiceError("NotAuthorizedException",
                            f"Client {client_id} is configured for secret but secret was not received")
+    # Bytes: compare_digest refuses a str with non-ASCII characters, and `provided` is the caller's.
+    given = provided.encode()
     for secret in client_secrets:
         for username in usernames:
-            if username is not None and hmac.compare_digest(compute(secret, username, client_id), provided):
+            if username is not None and hmac.compare_digest(compute(secret, username, client_id).encode(), given):
                 return
     raise ServiceError("NotAuthorizedException", f"Unable to verify secret hash for client {client_id}")

@@ -45,8 +45,11 @@ def _check_links(links: dict | None) -> None:
     if not links or "cognito:default" not in links:
         raise ServiceError("InvalidParameterException", "Links must include a cognito:default link.")
     for url in links.values():
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.netloc:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unbalanced [ or ] in the host ("Invalid IPv6 URL")
+            parts = None
+        if parts is None or parts.scheme != "https" or not parts.netloc:
             raise ServiceError("InvalidParameterException", f"Link {url} must be an https URL.")
 
 
