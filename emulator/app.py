@@ -1,13 +1,13 @@
 """create_app(config): one WSGI application serving every surface of the emulator.
 
-API requests (X-Amz-Target, or a cognito-sync URI) go to the protocol dispatcher;
-everything else (dev endpoints, well-known documents, OAuth pages) to a Flask app whose
-errors are JSON as well.
+One routing decision (protocol.router, through the dispatcher): API requests (X-Amz-Target for
+JSON 1.1, an `Action=` form or an STS signature for the query protocol, a cognito-sync method and
+path for rest-json) go to the protocol dispatcher; everything else (dev endpoints, well-known
+documents, OAuth pages) to `surfaces` and then a Flask app whose errors are JSON as well.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import logging
 import threading
@@ -22,18 +22,17 @@ from emulator import devtools, signing
 from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
+from emulator.service_modules import load_services
 from emulator.store import Store
-from protocol.dispatch import Call, Dispatcher, body_error, read_body, too_large
+from protocol.body import body_error, read_body, too_large
+from protocol.dispatch import Call, Dispatcher
 from protocol.errors import ServiceError
+from protocol.protocols import JSON
 from protocol.registry import Registry
 from protocol.sigv4 import Caller
 
 log = logging.getLogger("cognito_emulator")
 
-# Each service package exposes `registry` (a protocol Registry), `json_target_prefix`
-# for JSON 1.1 services, and `modules`; a module defining `install(emulator)` adds HTTP
-# surfaces (Flask routes on emulator.flask, or functions on emulator.surfaces).
-SERVICE_PACKAGES = ["emulator.userpools", "emulator.identitypools", "emulator.sync"]
 
 CORS_ALLOW_HEADERS = ", ".join([
     "Authorization", "Content-Type", "X-Amz-Target", "X-Amz-User-Agent", "X-Amz-Date",
@@ -42,6 +41,8 @@ CORS_ALLOW_HEADERS = ", ".join([
 ])
 CORS_EXPOSE_HEADERS = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
 
+# A function tried, in order, for a request no API route claims (before the Flask app): its Response,
+# or None to pass the request on.
 Surface = Callable[[Request], Response | None]
 
 BODY_LIMIT_KEY = "cognito_emulator.body_limit"
@@ -63,24 +64,17 @@ class Emulator:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.clock = Clock()
-        self.services = [importlib.import_module(name) for name in SERVICE_PACKAGES]
+        self.services = load_services()
         self.store = Store(config.database_path)
         with self.store.transaction() as db:
             self.clock.load(db)
         self.internal_errors = 0
         self._errors_lock = threading.Lock()
-        json_services: dict[str, Registry] = {}
-        rest_services: list[Registry] = []
-        for service in self.services:
-            prefix = getattr(service, "json_target_prefix", None)
-            if prefix:
-                json_services[prefix] = service.registry
-            else:
-                rest_services.append(service.registry)
-        self.registries = [s.registry for s in self.services]
+        # The Cognito services (the health document lists these); STS is added by its module.
+        self.registries: list[Registry] = [s.registry for s in self.services]
         # Strict mode (--verify-signatures): None when signatures are not checked.
         self.signature_verifier = signing.verifier(self)
-        self.dispatcher = Dispatcher(json_services, rest_services, self._invoke, self._count_error,
+        self.dispatcher = Dispatcher(self.registries, self._invoke, self._count_error,
                                      verifier=self.signature_verifier,
                                      max_body_bytes=config.max_request_bytes)
         self.surfaces: list[Surface] = []
@@ -99,6 +93,10 @@ class Emulator:
                 install = getattr(module, "install", None)
                 if install:
                     install(self)
+
+    def add_service(self, registry: Registry) -> None:
+        """Serve another AWS API on the emulator's port through the same dispatcher (e.g. STS)."""
+        self.dispatcher.add_service(registry)
 
     # -- handler invocation ---------------------------------------------------------
     def _invoke(self, call: Call, handler):
@@ -145,7 +143,7 @@ class Emulator:
         try:
             response = self._respond(request, environ)
         except ServiceError as err:  # a body over the limit or unreadable, before any surface read it
-            response = self.dispatcher.error_response(None, err, "json", "-")
+            response = self.dispatcher.error_response(None, err, JSON, "-")
         except Exception:
             response = self._internal_error()
         if not isinstance(response, Response):  # a WSGI app (the Flask surfaces)
@@ -169,19 +167,18 @@ class Emulator:
             environ["wsgi.input"] = io.BytesIO(read_body(request, limit))
         if request.method == "OPTIONS":
             return Response("", 200)
-        if self.dispatcher.is_json_api(request):
-            return self.dispatcher.handle(request)
-        for surface in self.surfaces:
-            try:
+        try:  # routing reads a query form; a surface may read the body
+            route = self.dispatcher.route(request)
+            if route is not None:
+                return self.dispatcher.serve(request, route)
+            for surface in self.surfaces:
                 response = surface(request)
-            except RequestEntityTooLarge:
-                raise too_large(None, limit) from None
-            except ClientDisconnected:
-                raise body_error("The request body ended before its Content-Length.") from None
-            if response is not None:
-                return response
-        if self.dispatcher.match_rest(request) is not None:
-            return self.dispatcher.handle(request)
+                if response is not None:
+                    return response
+        except RequestEntityTooLarge:
+            raise too_large(None, limit) from None
+        except ClientDisconnected:
+            raise body_error("The request body ended before its Content-Length.") from None
         return self._with_cors(request, self.flask.wsgi_app)
 
     def _internal_error(self) -> Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import logging
 import os
 import sys
@@ -85,10 +84,10 @@ def readme_with_coverage(text: str, table: str) -> str:
 
 
 def coverage() -> str:
-    from emulator.app import SERVICE_PACKAGES
+    from emulator.service_modules import load_services
     lines = []
-    for name in SERVICE_PACKAGES:
-        registry = importlib.import_module(name).registry
+    for service in load_services():
+        registry = service.registry
         rows = registry.coverage()
         done = sum(1 for _, ok in rows if ok)
         lines.append(f"### {registry.service_name} ({done}/{len(rows)} operations)\n")

@@ -1,4 +1,5 @@
-"""Import every module of a service package so their handlers register themselves."""
+"""Loading the three services: each package, then every module in it (each registers its
+operations on the package's registry and its tables with the store)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,26 @@ from types import ModuleType
 
 
 def import_submodules(package: ModuleType) -> list[ModuleType]:
-    """Import the package's public modules (sorted by name) and return them."""
+    """Import the package's public modules, those of its subpackages included (sorted by
+    dotted name), and return them."""
     modules = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            modules.append(importlib.import_module(f"{package.__name__}.{info.name}"))
+    found = pkgutil.walk_packages(package.__path__, prefix=package.__name__ + ".")
+    for info in sorted(found, key=lambda i: i.name):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            modules.append(importlib.import_module(info.name))
     return modules
+
+
+SERVICE_PACKAGES = ["emulator.userpools", "emulator.identitypools", "emulator.sync"]
+
+
+def load_services() -> list[ModuleType]:
+    """Import the service packages and all their modules; each package gets `modules`.
+
+    Done by the app (and the CLI's coverage report), never at package import, so that a
+    service's operations and pages may import another service's lower layers freely."""
+    services = [importlib.import_module(name) for name in SERVICE_PACKAGES]
+    for service in services:
+        if not hasattr(service, "modules"):
+            service.modules = import_submodules(service)
+    return services

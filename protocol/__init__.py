@@ -1,11 +1,13 @@
-"""AWS wire protocols (JSON 1.1 and rest-json), driven by botocore's service models.
+"""AWS wire protocols (JSON 1.1, rest-json and query), driven by botocore's service models.
 
-This package knows nothing of Cognito: it finds the operation a request names,
-validates its input against the model, calls the registered handler and serializes
-the handler's answer or error the way AWS does.
+This package knows nothing of Cognito: it routes a request to the service and operation it
+names (router), reads its input the protocol's way (protocols, query), validates it against the
+model (validate), calls the registered handler (dispatch) and writes the handler's answer or
+error the way AWS does (serialize, protocols, query). Errors are ServiceError, or the classes an
+ErrorCatalog makes from a model's error shapes (errors).
 """
 
-from protocol.errors import ServiceError
+from protocol.errors import ErrorCatalog, ServiceError
 from protocol.registry import Registry
 
-__all__ = ["ServiceError", "Registry"]
+__all__ = ["ErrorCatalog", "ServiceError", "Registry"]

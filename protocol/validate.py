@@ -17,7 +17,7 @@ from typing import Any
 import regex
 from botocore.model import Shape
 
-from protocol.errors import ServiceError
+from protocol.errors import ServiceError, common
 from protocol.serialize import parse_timestamp
 
 # Java's \w, \d and \s are ASCII-only while \p{..} classes are Unicode; the ASCII
@@ -189,7 +189,7 @@ def _num(v: Any) -> str:
 
 
 def _serialization_error(message: str) -> ServiceError:
-    return ServiceError("SerializationException", message, 400)
+    return common.SerializationException(message)
 
 
 # How AWS's JSON services (Jackson underneath) name a value of the wrong JSON type, and the
@@ -197,8 +197,8 @@ def _serialization_error(message: str) -> ServiceError:
 # to a String", "STRING_VALUE can not be converted to an Integer", "Expected list or null".
 _TARGETS = {"string": "a String", "integer": "an Integer", "long": "a Long", "double": "a Double",
             "float": "a Float", "boolean": "a Boolean", "timestamp": "a Date", "blob": "a ByteBuffer"}
-_JAVA_RANGE = {"integer": (-(2 ** 31), 2 ** 31 - 1), "long": (-(2 ** 63), 2 ** 63 - 1)}
-_JAVA_NAME = {"integer": "int", "long": "long"}
+JAVA_RANGE = {"integer": (-(2 ** 31), 2 ** 31 - 1), "long": (-(2 ** 63), 2 ** 63 - 1)}
+JAVA_NAME = {"integer": "int", "long": "long"}
 
 
 def _token(value: Any) -> str:
@@ -236,11 +236,11 @@ def _coerce(shape: Shape, value: Any) -> Any:
         if ok:
             if isinstance(value, float):
                 if not math.isfinite(value):
-                    raise _serialization_error(f"Numeric value ({value}) out of range of {_JAVA_NAME[t]}")
+                    raise _serialization_error(f"Numeric value ({value}) out of range of {JAVA_NAME[t]}")
                 value = int(value)  # a decimal is truncated, as AWS does
-            low, high = _JAVA_RANGE[t]
+            low, high = JAVA_RANGE[t]
             if not low <= value <= high:
-                raise _serialization_error(f"Numeric value ({value}) out of range of {_JAVA_NAME[t]}")
+                raise _serialization_error(f"Numeric value ({value}) out of range of {JAVA_NAME[t]}")
     elif t in ("double", "float"):
         ok = number
         if ok:

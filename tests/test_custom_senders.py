@@ -14,7 +14,7 @@ from lambda_fixtures.user_pool_functions import Functions, messages
 from test_auth_flows import PASSWORD, make_client, make_pool, make_user, password_auth
 from test_triggers import envelope
 
-from emulator.userpools import custom_senders
+from emulator.userpools.outbound import custom_senders
 
 KEY = "arn:aws:kms:us-east-1:000000000000:key/0b1e6c2a-8a57-4d61-9a38-5f1d7a1e9c11"
 SMS = {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"}

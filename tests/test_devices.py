@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from test_user_self import PASSWORD, error, new_pool, new_user
 
-from emulator.userpools import srp
+from emulator.userpools.model import srp
 
 DEVICES = {"ChallengeRequiredOnNewDevice": False, "DeviceOnlyRememberedOnUserPrompt": True}
 

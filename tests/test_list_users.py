@@ -243,9 +243,11 @@ def test_prefix_pagination_stable_under_inserts(idp):
 def test_every_filter_is_answered_from_an_index(case_sensitive):
     """ListUsers over 100,000 users answers in milliseconds only if no filter scans the table or
     sorts it: each filter's query must be an index search in page order."""
-    import emulator.userpools  # noqa: F401  (registers the schema)
+    from emulator.service_modules import load_services
+    load_services()  # registers the schema
     from emulator.store import Store
-    from emulator.userpools import user_filter, users
+    from emulator.userpools.model import user_filter
+    from emulator.userpools.ops import users as users_ops
 
     store = Store(None)
     store.migrate()
@@ -257,7 +259,7 @@ def test_every_filter_is_answered_from_an_index(case_sensitive):
         for text in filters:
             where, args, keyed = "pool_id = ?", [pool["Id"]], None
             if text is not None:
-                extra, extra_args, keyed = users._filter_sql(pool, user_filter.parse(text))
+                extra, extra_args, keyed = users_ops._filter_sql(pool, user_filter.parse(text))
                 where, args = f"{where} AND {extra}", args + extra_args
             order = "seq" if keyed is None else f"{keyed}, seq"
             plan = " ".join(row[-1] for row in db.execute(

@@ -31,9 +31,7 @@ def make_app(handlers: dict[str, callable], service="cognito-idp", error="Invali
         seen["call"] = call
         return handler(None, call.params)
 
-    prefix = {"cognito-idp": "AWSCognitoIdentityProviderService",
-              "cognito-identity": "AWSCognitoIdentityService"}.get(service)
-    dispatcher = Dispatcher({prefix: registry} if prefix else {}, [] if prefix else [registry], invoke)
+    dispatcher = Dispatcher([registry], invoke)
 
     def app(environ, start_response):
         return dispatcher.handle(Request(environ))(environ, start_response)

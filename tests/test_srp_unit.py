@@ -1,4 +1,4 @@
-"""SRP-6a as Cognito does it: the server side (emulator.userpools.srp and the sign-in
+"""SRP-6a as Cognito does it: the server side (emulator.userpools.model.srp and the sign-in
 engine's timestamp rules) against client sides computed here and by pycognito's AWSSRP."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 import pytest
 from pycognito import aws_srp
 
-from emulator.userpools import srp
-from emulator.userpools.auth import parse_timestamp
+from emulator.userpools.model import srp
+from emulator.userpools.signin.srp_auth import parse_timestamp
 
 POOL_ID = "us-east-1_AbCdEf123"
 POOL = "AbCdEf123"
@@ -162,7 +162,7 @@ def test_pycognito_formats_single_digit_days_unpadded():
 def test_powmod_matches_python_pow():
     import os
 
-    from emulator.userpools import srp
+    from emulator.userpools.model import srp
     for _ in range(20):
         base, exponent = int.from_bytes(os.urandom(384), "big"), int.from_bytes(os.urandom(128), "big")
         assert srp.powmod(base, exponent, srp.N) == pow(base, exponent, srp.N)

@@ -18,7 +18,7 @@ from lambda_fixtures.user_pool_functions import messages
 from test_auth_flows import PASSWORD, Srp, error, make_client, make_pool, make_user, password_auth
 from test_devices import _timestamp, device_verifier
 
-from emulator.userpools import srp
+from emulator.userpools.model import srp
 
 NA = "CLIENT_ID_NOT_APPLICABLE"
 SMS = {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.userpools import attributes, delivery, passwords, secret_hash, srp, user_filter
+from emulator.userpools.model import attributes, passwords, secret_hash, srp, user_filter
+from emulator.userpools.outbound import delivery
 from protocol import ServiceError
 
 

@@ -8,12 +8,11 @@ import hashlib
 import secrets
 import string
 
-from emulator.identitypools import registry
+from emulator.identitypools import errors, registry
 from emulator.identitypools.identities import identity_for_request
 from emulator.identitypools.logins import Login, saml_role
 from emulator.identitypools.pools import load_roles, principal_tag_map
 from emulator.store import dumps, loads, register_schema
-from protocol import ServiceError
 
 register_schema("identitypools.credentials", [
     """
@@ -32,7 +31,7 @@ register_schema("identitypools.credentials", [
     CREATE INDEX identity_credentials_by_pool ON identity_credentials(pool_id);
     CREATE INDEX identity_credentials_by_expiration ON identity_credentials(expiration);
     """,
-])
+], owned={"identity_pool": ("identity_credentials",), "identity": ("identity_credentials",)})
 
 CREDENTIALS_SECONDS = 3600
 INVALID_CONFIG = "Invalid identity pool configuration. Check assigned IAM roles for this pool."
@@ -136,7 +135,7 @@ def choose_role(roles: dict, mappings: dict, logins: list[Login], custom_role: s
                 token_roles = [token_roles]
             if custom_role:
                 if custom_role not in token_roles:
-                    raise ServiceError("NotAuthorizedException", AMBIGUOUS_DENIED)
+                    raise errors.NotAuthorizedException(AMBIGUOUS_DENIED)
                 chosen = custom_role
             elif login.claims.get("cognito:preferred_role"):
                 chosen = login.claims["cognito:preferred_role"]
@@ -152,11 +151,11 @@ def choose_role(roles: dict, mappings: dict, logins: list[Login], custom_role: s
         if chosen:
             return chosen
         if mapping.get("AmbiguousRoleResolution") == "Deny":
-            raise ServiceError("NotAuthorizedException", AMBIGUOUS_DENIED)
+            raise errors.NotAuthorizedException(AMBIGUOUS_DENIED)
         break
     role = roles.get("authenticated")
     if not role:
-        raise ServiceError("InvalidIdentityPoolConfigurationException", INVALID_CONFIG)
+        raise errors.InvalidIdentityPoolConfigurationException(INVALID_CONFIG)
     return role
 
 
@@ -178,12 +177,12 @@ def get_credentials_for_identity(ctx, req):
     if not logins:
         role = roles.get("unauthenticated")
         if not role:
-            raise ServiceError("InvalidIdentityPoolConfigurationException", INVALID_CONFIG)
+            raise errors.InvalidIdentityPoolConfigurationException(INVALID_CONFIG)
     elif proofs and all("authenticated" not in (p.claims.get("amr") or []) for p in proofs) \
             and len(proofs) == len(logins):
         role = roles.get("unauthenticated")
         if not role:
-            raise ServiceError("InvalidIdentityPoolConfigurationException", INVALID_CONFIG)
+            raise errors.InvalidIdentityPoolConfigurationException(INVALID_CONFIG)
     else:
         role = choose_role(roles, mappings, logins, req.get("CustomRoleArn"))
     tags = principal_tags(ctx.db, pool["IdentityPoolId"], logins)

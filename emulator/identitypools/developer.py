@@ -4,20 +4,17 @@ UnlinkDeveloperIdentity."""
 from __future__ import annotations
 
 from emulator import paging
-from emulator.identitypools import registry
+from emulator.identitypools import errors, registry
 from emulator.identitypools.identities import identity_not_found, load_identity, login_owner, merge
 from emulator.identitypools.pools import load_identity_pool
-from protocol import ServiceError
 
 
 def _developer_name(pool: dict, given: str | None = None) -> str:
     name = pool.get("DeveloperProviderName")
     if not name:
-        raise ServiceError("ResourceNotFoundException",
-                           f"IdentityPool '{pool['IdentityPoolId']}' has no developer provider.")
+        raise errors.ResourceNotFoundException(f"IdentityPool '{pool['IdentityPoolId']}' has no developer provider.")
     if given is not None and given != name:
-        raise ServiceError("ResourceNotFoundException",
-                           f"Developer provider {given} is not configured for IdentityPool "
+        raise errors.ResourceNotFoundException(f"Developer provider {given} is not configured for IdentityPool "
                            f"'{pool['IdentityPoolId']}'.")
     return name
 
@@ -30,16 +27,13 @@ def lookup_developer_identity(ctx, req):
     identity_id = req.get("IdentityId")
     user = req.get("DeveloperUserIdentifier")
     if not identity_id and not user:
-        raise ServiceError("InvalidParameterException",
-                           "Either IdentityId or DeveloperUserIdentifier must be specified.")
+        raise errors.InvalidParameterException("Either IdentityId or DeveloperUserIdentifier must be specified.")
     if user:
         owner = login_owner(ctx.db, pool_id, provider, user)
         if owner is None:
-            raise ServiceError("ResourceNotFoundException",
-                               f"Developer user identifier '{user}' not found in IdentityPool '{pool_id}'.")
+            raise errors.ResourceNotFoundException(f"Developer user identifier '{user}' not found in IdentityPool '{pool_id}'.")
         if identity_id and owner != identity_id:
-            raise ServiceError("ResourceConflictException",
-                               "The IdentityId and DeveloperUserIdentifier belong to different identities.")
+            raise errors.ResourceConflictException("The IdentityId and DeveloperUserIdentifier belong to different identities.")
         identity_id = owner
     identity = load_identity(ctx.db, identity_id)
     if identity is None or identity["IdentityPoolId"] != pool_id:
@@ -60,8 +54,7 @@ def merge_developer_identities(ctx, req):
     for field in ("SourceUserIdentifier", "DestinationUserIdentifier"):
         owner = login_owner(ctx.db, pool_id, provider, req[field])
         if owner is None:
-            raise ServiceError("ResourceNotFoundException",
-                               f"Developer user identifier '{req[field]}' not found in IdentityPool '{pool_id}'.")
+            raise errors.ResourceNotFoundException(f"Developer user identifier '{req[field]}' not found in IdentityPool '{pool_id}'.")
         found[field] = owner
     merge(ctx.db, pool_id, found["SourceUserIdentifier"], found["DestinationUserIdentifier"], ctx.now())
     return {"IdentityId": found["DestinationUserIdentifier"]}
@@ -77,8 +70,7 @@ def unlink_developer_identity(ctx, req):
         raise identity_not_found(req["IdentityId"])
     user = req["DeveloperUserIdentifier"]
     if login_owner(ctx.db, pool_id, provider, user) != identity["IdentityId"]:
-        raise ServiceError("ResourceNotFoundException",
-                           f"Developer user identifier '{user}' is not linked to identity "
+        raise errors.ResourceNotFoundException(f"Developer user identifier '{user}' is not linked to identity "
                            f"'{identity['IdentityId']}'.")
     ctx.db.execute("DELETE FROM identity_logins WHERE pool_id = ? AND provider = ? AND subject = ?",
                    (pool_id, provider, user))

@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Callable
 
 from emulator import paging
-from emulator.identitypools import registry
+from emulator.identitypools import errors, registry
 from emulator.identitypools.logins import COGNITO_IDENTITY, Login, refuse_cognito_tokens, verify_logins
 from emulator.identitypools.pools import load_identity_pool
-from emulator.store import register_schema
+from emulator.store import delete_owned, register_schema
 from protocol import ServiceError
 
 register_schema("identitypools.identities", [
@@ -35,10 +35,9 @@ register_schema("identitypools.identities", [
     );
     CREATE INDEX identity_logins_by_identity ON identity_logins(identity_id, provider);
     """,
-])
+], owned={"identity_pool": ("identities", "identity_logins"), "identity": ("identity_logins",)})
 
 # fn(db, identity_pool_id, [identity ids]) inside the deleting transaction.
-on_identities_deleted: list[Callable[[object, str, list[str]], None]] = []
 # fn(db, identity_pool_id, source identity id, surviving identity id) when two identities merge.
 on_identities_merged: list[Callable[[object, str, str, str], None]] = []
 
@@ -47,7 +46,7 @@ UNAUTH_NOT_SUPPORTED = "Unauthenticated access is not supported for this identit
 
 
 def identity_not_found(identity_id: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", f"Identity '{identity_id}' not found.")
+    return errors.ResourceNotFoundException(f"Identity '{identity_id}' not found.")
 
 
 def _providers(db, identity_id: str) -> list[str]:
@@ -106,8 +105,7 @@ def link(db, pool_id: str, identity_id: str, provider: str, subject: str, now: f
         other = db.execute("SELECT subject FROM identity_logins WHERE identity_id = ? AND provider = ? "
                            "AND subject != ?", (identity_id, provider, subject)).fetchone()
         if other is not None:
-            raise ServiceError("ResourceConflictException",
-                               f"Identity '{identity_id}' is already linked to another login of {provider}.")
+            raise errors.ResourceConflictException(f"Identity '{identity_id}' is already linked to another login of {provider}.")
     db.execute("INSERT INTO identity_logins(pool_id, provider, subject, identity_id, developer, created) "
                "VALUES(?,?,?,?,?,?)", (pool_id, provider, subject, identity_id, int(developer), now))
     _touch(db, identity_id, now)
@@ -123,8 +121,7 @@ def merge(db, pool_id: str, source: str, survivor: str, now: float) -> None:
             clash = db.execute("SELECT 1 FROM identity_logins WHERE identity_id = ? AND provider = ? "
                                "AND subject != ?", (survivor, row["provider"], row["subject"])).fetchone()
             if clash is not None:
-                raise ServiceError("ResourceConflictException",
-                                   "Identities cannot be merged: both are linked to logins of "
+                raise errors.ResourceConflictException("Identities cannot be merged: both are linked to logins of "
                                    f"{row['provider']}.")
     db.execute("UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?", (survivor, source))
     db.execute("UPDATE identities SET disabled = 1, merged_into = ?, modified = ? WHERE id = ?",
@@ -151,7 +148,7 @@ def resolve(ctx, pool: dict, identity_id: str | None, logins: list[Login],
         links.append((developer[0], developer[1], True))
     for proof in proofs:
         if identity_id is not None and proof.subject != identity_id:
-            raise ServiceError("NotAuthorizedException", LOGINS_DONT_MATCH)
+            raise errors.NotAuthorizedException(LOGINS_DONT_MATCH)
         identity_id = proof.subject
     target = identity_id
     if target is not None:
@@ -190,11 +187,11 @@ def check_identity_logins(ctx, identity: dict, pool: dict, logins: list[Login]) 
     if logins:
         return
     if identity["Disabled"]:
-        raise ServiceError("NotAuthorizedException", f"Access to Identity '{identity['IdentityId']}' is forbidden.")
+        raise errors.NotAuthorizedException(f"Access to Identity '{identity['IdentityId']}' is forbidden.")
     if authenticated(ctx.db, identity["IdentityId"]):
-        raise ServiceError("NotAuthorizedException", LOGINS_DONT_MATCH)
+        raise errors.NotAuthorizedException(LOGINS_DONT_MATCH)
     if not pool["AllowUnauthenticatedIdentities"]:
-        raise ServiceError("NotAuthorizedException", UNAUTH_NOT_SUPPORTED)
+        raise errors.NotAuthorizedException(UNAUTH_NOT_SUPPORTED)
 
 
 def identity_for_request(ctx, identity_id: str, raw_logins: dict | None) -> tuple[dict, dict, list[Login], str]:
@@ -217,14 +214,8 @@ def identity_for_request(ctx, identity_id: str, raw_logins: dict | None) -> tupl
 
 
 def delete_pool_identities(db, pool_id: str) -> None:
-    ids = [r["id"] for r in db.execute("SELECT id FROM identities WHERE pool_id = ?", (pool_id,))]
-    if ids:
-        for hook in on_identities_deleted:
-            hook(db, pool_id, ids)
-    from emulator.identitypools import credentials
-    credentials.forget_pool(db, pool_id)
-    db.execute("DELETE FROM identity_logins WHERE pool_id = ?", (pool_id,))
-    db.execute("DELETE FROM identities WHERE pool_id = ?", (pool_id,))
+    """Everything of the identity pool's identities (logins, credentials, Sync data)."""
+    delete_owned(db, "identity_pool", pool_id)
 
 
 # -- operations -----------------------------------------------------------------------
@@ -233,12 +224,12 @@ def get_id(ctx, req):
     pool = load_identity_pool(ctx.db, req["IdentityPoolId"])
     account = req.get("AccountId")
     if account and account != ctx.account_id:
-        raise ServiceError("NotAuthorizedException", f"IdentityPool '{pool['IdentityPoolId']}' not found.")
+        raise errors.NotAuthorizedException(f"IdentityPool '{pool['IdentityPoolId']}' not found.")
     refuse_cognito_tokens(req.get("Logins"))
     logins = verify_logins(ctx, pool, req.get("Logins"))
     if not logins:
         if not pool["AllowUnauthenticatedIdentities"]:
-            raise ServiceError("NotAuthorizedException", UNAUTH_NOT_SUPPORTED)
+            raise errors.NotAuthorizedException(UNAUTH_NOT_SUPPORTED)
         return {"IdentityId": create_identity(ctx.db, pool["IdentityPoolId"], ctx.now(), ctx.region)}
     return {"IdentityId": resolve(ctx, pool, None, logins)}
 
@@ -264,13 +255,9 @@ def delete_identity_rows(db, ids: list[str]) -> None:
         row = db.execute("SELECT pool_id FROM identities WHERE id = ?", (identity_id,)).fetchone()
         if row is not None:
             by_pool.setdefault(row["pool_id"], []).append(identity_id)
-    from emulator.identitypools import credentials
-    for pool_id, found in by_pool.items():
-        for hook in on_identities_deleted:
-            hook(db, pool_id, found)
+    for found in by_pool.values():
         for identity_id in found:
-            credentials.forget_identity(db, identity_id)
-            db.execute("DELETE FROM identity_logins WHERE identity_id = ?", (identity_id,))
+            delete_owned(db, "identity", identity_id)  # logins, credentials, Sync data
             db.execute("DELETE FROM identities WHERE id = ?", (identity_id,))
 
 
@@ -290,13 +277,12 @@ def unlink_identity(ctx, req):
         owner = identity_id if login.kind == "cognito" and login.subject == identity_id else \
             login_owner(ctx.db, pool["IdentityPoolId"], login.provider, login.subject)
         if owner != identity_id:
-            raise ServiceError("NotAuthorizedException", LOGINS_DONT_MATCH)
+            raise errors.NotAuthorizedException(LOGINS_DONT_MATCH)
     if not logins:
-        raise ServiceError("NotAuthorizedException", LOGINS_DONT_MATCH)
+        raise errors.NotAuthorizedException(LOGINS_DONT_MATCH)
     for provider in req["LoginsToRemove"]:
         if provider == COGNITO_IDENTITY or provider == pool.get("DeveloperProviderName"):
-            raise ServiceError("InvalidParameterException",
-                               "Developer provider logins must be removed with UnlinkDeveloperIdentity.")
+            raise errors.InvalidParameterException("Developer provider logins must be removed with UnlinkDeveloperIdentity.")
         ctx.db.execute("DELETE FROM identity_logins WHERE identity_id = ? AND provider = ?",
                        (identity_id, provider))
     _touch(ctx.db, identity_id, ctx.now())

@@ -31,7 +31,12 @@ import urllib.request
 
 import jwt
 
-from emulator.userpools import keys
+from emulator.identitypools import errors
+from emulator.identitypools.openid_keys import check_expiry, invalid, verify_token
+from emulator.identitypools.pools import load_identity_pool
+from emulator.oauth import saml_protocol as saml
+from emulator.userpools.accounts import tokens
+from emulator.userpools.model import keys
 from protocol import ServiceError
 
 COGNITO_IDENTITY = "cognito-identity.amazonaws.com"
@@ -65,12 +70,8 @@ class Login:
         return f"{self.provider}:{self.client_id or ''}:{self.subject}"
 
 
-def invalid(detail: str) -> ServiceError:
-    return ServiceError("NotAuthorizedException", f"Invalid login token. {detail}")
-
-
 def unsupported() -> ServiceError:
-    return ServiceError("NotAuthorizedException", "Token is not from a supported provider of this identity pool.")
+    return errors.NotAuthorizedException("Token is not from a supported provider of this identity pool.")
 
 
 def _env_map(name: str) -> dict:
@@ -102,27 +103,17 @@ def _claims(token: str) -> dict:
     return claims
 
 
-def check_expiry(claims: dict, now: float) -> None:
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)):
-        raise invalid("Missing a required claim: exp")
-    if now >= exp:
-        raise invalid(f"Token expired: {int(now)} >= {int(exp)}")
-
-
 def verify_logins(ctx, pool: dict, logins: dict[str, str] | None) -> list[Login]:
     """Verify every entry of `logins` for `pool`; NotAuthorizedException on the first bad one."""
     verified = []
     external = [key for key in logins or {} if key != COGNITO_IDENTITY]
     if external and not pool.get("DeveloperProviderName") and not _has_providers(pool):
-        raise ServiceError("NotAuthorizedException",
-                           f"Identity pool - {pool['IdentityPoolId']} does not have identity providers configured.")
+        raise errors.NotAuthorizedException(f"Identity pool - {pool['IdentityPoolId']} does not have identity providers configured.")
     for provider, token in (logins or {}).items():
         verified.append(verify_login(ctx, pool, provider, token))
     if external:
         # Keys or SAML metadata may have been fetched with the store released: the pool must
         # still exist, and the caller goes on with its current settings (in place).
-        from emulator.identitypools.pools import load_identity_pool
         current = load_identity_pool(ctx.db, pool["IdentityPoolId"])
         pool.clear()
         pool.update(current)
@@ -152,8 +143,7 @@ def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
         # A Cognito token only ever goes under cognito-identity.amazonaws.com.
         raise invalid("Can't pass in a Cognito token.")
     if provider == COGNITO_IDENTITY:
-        from emulator.identitypools import openid
-        claims = openid.verify_token(ctx, token)
+        claims = verify_token(ctx, token)
         if claims.get("aud") != pool["IdentityPoolId"]:
             raise invalid("Incorrect token audience.")
         return Login(COGNITO_IDENTITY, claims["sub"], claims, "cognito")
@@ -161,8 +151,7 @@ def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
     if user_pool is not None:
         return _verify_user_pool(ctx, pool, provider, user_pool, token)
     if provider == pool.get("DeveloperProviderName"):
-        raise ServiceError("NotAuthorizedException",
-                           "Developer authenticated logins are only accepted through "
+        raise errors.NotAuthorizedException("Developer authenticated logins are only accepted through "
                            "GetOpenIdTokenForDeveloperIdentity.")
     if provider in (pool.get("SamlProviderARNs") or []):
         return _verify_saml(ctx, provider, token)
@@ -235,7 +224,6 @@ def _verify_user_pool(ctx, pool: dict, provider: str, user_pool_id: str, token: 
 
 def _server_side_check(ctx, user_pool_id: str, token: str) -> None:
     """With ServerSideTokenCheck the user pool confirms the session is still valid."""
-    from emulator.userpools import tokens
     try:
         tokens.verify_id_token(ctx, user_pool_id, token, check_revocation=True)
     except tokens.TokenInvalid as err:
@@ -287,8 +275,7 @@ def _verify_oidc(ctx, provider: str, token: str, audiences: list[str] | None) ->
         try:
             jwks = _jwks(ctx, base, refresh)
         except (OSError, ValueError, KeyError):
-            raise ServiceError("NotAuthorizedException",
-                               f"Invalid login token. Couldn't retrieve the keys of {provider}.") from None
+            raise errors.NotAuthorizedException(f"Invalid login token. Couldn't retrieve the keys of {provider}.") from None
         key = next((k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid")), None)
         if key is not None:
             break
@@ -318,7 +305,6 @@ def saml_metadata_sources() -> dict[str, str]:
 
 
 def _saml_metadata(ctx, arn: str):
-    from emulator.oauth import saml
     source = saml_metadata_sources().get(arn)
     if not source:
         raise invalid(f"The emulator cannot verify SAML responses of {arn}; give the identity provider's "
@@ -338,7 +324,6 @@ def _saml_metadata(ctx, arn: str):
 
 
 def _verify_saml(ctx, arn: str, token: str) -> Login:
-    from emulator.oauth import saml
     metadata = _saml_metadata(ctx, arn)
     try:
         raw = saml.decode_response(token if isinstance(token, str) else "")

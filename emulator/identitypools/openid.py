@@ -8,112 +8,31 @@ signing key (kept in the store) and where its public half is published:
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import threading
-
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import jsonify, request
 
-from emulator.identitypools import registry
-from emulator.identitypools.identities import identity_for_request, require_identity, resolve
-from emulator.identitypools.logins import COGNITO_IDENTITY, Login, check_expiry, invalid, verify_logins
+from emulator.identitypools import errors, registry
+from emulator.identitypools.identities import identity_for_request, login_owner, require_identity, resolve
+from emulator.identitypools.logins import COGNITO_IDENTITY, Login, verify_logins
+from emulator.identitypools.openid_keys import (
+    ISSUER,
+    jwks,
+    sign,
+    verify_token,
+)
 from emulator.identitypools.pools import (
     classic_flow_allowed,
     load_identity_pool,
     load_roles,
     principal_tag_map,
 )
-from emulator.store import register_schema
-from protocol import ServiceError
 
-ISSUER = "https://cognito-identity.amazonaws.com"
 OPENID_TOKEN_SECONDS = 600
 DEVELOPER_TOKEN_SECONDS = 900
 MAX_TOKEN_SECONDS = 86400
 JWKS_PATH = "/_identity/.well-known/jwks.json"
 DISCOVERY_PATH = "/_identity/.well-known/openid-configuration"
 
-register_schema("identitypools.openid", [
-    """
-    CREATE TABLE identity_signing_keys (
-        kid TEXT PRIMARY KEY,
-        private_pem TEXT NOT NULL,
-        created REAL NOT NULL
-    );
-    """,
-])
 
-_cache: dict[str, rsa.RSAPrivateKey] = {}
-_lock = threading.Lock()
-
-
-def _b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def signing_key(db, now: float = 0.0) -> tuple[str, rsa.RSAPrivateKey]:
-    """(kid, key) of the emulator's Cognito Identity key, created on first use."""
-    row = db.execute("SELECT kid, private_pem FROM identity_signing_keys ORDER BY created LIMIT 1").fetchone()
-    if row is not None:
-        with _lock:
-            key = _cache.get(row["kid"])
-        if key is None:
-            key = serialization.load_pem_private_key(row["private_pem"].encode(), password=None)
-            with _lock:
-                _cache[row["kid"]] = key
-        return row["kid"], key
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-    # AWS kids look like "us-east-12"; the prefix makes the emulator's recognisable.
-    kid = "emulator-" + hashlib.sha256(der).hexdigest()[:8]
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    db.execute("INSERT INTO identity_signing_keys(kid, private_pem, created) VALUES(?,?,?)", (kid, pem, now))
-    with _lock:
-        _cache[kid] = key
-    return kid, key
-
-
-def jwks(db) -> dict:
-    kid, key = signing_key(db)
-    numbers = key.public_key().public_numbers()
-    return {"keys": [{"kty": "RSA", "alg": "RS512", "use": "sig", "kid": kid,
-                      "e": _b64url_uint(numbers.e), "n": _b64url_uint(numbers.n)}]}
-
-
-def sign(ctx, claims: dict) -> str:
-    kid, key = signing_key(ctx.db, ctx.now())
-    return jwt.encode(claims, key, algorithm="RS512", headers={"kid": kid, "typ": "JWS"})
-
-
-def verify_token(ctx, token: str) -> dict:
-    """Claims of a Cognito Identity OpenID token issued here; NotAuthorizedException otherwise."""
-    if not isinstance(token, str) or token.count(".") != 2:
-        raise invalid("Not a valid OpenId Connect identity token.")
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise invalid("Not a valid OpenId Connect identity token.") from None
-    row = ctx.db.execute("SELECT kid FROM identity_signing_keys WHERE kid = ?", (header.get("kid"),)).fetchone()
-    if row is None:
-        raise invalid("Couldn't verify signed token.")
-    _kid, key = signing_key(ctx.db)
-    try:
-        claims = jwt.decode(token, key.public_key(), algorithms=["RS512"],
-                            options={"verify_exp": False, "verify_aud": False, "verify_iat": False})
-    except jwt.PyJWTError:
-        raise invalid("Couldn't verify signed token.") from None
-    if claims.get("iss") != ISSUER:
-        raise invalid("Issuer doesn't match providerName")
-    check_expiry(claims, ctx.now())
-    if not claims.get("sub") or not claims.get("aud"):
-        raise invalid("Not a valid OpenId Connect identity token.")
-    return claims
 
 
 def _amr(logins: list[Login], developer: tuple[str, str] | None, pool_id: str) -> list[str]:
@@ -164,11 +83,9 @@ def get_open_id_token(ctx, req):
     pool = load_identity_pool(ctx.db, identity["IdentityPoolId"])
     _roles, mappings = load_roles(ctx.db, pool["IdentityPoolId"])
     if mappings:
-        raise ServiceError("InvalidParameterException",
-                           "Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.")
+        raise errors.InvalidParameterException("Basic (classic) flow is not supported with RoleMappings, please use enhanced flow.")
     if not classic_flow_allowed(pool):
-        raise ServiceError("InvalidParameterException",
-                           "Basic (classic) flow is not enabled, please use enhanced flow.")
+        raise errors.InvalidParameterException("Basic (classic) flow is not enabled, please use enhanced flow.")
     pool, _identity, logins, identity_id = identity_for_request(ctx, req["IdentityId"], req.get("Logins"))
     pool_id = pool["IdentityPoolId"]
     if not logins:
@@ -188,22 +105,18 @@ def get_open_id_token_for_developer_identity(ctx, req):
     raw = dict(req["Logins"])
     if not developer_name or developer_name not in raw:
         # AWS's wording (danilop/LambdAuth#32); the error type is not confirmed.
-        raise ServiceError("InvalidParameterException",
-                           "This identity pool does not support the specified developer provider")
+        raise errors.InvalidParameterException("This identity pool does not support the specified developer provider")
     user_identifier = raw.pop(developer_name)
     if not user_identifier:
-        raise ServiceError("InvalidParameterException", "Developer user identifier must not be empty.")
+        raise errors.InvalidParameterException("Developer user identifier must not be empty.")
     seconds = req.get("TokenDuration") or DEVELOPER_TOKEN_SECONDS
     if seconds > MAX_TOKEN_SECONDS:
-        raise ServiceError("InvalidParameterException",
-                           f"TokenDuration must be at most {MAX_TOKEN_SECONDS} seconds.")
+        raise errors.InvalidParameterException(f"TokenDuration must be at most {MAX_TOKEN_SECONDS} seconds.")
     logins = verify_logins(ctx, pool, raw)
     identity_id = req.get("IdentityId")
-    from emulator.identitypools.identities import login_owner
     owner = login_owner(ctx.db, pool_id, developer_name, user_identifier)
     if identity_id is not None and owner is not None and owner != identity_id:
-        raise ServiceError("DeveloperUserAlreadyRegisteredException",
-                           "The provided developer user identifier is already registered with Cognito "
+        raise errors.DeveloperUserAlreadyRegisteredException("The provided developer user identifier is already registered with Cognito "
                            "under a different identity ID.")
     identity_id = resolve(ctx, pool, identity_id, logins, developer=(developer_name, user_identifier))
     tags = _tags_from_logins(ctx.db, pool_id, logins)

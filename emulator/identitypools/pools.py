@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 
 from emulator import paging
-from emulator.identitypools import registry
-from emulator.store import dumps, loads, register_schema
+from emulator.identitypools import errors, registry
+from emulator.store import delete_owned, dumps, loads, register_schema
 from protocol import ServiceError
 
 register_schema("identitypools.pools", [
@@ -33,11 +32,10 @@ register_schema("identitypools.pools", [
         PRIMARY KEY (pool_id, provider)
     );
     """,
-])
+], owned={"identity_pool": ("identity_pool_principal_tags",)})
 
 # Called as fn(db, identity_pool_id) inside DeleteIdentityPool's transaction (Cognito Sync
 # drops the pool's datasets).
-on_identity_pool_deleted: list[Callable[[object, str], None]] = []
 
 CONFIG_FIELDS = ("AllowUnauthenticatedIdentities", "AllowClassicFlow", "SupportedLoginProviders",
                  "DeveloperProviderName", "OpenIdConnectProviderARNs", "CognitoIdentityProviders",
@@ -47,7 +45,7 @@ DEFAULT_PRINCIPAL_TAGS = {"username": "sub", "client": "aud"}
 
 
 def not_found(pool_id: str) -> ServiceError:
-    return ServiceError("ResourceNotFoundException", f"IdentityPool '{pool_id}' not found.")
+    return errors.ResourceNotFoundException(f"IdentityPool '{pool_id}' not found.")
 
 
 def pool_arn(region: str, account_id: str, pool_id: str) -> str:
@@ -128,20 +126,17 @@ def _check_config(req: dict, existing: dict | None) -> dict:
         name = provider.get("ProviderName")
         if not name or not USER_POOL_PROVIDER.match(name):
             # AWS names no field and no value (docs/fidelity.md).
-            raise ServiceError("InvalidParameterException", "Invalid Cognito Identity Provider")
+            raise errors.InvalidParameterException("Invalid Cognito Identity Provider")
         if not provider.get("ClientId"):
-            raise ServiceError("InvalidParameterException",
-                               f"ClientId is required for Cognito Identity Provider {name}")
+            raise errors.InvalidParameterException(f"ClientId is required for Cognito Identity Provider {name}")
         provider.setdefault("ServerSideTokenCheck", False)
     developer = config.get("DeveloperProviderName")
     if existing is not None:
         before = existing.get("DeveloperProviderName")
         if before and developer != before:
-            raise ServiceError("InvalidParameterException",
-                               "Developer provider name cannot be changed once set.")
+            raise errors.InvalidParameterException("Developer provider name cannot be changed once set.")
     if developer and developer.startswith("cognito-"):
-        raise ServiceError("InvalidParameterException",
-                           "DeveloperProviderName cannot start with 'cognito-'.")
+        raise errors.InvalidParameterException("DeveloperProviderName cannot start with 'cognito-'.")
     return {k: v for k, v in config.items() if v is not None}
 
 
@@ -185,11 +180,7 @@ def update_identity_pool(ctx, req):
 def delete_identity_pool(ctx, req):
     pool_id = req["IdentityPoolId"]
     load_identity_pool(ctx.db, pool_id)
-    for hook in on_identity_pool_deleted:
-        hook(ctx.db, pool_id)
-    from emulator.identitypools import identities
-    identities.delete_pool_identities(ctx.db, pool_id)
-    ctx.db.execute("DELETE FROM identity_pool_principal_tags WHERE pool_id = ?", (pool_id,))
+    delete_owned(ctx.db, "identity_pool", pool_id)  # identities, logins, credentials, Sync data
     ctx.db.execute("DELETE FROM identity_pools WHERE id = ?", (pool_id,))
     return {}
 
@@ -228,22 +219,17 @@ def set_identity_pool_roles(ctx, req):
     mappings = req.get("RoleMappings") or {}
     for key, mapping in mappings.items():
         if not _mapping_key_valid(pool, key):
-            raise ServiceError("InvalidParameterException",
-                               f"{key} is not a valid RoleMapping ProviderName or is not a configured provider.")
+            raise errors.InvalidParameterException(f"{key} is not a valid RoleMapping ProviderName or is not a configured provider.")
         kind = mapping["Type"]
         rules = (mapping.get("RulesConfiguration") or {}).get("Rules")
         if kind == "Rules" and not rules:
-            raise ServiceError("InvalidParameterException",
-                               "RulesConfiguration is required for RoleMapping of type Rules.")
+            raise errors.InvalidParameterException("RulesConfiguration is required for RoleMapping of type Rules.")
         if kind == "Token" and mapping.get("RulesConfiguration") is not None:
-            raise ServiceError("InvalidParameterException",
-                               "RulesConfiguration is not supported for RoleMapping of type Token.")
+            raise errors.InvalidParameterException("RulesConfiguration is not supported for RoleMapping of type Token.")
         if not mapping.get("AmbiguousRoleResolution"):
-            raise ServiceError("InvalidParameterException",
-                               "AmbiguousRoleResolution must be specified for RoleMapping.")
+            raise errors.InvalidParameterException("AmbiguousRoleResolution must be specified for RoleMapping.")
         if mapping["AmbiguousRoleResolution"] == "AuthenticatedRole" and not roles.get("authenticated"):
-            raise ServiceError("InvalidParameterException",
-                               "AmbiguousRoleResolution AuthenticatedRole requires an authenticated role.")
+            raise errors.InvalidParameterException("AmbiguousRoleResolution AuthenticatedRole requires an authenticated role.")
     ctx.db.execute("UPDATE identity_pools SET roles = ?, role_mappings = ? WHERE id = ?",
                    (dumps(roles), dumps(mappings), pool_id))
     return {}
@@ -265,8 +251,7 @@ def _tag_provider(ctx, req) -> tuple[str, str]:
     pool_id, provider = req["IdentityPoolId"], req["IdentityProviderName"]
     pool = load_identity_pool(ctx.db, pool_id)
     if provider not in configured_providers(pool):
-        raise ServiceError("InvalidParameterException",
-                           f"{provider} is not a configured provider of identity pool {pool_id}.")
+        raise errors.InvalidParameterException(f"{provider} is not a configured provider of identity pool {pool_id}.")
     return pool_id, provider
 
 
@@ -300,10 +285,10 @@ _ARN = re.compile(r"^arn:aws[\w-]*:cognito-identity:([a-z0-9-]+):(\d{12}):identi
 def _pool_for_arn(ctx, arn: str) -> str:
     match = _ARN.match(arn)
     if not match:
-        raise ServiceError("InvalidParameterException", f"Invalid ARN: {arn}")
+        raise errors.InvalidParameterException(f"Invalid ARN: {arn}")
     pool_id = match.group(3)
     if match.group(2) != ctx.account_id or find_identity_pool(ctx.db, pool_id) is None:
-        raise ServiceError("ResourceNotFoundException", f"IdentityPool '{pool_id}' not found.")
+        raise errors.ResourceNotFoundException(f"IdentityPool '{pool_id}' not found.")
     return pool_id
 
 
@@ -317,7 +302,7 @@ def tag_resource(ctx, req):
     pool_id = _pool_for_arn(ctx, req["ResourceArn"])
     tags = {**_tags(ctx.db, pool_id), **req["Tags"]}
     if len(tags) > 50:
-        raise ServiceError("InvalidParameterException", "An identity pool can have at most 50 tags.")
+        raise errors.InvalidParameterException("An identity pool can have at most 50 tags.")
     ctx.db.execute("UPDATE identity_pools SET tags = ? WHERE id = ?", (dumps(tags), pool_id))
     return {}
 

@@ -3,23 +3,42 @@
 Served on the emulator's own port at AWS's paths (/oauth2/authorize, /login, /oauth2/token,
 /oauth2/userInfo, /oauth2/revoke, /logout, ...); the pool is found from client_id (or from the
 access token), and must have a domain (CreateUserPoolDomain), as on AWS.
+
+- common:          tables, the unit of work of every route, authorize requests, finishing a sign-in
+- managed_login:   the managed login's Blueprint and what its pages share
+- pages:           /oauth2/authorize, /login, /logout, /error, /confirmUser
+- challenge_pages: the sign-in engine's challenges as pages (/newPassword, /mfa, /mfa/select, /mfa/setup)
+- account_pages:   /signup, /confirm, /forgotPassword, /confirmForgotPassword
+- endpoints:       /oauth2/token (grant types by grant_type), /oauth2/userInfo, /oauth2/revoke
+- federation:      OIDC / OAuth 2.0 identity providers (/oauth2/idpresponse)
+- saml:            SAML identity providers (/saml2/idpresponse, /saml2/logout); saml_protocol: SAML itself
+- federated_users: the user an external identity signs in as
 """
 
 from __future__ import annotations
 
-from emulator.oauth import common, saml  # their tables are registered at import
+from emulator.oauth import (
+    account_pages,
+    challenge_pages,
+    common,
+    endpoints,
+    federation,
+    managed_login,
+    pages,
+    saml,
+)
+
+# Every route module is imported above: its routes are on its Blueprint.
+ROUTES = (pages, challenge_pages, account_pages)
+BLUEPRINTS = (managed_login.blueprint, endpoints.blueprint, federation.blueprint, saml.blueprint)
 
 
 def install(emulator) -> None:
-    """Register the pages and endpoints on `emulator.flask` (once per emulator)."""
-    if getattr(emulator, "oauth_installed", False):
+    """Register the pages and endpoints on `emulator.flask` (once per emulator); the routes find
+    the emulator in the Flask app's extensions."""
+    app = emulator.flask
+    if common.EMULATOR in app.extensions:
         return
-    emulator.oauth_installed = True
-    from emulator.oauth import endpoints, federation, pages
-    from emulator.userpools import pools
-    if common.delete_pool not in pools.on_pool_deleted:
-        pools.on_pool_deleted.append(common.delete_pool)
-    pages.install(emulator)
-    endpoints.install(emulator)
-    federation.install(emulator)
-    saml.install(emulator)
+    app.extensions[common.EMULATOR] = emulator
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

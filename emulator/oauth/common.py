@@ -1,5 +1,5 @@
-"""What every managed-login page and OAuth endpoint shares: the store tables, running work in
-a transaction, finding the pool from client_id, validating authorize parameters, rendering
+"""What every managed-login page and OAuth endpoint shares: the store tables, the unit of work
+every route runs in, finding the pool from client_id, validating authorize parameters, rendering
 pages, and finishing a sign-in (authorization code or implicit tokens, session cookie).
 """
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import html
 import secrets
@@ -17,10 +18,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
-from flask import request
+from flask import current_app, request
 from werkzeug.wrappers import Response
 
 from emulator.store import dumps, loads, register_schema
+from emulator.userpools.accounts import cimd, tokens
+from emulator.userpools.model import clients, domains, pools, secret_hash, users
 from protocol import ServiceError
 
 register_schema("oauth", [
@@ -64,7 +67,7 @@ register_schema("oauth", [
     );
     CREATE INDEX oauth_flows_pool ON oauth_flows(pool_id);
     """,
-])
+], owned={"user_pool": ("oauth_codes", "oauth_sessions", "oauth_flows", "saml_assertions", "saml_sessions")})
 
 CODE_TTL = 300.0
 SESSION_TTL = 3600.0
@@ -74,6 +77,7 @@ HOSTED_SOURCE = "TokenGeneration_HostedAuth"
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "state", "scope", "nonce", "code_challenge",
                     "code_challenge_method", "identity_provider", "idp_identifier", "lang", "prompt", "login_hint")
 RESERVED_SCOPES = ("openid", "email", "phone", "profile", "aws.cognito.signin.user.admin")
+IDP_NOT_FOUND = "The identity provider could not be found."
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
@@ -139,10 +143,14 @@ class Outcome(Exception):
         self.response = response
 
 
-# -- running work -------------------------------------------------------------------------------
-def run(emulator, work: Callable[[Any], Response]) -> Response:
-    """`work(ctx)` inside one store transaction (rolled back when it raises); an Outcome raised
-    by it is answered as is."""
+# -- the unit of work ----------------------------------------------------------------------------
+EMULATOR = "cognito_emulator"  # the key of the emulator in the Flask app's extensions
+
+
+def _in_transaction(work: Callable[[Any], Response]) -> Response:
+    """`work(ctx)` inside one store transaction with the emulator clock loaded (rolled back when it
+    raises); an Outcome raised by it is answered as is."""
+    emulator = current_app.extensions[EMULATOR]
     after: list = []
     try:
         with emulator.store.transaction() as db:
@@ -157,38 +165,42 @@ def run(emulator, work: Callable[[Any], Response]) -> Response:
     return result
 
 
+def unit_of_work(on_error: Callable[[Any, ServiceError], Response] | None = None):
+    """Decorator of every managed-login page and OAuth endpoint: the view runs as `view(ctx, ...)`
+    in one unit of work (a store transaction, the emulator clock, the request's context). An
+    Outcome it raises is its answer (its work rolled back). A ServiceError it raises is answered
+    by `on_error(ctx, error)` in a fresh unit of work (the failed one rolled back), or propagates
+    when there is no `on_error`."""
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def route(*args: Any, **kwargs: Any) -> Response:
+            try:
+                return _in_transaction(lambda ctx: view(ctx, *args, **kwargs))
+            except ServiceError as err:
+                if on_error is None:
+                    raise
+                failure = err
+            return _in_transaction(lambda ctx: on_error(ctx, failure))
+        return route
+    return decorate
 
-def run_or_error_page(emulator, work: Callable[[Any], Response | None]) -> Response | None:
-    """`run`, answering a ServiceError (unknown pool, client, provider, ...) with an invalid_request page."""
-    try:
-        return run(emulator, work)
-    except ServiceError as err:
-        return error_page("invalid_request", err.message)
 
+def invalid_request_page(_ctx, err: ServiceError) -> Response:
+    """`on_error` answering a ServiceError (unknown pool, client, provider, ...) with an invalid_request page."""
+    return error_page("invalid_request", err.message)
 
-def fail_redirect(emulator, params: dict, error: str, description: str) -> Response:
-    """The OAuth error redirect for the authorize request `params`, answered in a transaction of its own."""
-    def fail(ctx) -> Response:
-        raise validate_authorize(ctx, params).error_redirect(error, description)
-    return run(emulator, fail)
 
 # -- pools, clients, domains ------------------------------------------------------------------
-def _m(name: str):
-    # Looked up at call time: user-pool modules (cimd, hosted_ui) import this package at load.
-    import importlib
-    return importlib.import_module(f"emulator.userpools.{name}")
-
-
 def find_client(ctx, client_id: str | None) -> tuple[dict, dict] | None:
     """(pool, client) for a client id, or None when there is no such client."""
     if not client_id:
         return None
     if client_id.startswith("https://"):
         # A Client ID Metadata Document URL, admitted by a CIMD policy of the pool.
-        return _m("cimd").find_client(ctx, client_id, lambda pool: host_allows(ctx, pool))
+        return cimd.find_client(ctx, client_id, lambda pool: host_allows(ctx, pool))
     try:
-        client = _m("clients").load_client(ctx.db, client_id)
-        pool = _m("pools").load_pool(ctx.db, client["UserPoolId"])
+        client = clients.load_client(ctx.db, client_id)
+        pool = pools.load_pool(ctx.db, client["UserPoolId"])
     except ServiceError:
         return None
     if not host_allows(ctx, pool):
@@ -200,7 +212,6 @@ def host_allows(ctx, pool: dict) -> bool:
     """A request addressed to a pool domain (Host `{prefix}.auth.{region}.amazoncognito.com`,
     `{prefix}.auth.{region}.localhost` or a custom domain) only serves that pool's clients."""
     host = (request.host or "").split(":", 1)[0].lower()
-    domains = _m("domains")
     owner = domains.pool_for_domain(ctx.db, host)
     if owner is None and ".auth." in host:
         owner = domains.pool_for_domain(ctx.db, host.split(".auth.", 1)[0])
@@ -212,7 +223,7 @@ def has_domain(pool: dict) -> bool:
 
 
 def client_secrets(ctx, client: dict) -> list[str]:
-    found = _m("clients").client_secrets(ctx.db, client["ClientId"])
+    found = clients.client_secrets(ctx.db, client["ClientId"])
     if not found and client.get("ClientSecret"):
         found = [client["ClientSecret"]]
     return list(found)
@@ -223,7 +234,7 @@ def secret_hash_for(ctx, client: dict, username: str) -> str | None:
     found = client_secrets(ctx, client)
     if not found:
         return None
-    return _m("secret_hash").compute(found[0], username, client["ClientId"])
+    return secret_hash.compute(found[0], username, client["ClientId"])
 
 
 # -- the authorize request --------------------------------------------------------------------
@@ -335,7 +346,7 @@ def session_user(ctx, pool: dict) -> tuple[dict, float] | None:
     row = ctx.db.execute("SELECT * FROM oauth_sessions WHERE token_hash = ?", (digest(token),)).fetchone()
     if row is None or row["pool_id"] != pool["Id"] or ctx.now() >= row["expires"]:
         return None
-    user = _m("users").by_username(ctx.db, pool, row["username"])
+    user = users.by_username(ctx.db, pool, row["username"])
     if user is None or user.get("sub") != row["sub"] or user.get("enabled") is False:
         return None
     return user, row["auth_time"]
@@ -376,7 +387,6 @@ def finish(ctx, areq: AuthRequest, user: dict, auth_time: float, *, start_sessio
              areq.redirect_uri, " ".join(areq.scopes), params.get("code_challenge"),
              params.get("code_challenge_method"), params.get("nonce"), auth_time, now, now + CODE_TTL))
         return redirect(with_query(areq.redirect_uri, {"code": code, "state": areq.state}), cookies)
-    tokens = _m("tokens")
     result = tokens.issue_tokens(ctx, areq.pool, areq.client, user, auth_time=auth_time, scopes=areq.scopes,
                                  source=HOSTED_SOURCE, refresh=False, nonce=params.get("nonce"), oauth=True,
                                  id_token="openid" in areq.scopes)
@@ -389,11 +399,6 @@ def pkce_matches(verifier: str, challenge: str) -> bool:
     computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     # Bytes: compare_digest refuses a str with non-ASCII characters, and the challenge is the caller's.
     return secrets.compare_digest(computed.encode(), challenge.encode())
-
-
-def delete_pool(db, pool_id: str) -> None:
-    for table in ("oauth_codes", "oauth_sessions", "oauth_flows", "saml_assertions", "saml_sessions"):
-        db.execute(f"DELETE FROM {table} WHERE pool_id = ?", (pool_id,))
 
 
 def xsrf_token() -> tuple[str, tuple]:

@@ -1,5 +1,6 @@
-"""The machine side: /oauth2/token (authorization_code, refresh_token, client_credentials),
-/oauth2/userInfo and /oauth2/revoke. Errors are OAuth JSON bodies (`{"error": ...}`)."""
+"""The machine side: /oauth2/token (its grant types in GRANTS, keyed by grant_type:
+authorization_code, refresh_token, client_credentials), /oauth2/userInfo and /oauth2/revoke.
+Errors are OAuth JSON bodies (`{"error": ...}`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import base64
 import binascii
 import json
 import uuid
+from typing import ClassVar
 from urllib.parse import unquote
 
-from flask import request
+from flask import Blueprint, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from emulator.oauth import common
+from emulator.userpools.accounts import tokens
+from emulator.userpools.model import attributes, clients, codes, keys, pools, users
+from emulator.userpools.outbound import triggers
 from protocol import ServiceError
+
+blueprint = Blueprint("oauth2_endpoints", __name__)
 
 CC_SOURCE = "TokenGeneration_ClientCredentials"
 USERINFO_BAD_REQUEST = "Bad OAuth2 request at UserInfo Endpoint"
@@ -33,17 +41,16 @@ def json_response(body: dict, status: int = 200, headers: dict | None = None) ->
     return response
 
 
-class OAuthError(Exception):
+class OAuthError(common.Outcome):
+    """Stop and answer an OAuth error body (`{"error": ..., "error_description": ...}`)."""
+
     def __init__(self, error: str, status: int = 400, description: str | None = None,
                  headers: dict | None = None) -> None:
-        super().__init__(error)
-        self.error, self.status, self.description, self.headers = error, status, description, headers
-
-    def response(self) -> Response:
-        body = {"error": self.error}
-        if self.description:
-            body["error_description"] = self.description
-        return json_response(body, self.status, self.headers)
+        body = {"error": error}
+        if description:
+            body["error_description"] = description
+        super().__init__(json_response(body, status, headers))
+        self.error = error
 
 
 # -- client authentication -------------------------------------------------------------------
@@ -88,34 +95,21 @@ def _form():
     return request.form
 
 
-# -- /oauth2/token ---------------------------------------------------------------------------
-def _authorization_code(ctx, pool: dict, client: dict, form) -> Response:
-    if not client.get("AllowedOAuthFlowsUserPoolClient") or "code" not in (client.get("AllowedOAuthFlows") or []):
-        raise OAuthError("unauthorized_client")
-    code, redirect_uri = form.get("code"), form.get("redirect_uri")
-    if not code or not redirect_uri:
+def _required(form, name: str) -> str:
+    value = form.get(name)
+    if not value:
         raise OAuthError("invalid_request")
-    row = ctx.db.execute("SELECT * FROM oauth_codes WHERE code_hash = ?", (common.digest(code),)).fetchone()
-    if row is None or row["client_id"] != client["ClientId"] or row["used"] is not None \
-            or ctx.now() >= row["expires"]:
-        raise OAuthError("invalid_grant")
-    # A code is spent by any attempt to redeem it.
-    ctx.db.execute("UPDATE oauth_codes SET used = ? WHERE code_hash = ?", (ctx.now(), row["code_hash"]))
-    common._m("codes").commit_now(ctx)
-    if row["redirect_uri"] != redirect_uri:
-        raise OAuthError("invalid_grant")
-    if row["code_challenge"]:
-        verifier = form.get("code_verifier")
-        if not verifier or not common.pkce_matches(verifier, row["code_challenge"]):
-            raise OAuthError("invalid_grant")
-    user = common._m("users").by_username(ctx.db, pool, row["username"])
-    if user is None or user.get("sub") != row["sub"] or user.get("enabled") is False:
-        raise OAuthError("invalid_grant")
-    scopes = row["scopes"].split()
-    result = common._m("tokens").issue_tokens(
-        ctx, pool, client, user, auth_time=row["auth_time"], scopes=scopes, source=common.HOSTED_SOURCE,
-        nonce=row["nonce"], oauth=True, id_token="openid" in scopes)
-    return _token_response(result)
+    return value
+
+
+def _invalid_request(_ctx, err: ServiceError) -> Response:
+    return OAuthError("invalid_request", description=err.message).response
+
+
+# -- /oauth2/token ---------------------------------------------------------------------------
+def _require_flow(client: dict, flow: str) -> None:
+    if not client.get("AllowedOAuthFlowsUserPoolClient") or flow not in (client.get("AllowedOAuthFlows") or []):
+        raise OAuthError("unauthorized_client")
 
 
 def _token_response(result: dict) -> Response:
@@ -130,53 +124,116 @@ def _token_response(result: dict) -> Response:
     return json_response(body)
 
 
-def _refresh_token(ctx, pool: dict, client: dict, form) -> Response:
-    token = form.get("refresh_token")
-    if not token:
-        raise OAuthError("invalid_request")
-    tokens = common._m("tokens")
-    info = tokens.refresh_token_info(ctx, token)
-    try:
-        result, _user = tokens.refresh(ctx, pool, client, token, rotate=tokens.rotation(client)[0], oauth=True)
-    except ServiceError as err:
-        if err.code in ("UserLambdaValidationException", "InvalidLambdaResponseException",
-                        "UnexpectedLambdaException"):
-            raise OAuthError("invalid_request", description=err.message) from None
-        raise OAuthError("invalid_grant") from None
-    if info is not None and "openid" not in (info.get("scopes") or "").split() and \
-            tokens.ADMIN_SCOPE != (info.get("scopes") or ""):
-        result.pop("IdToken", None)
-    return _token_response(result)
+class Grant:
+    """One grant_type of the token endpoint: `issue` answers the authenticated client's request."""
+
+    grant_type: ClassVar[str]
+
+    def issue(self, ctx, pool: dict, client: dict, form: MultiDict) -> Response:
+        raise NotImplementedError
 
 
-def _client_credentials(ctx, pool: dict, client: dict, form) -> Response:
-    if not client.get("AllowedOAuthFlowsUserPoolClient") or \
-            "client_credentials" not in (client.get("AllowedOAuthFlows") or []):
-        raise OAuthError("unauthorized_client")
-    allowed = [s for s in client.get("AllowedOAuthScopes") or [] if s not in common.RESERVED_SCOPES]
-    requested = (form.get("scope") or "").split()
-    if requested:
-        if any(s not in allowed for s in requested):
-            raise OAuthError("invalid_scope")
-        scopes = list(dict.fromkeys(requested))
-    else:
-        scopes = allowed
-    metadata = {}
-    if form.get("aws_client_metadata"):
-        try:
-            metadata = json.loads(form["aws_client_metadata"])
-        except ValueError:
-            raise OAuthError("invalid_request") from None
-        if not isinstance(metadata, dict):
+class AuthorizationCode(Grant):
+    """A code from /oauth2/authorize (single use, five minutes, PKCE checked) for the user's tokens."""
+
+    grant_type = "authorization_code"
+
+    def issue(self, ctx, pool, client, form):
+        _require_flow(client, "code")
+        code, redirect_uri = form.get("code"), form.get("redirect_uri")
+        if not code or not redirect_uri:
             raise OAuthError("invalid_request")
-    token, ttl = client_credentials_token(ctx, pool, client, scopes, metadata)
-    return json_response({"access_token": token, "expires_in": ttl, "token_type": "Bearer"})
+        row = ctx.db.execute("SELECT * FROM oauth_codes WHERE code_hash = ?", (common.digest(code),)).fetchone()
+        if row is None or row["client_id"] != client["ClientId"] or row["used"] is not None \
+                or ctx.now() >= row["expires"]:
+            raise OAuthError("invalid_grant")
+        # A code is spent by any attempt to redeem it.
+        ctx.db.execute("UPDATE oauth_codes SET used = ? WHERE code_hash = ?", (ctx.now(), row["code_hash"]))
+        codes.commit_now(ctx)
+        if row["redirect_uri"] != redirect_uri:
+            raise OAuthError("invalid_grant")
+        if row["code_challenge"]:
+            verifier = form.get("code_verifier")
+            if not verifier or not common.pkce_matches(verifier, row["code_challenge"]):
+                raise OAuthError("invalid_grant")
+        user = users.by_username(ctx.db, pool, row["username"])
+        if user is None or user.get("sub") != row["sub"] or user.get("enabled") is False:
+            raise OAuthError("invalid_grant")
+        scopes = row["scopes"].split()
+        result = tokens.issue_tokens(ctx, pool, client, user, auth_time=row["auth_time"], scopes=scopes,
+                                     source=common.HOSTED_SOURCE, nonce=row["nonce"], oauth=True,
+                                     id_token="openid" in scopes)
+        return _token_response(result)
+
+
+class RefreshToken(Grant):
+    """A refresh token for new tokens (rotated when the client rotates them); no ID token when
+    the tokens were granted without `openid`."""
+
+    grant_type = "refresh_token"
+
+    def issue(self, ctx, pool, client, form):
+        token = _required(form, "refresh_token")
+        info = tokens.refresh_token_info(ctx, token)
+        try:
+            result, _user = tokens.refresh(ctx, pool, client, token, rotate=tokens.rotation(client)[0], oauth=True)
+        except ServiceError as err:
+            if err.code in ("UserLambdaValidationException", "InvalidLambdaResponseException",
+                            "UnexpectedLambdaException"):
+                raise OAuthError("invalid_request", description=err.message) from None
+            raise OAuthError("invalid_grant") from None
+        if info is not None and "openid" not in (info.get("scopes") or "").split() and \
+                tokens.ADMIN_SCOPE != (info.get("scopes") or ""):
+            result.pop("IdToken", None)
+        return _token_response(result)
+
+
+class ClientCredentials(Grant):
+    """Machine to machine: an access token for the client itself, with custom scopes only."""
+
+    grant_type = "client_credentials"
+
+    def issue(self, ctx, pool, client, form):
+        _require_flow(client, "client_credentials")
+        allowed = [s for s in client.get("AllowedOAuthScopes") or [] if s not in common.RESERVED_SCOPES]
+        requested = (form.get("scope") or "").split()
+        if requested:
+            if any(s not in allowed for s in requested):
+                raise OAuthError("invalid_scope")
+            scopes = list(dict.fromkeys(requested))
+        else:
+            scopes = allowed
+        metadata = {}
+        if form.get("aws_client_metadata"):
+            try:
+                metadata = json.loads(form["aws_client_metadata"])
+            except ValueError:
+                raise OAuthError("invalid_request") from None
+            if not isinstance(metadata, dict):
+                raise OAuthError("invalid_request")
+        token, ttl = client_credentials_token(ctx, pool, client, scopes, metadata)
+        return json_response({"access_token": token, "expires_in": ttl, "token_type": "Bearer"})
+
+
+GRANTS: dict[str, Grant] = {grant.grant_type: grant for grant in (AuthorizationCode(), RefreshToken(),
+                                                                   ClientCredentials())}
+
+
+@blueprint.post("/oauth2/token")
+@common.unit_of_work(on_error=_invalid_request)
+def token_endpoint(ctx) -> Response:
+    form = _form()
+    grant_type = _required(form, "grant_type")
+    pool, client = authenticate_client(ctx, form)
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        raise OAuthError("unsupported_grant_type")
+    return grant.issue(ctx, pool, client, form)
 
 
 def client_credentials_token(ctx, pool: dict, client: dict, scopes: list[str],
                              client_metadata: dict | None = None) -> tuple[str, int]:
     """A machine-to-machine access token (sub = client id, custom scopes only)."""
-    tokens, keys, triggers = common._m("tokens"), common._m("keys"), common._m("triggers")
     iat = int(ctx.now())
     ttl = tokens.validity_seconds(client, "AccessToken")
     claims = {"sub": client["ClientId"], "token_use": "access", "scope": "", "auth_time": iat,
@@ -190,7 +247,6 @@ def client_credentials_token(ctx, pool: dict, client: dict, scopes: list[str],
 
 
 def _m2m_trigger(ctx, pool: dict, client: dict, claims: dict, scopes: list[str], metadata: dict) -> list[str]:
-    triggers = common._m("triggers")
     bad = ServiceError("InvalidLambdaResponseException", "Invalid lambda response from PreTokenGeneration trigger.")
     response = triggers.run_trigger(
         ctx, pool, "PreTokenGeneration", CC_SOURCE, username=None, client_id=client["ClientId"], version="3",
@@ -226,12 +282,13 @@ def _userinfo_error(status: int, error: str, description: str) -> Response:
                          {"WWW-Authenticate": f'error="{error}", error_description="{description}"'})
 
 
+@blueprint.route("/oauth2/userInfo", methods=["GET", "POST"])
+@common.unit_of_work(on_error=_invalid_request)
 def userinfo(ctx) -> Response:
     header = request.headers.get("Authorization") or ""
     if header[:7].lower() != "bearer " or not header[7:].strip():
         return _userinfo_error(400, "invalid_request", USERINFO_BAD_REQUEST)
     token = header[7:].strip()
-    keys, tokens = common._m("keys"), common._m("tokens")
     pool_id = keys.token_pool_id(token)
     bad = _userinfo_error(401, "invalid_token", USERINFO_BAD_TOKEN)
     if not pool_id:
@@ -243,15 +300,15 @@ def userinfo(ctx) -> Response:
     scopes = str(claims.get("scope") or "").split()
     if "openid" not in scopes or not claims.get("username"):
         return bad
-    pool = common._m("pools").load_pool(ctx.db, pool_id)
-    user = common._m("users").by_username(ctx.db, pool, claims["username"])
+    pool = pools.load_pool(ctx.db, pool_id)
+    user = users.by_username(ctx.db, pool, claims["username"])
     if user is None or user.get("sub") != claims.get("sub") or user.get("enabled") is False:
         return bad
     try:
-        client = common._m("clients").load_client(ctx.db, claims.get("client_id") or "")
+        client = clients.load_client(ctx.db, claims.get("client_id") or "")
     except ServiceError:
         client = None
-    readable = common._m("attributes").readable(client, dict(user.get("attributes") or {}))
+    readable = attributes.readable(client, dict(user.get("attributes") or {}))
     readable = {k: v for k, v in readable.items() if v is not None}
     narrowing = [s for s in ("profile", "email", "phone") if s in scopes]
     if narrowing:
@@ -269,13 +326,12 @@ def userinfo(ctx) -> Response:
 
 
 # -- /oauth2/revoke -----------------------------------------------------------------------------
+@blueprint.post("/oauth2/revoke")
+@common.unit_of_work(on_error=_invalid_request)
 def revoke(ctx) -> Response:
     form = _form()
-    token = form.get("token")
-    if not token:
-        raise OAuthError("invalid_request")
+    token = _required(form, "token")
     _pool, client = authenticate_client(ctx, form, status=401)
-    tokens, keys = common._m("tokens"), common._m("keys")
     if keys.unverified_claims(token) is not None:
         raise OAuthError("unsupported_token_type")
     if not tokens.revocation_enabled(client):
@@ -287,40 +343,3 @@ def revoke(ctx) -> Response:
         raise OAuthError("invalid_request")
     tokens.revoke_origin(ctx, info["origin_jti"])
     return Response("", 200)
-
-
-def install(emulator) -> None:
-    app = emulator.flask
-
-    def run(work) -> Response:
-        try:
-            return common.run(emulator, work)
-        except OAuthError as err:
-            return err.response()
-        except ServiceError as err:
-            return OAuthError("invalid_request", description=err.message).response()
-
-    @app.post("/oauth2/token")
-    def token_endpoint():
-        def work(ctx):
-            form = _form()
-            grant = form.get("grant_type")
-            if not grant:
-                raise OAuthError("invalid_request")
-            pool, client = authenticate_client(ctx, form)
-            if grant == "authorization_code":
-                return _authorization_code(ctx, pool, client, form)
-            if grant == "refresh_token":
-                return _refresh_token(ctx, pool, client, form)
-            if grant == "client_credentials":
-                return _client_credentials(ctx, pool, client, form)
-            raise OAuthError("unsupported_grant_type")
-        return run(work)
-
-    @app.route("/oauth2/userInfo", methods=["GET", "POST"])
-    def userinfo_endpoint():
-        return run(userinfo)
-
-    @app.post("/oauth2/revoke")
-    def revoke_endpoint():
-        return run(revoke)

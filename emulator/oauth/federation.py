@@ -4,8 +4,8 @@
 /oauth2/idpresponse, where the code is exchanged at its token_url, the ID token is verified
 against its jwks_uri (issuer, audience, nonce), attributes are mapped by AttributeMapping and
 the user `{ProviderName}_{id}` (status EXTERNAL_PROVIDER) is created or updated, unless the
-identity is linked to a native user (AdminLinkProviderForUser). SAML providers are handled by
-emulator.oauth.saml.
+identity is linked to a native user (AdminLinkProviderForUser) (emulator.oauth.federated_users).
+SAML providers are handled by emulator.oauth.saml.
 """
 
 from __future__ import annotations
@@ -16,20 +16,21 @@ import urllib.request
 from urllib.parse import urlencode
 
 import jwt
-from flask import request
+from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
-from emulator.oauth import common
+from emulator.oauth import common, federated_users, saml
 from emulator.oauth.common import AuthRequest
+from emulator.oauth.federated_users import FederationError
+from emulator.userpools.model import identity_providers
+from emulator.userpools.signin import engine
 from protocol import ServiceError
+
+blueprint = Blueprint("oauth2_federation", __name__)
 
 FLOW_TTL = 600.0
 HTTP_TIMEOUT = 10.0
 _WITH_ID_TOKEN = ("OIDC", "Google", "SignInWithApple")
-
-
-class FederationError(Exception):
-    pass
 
 
 def _callback(ctx) -> str:
@@ -39,12 +40,11 @@ def _callback(ctx) -> str:
 def start(ctx, areq: AuthRequest, provider_name: str) -> Response:
     """Redirect the browser to the identity provider's sign-in."""
     try:
-        provider = common._m("identity_providers").load_provider(ctx.db, areq.pool["Id"], provider_name)
+        provider = identity_providers.load_provider(ctx.db, areq.pool["Id"], provider_name)
     except ServiceError:
-        raise areq.error_redirect("invalid_request", "The identity provider could not be found.") from None
+        raise areq.error_redirect("invalid_request", common.IDP_NOT_FOUND) from None
     ptype = provider["ProviderType"]
     if ptype == "SAML":
-        from emulator.oauth import saml
         return saml.start(ctx, areq, provider)
     details = provider["ProviderDetails"]
     nonce = common.new_token()
@@ -133,131 +133,37 @@ def _verify_id_token(details: dict, token: str, nonce: str) -> dict:
     return claims
 
 
-# -- the federated user ----------------------------------------------------------------------------
-def _string(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+# -- the route ------------------------------------------------------------------------------------
+def _idp_error(err: Exception) -> str:
+    return err.message if isinstance(err, ServiceError) else str(err)
 
 
-def _mapped_attributes(provider: dict, claims: dict) -> dict[str, str]:
-    out = {}
-    for attribute, claim in (provider.get("AttributeMapping") or {}).items():
-        if attribute == "username" or claim not in claims or claims[claim] is None:
-            continue
-        value = _string(claims[claim])
-        out[attribute] = value.lower() if attribute.endswith("_verified") else value
-    return out
-
-
-def federated_user(ctx, areq: AuthRequest, provider: dict, claims: dict, *, external_id: str | None = None,
-                   attrs: dict[str, str] | None = None, issuer: str | None = None) -> dict:
-    """The user this external identity signs in as: a linked native user, or the
-    `{ProviderName}_{id}` user created (PreSignUp_ExternalProvider) or refreshed here.
-    `external_id` and `attrs` default to what the provider's AttributeMapping finds in `claims`."""
-    users = common._m("users")
-    pool, client = areq.pool, areq.client
-    name = provider["ProviderName"]
-    if external_id is None:
-        id_claim = (provider.get("AttributeMapping") or {}).get("username") or "sub"
-        external_id = claims.get(id_claim)
-        if external_id in (None, ""):
-            raise FederationError(f"identity provider returned no {id_claim}")
-        external_id = _string(external_id)
-    attrs = dict(attrs) if attrs is not None else _mapped_attributes(provider, claims)
-    if issuer is None:
-        issuer = (provider.get("ProviderDetails") or {}).get("oidc_issuer")
-    username = f"{name}_{external_id}"
-    user = _existing_user(ctx, pool, name, external_id, username, attrs)
-    if user is not None:
-        return user
-    now = ctx.now()
-    response = common._m("triggers").run_trigger(
-        ctx, pool, "PreSignUp", "PreSignUp_ExternalProvider", username=username, client_id=client["ClientId"],
-        request={"userAttributes": dict(attrs), "validationData": None, "clientMetadata": {}},
-        response={"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}) or {}
-    # PreSignUp ran with the store released: a concurrent sign-in of the same identity may have
-    # created its user (or an admin linked the identity) meanwhile. Sign in as that user.
-    user = _existing_user(ctx, pool, name, external_id, username, attrs)
-    if user is not None:
-        return user
-    if response.get("autoVerifyEmail") and attrs.get("email"):
-        attrs["email_verified"] = "true"
-    if response.get("autoVerifyPhone") and attrs.get("phone_number"):
-        attrs["phone_number_verified"] = "true"
-    identity = {"userId": external_id, "providerName": name, "providerType": provider["ProviderType"],
-                "issuer": issuer, "primary": "true",
-                "dateCreated": str(int(now * 1000))}
-    attrs["identities"] = json.dumps([identity], separators=(",", ":"))
-    user = users.new_user(pool, username, attrs, status="EXTERNAL_PROVIDER", now=now)
-    users.save_user(ctx.db, pool, user)
-    users.run_post_confirmation(ctx, pool, user, "PostConfirmation_ConfirmSignUp", client["ClientId"], None)
-    return user
-
-
-def _existing_user(ctx, pool: dict, provider_name: str, external_id: str, username: str,
-                   attrs: dict[str, str]) -> dict | None:
-    """The native user the identity is linked to, else its federated user refreshed with `attrs`,
-    else None."""
-    users = common._m("users")
-    linked = users.linked_username(ctx.db, pool["Id"], provider_name, external_id)
-    if linked:
-        user = users.by_username(ctx.db, pool, linked)
-        if user is not None:
-            return user
-    user = users.by_username(ctx.db, pool, username)
-    if user is None:
-        return None
-    user["attributes"].update(attrs)
-    users.touch(user, ctx.now())
-    return users.save_user(ctx.db, pool, user)
-
-
-def install(emulator) -> None:
-    app = emulator.flask
-
-    @app.route("/oauth2/idpresponse", methods=["GET", "POST"])
-    def idp_response():
-        values = request.values
-        holder: dict = {}
-
-        def begin(ctx):
-            flow = common.take_flow(ctx, values.get("state"), "idp")
-            if flow is None:
-                return common.error_page("invalid_request", "Invalid or expired state.")
-            areq = common.validate_authorize(ctx, flow["data"]["params"])
-            if values.get("error"):
-                raise areq.error_redirect(values.get("error") or "access_denied", values.get("error_description"))
-            if not values.get("code"):
-                raise areq.error_redirect("invalid_request", "The identity provider returned no code.")
-            provider = common._m("identity_providers").load_provider(ctx.db, areq.pool["Id"],
-                                                                    flow["data"]["provider"])
-            holder.update(params=areq.params, provider=provider, nonce=flow["data"]["nonce"],
-                          callback=_callback(ctx))
-            return None
-
-        early = common.run_or_error_page(emulator, begin)
-        if early is not None:
-            return early
-        try:
-            claims = _provider_claims(holder["provider"], values["code"], holder["callback"], holder["nonce"])
-        except FederationError as err:
-            return common.fail_redirect(emulator, holder["params"], "invalid_request", str(err))
-
-        def finish(ctx):
-            areq = common.validate_authorize(ctx, holder["params"])
-            user = federated_user(ctx, areq, holder["provider"], claims)
-            if user.get("enabled") is False:
-                raise areq.error_redirect("invalid_request", "User is disabled.")
-            auth = common._m("auth")
-            auth._post_authentication(ctx, areq.pool, areq.client, user, False, None)
-            return common.finish(ctx, areq, user, ctx.now())
-
-        try:
-            return common.run(emulator, finish)
-        except FederationError as err:
-            return common.fail_redirect(emulator, holder["params"], "invalid_request", str(err))
-        except ServiceError as err:
-            return common.fail_redirect(emulator, holder["params"], "invalid_request", err.message)
+@blueprint.route("/oauth2/idpresponse", methods=["GET", "POST"])
+@common.unit_of_work(on_error=common.invalid_request_page)
+def idp_response(ctx) -> Response:
+    """The provider sends the browser back with a code: exchange it (with the store released),
+    sign the identity's user in and redirect to the app; a failure from here on is an OAuth error
+    redirect to the app."""
+    values = request.values
+    flow = common.take_flow(ctx, values.get("state"), "idp")
+    if flow is None:
+        return common.error_page("invalid_request", "Invalid or expired state.")
+    params = flow["data"]["params"]
+    areq = common.validate_authorize(ctx, params)
+    if values.get("error"):
+        raise areq.error_redirect(values.get("error") or "access_denied", values.get("error_description"))
+    if not values.get("code"):
+        raise areq.error_redirect("invalid_request", "The identity provider returned no code.")
+    provider = identity_providers.load_provider(ctx.db, areq.pool["Id"], flow["data"]["provider"])
+    try:
+        with ctx.emulator.store.suspended():
+            claims = _provider_claims(provider, values["code"], _callback(ctx), flow["data"]["nonce"])
+        # The store was released: the app client and pool are looked up again.
+        areq = common.validate_authorize(ctx, params)
+        user = federated_users.federated_user(ctx, areq, provider, claims)
+        if user.get("enabled") is False:
+            raise areq.error_redirect("invalid_request", "User is disabled.")
+        engine.post_authentication(ctx, areq.pool, areq.client, user)
+        return common.finish(ctx, areq, user, ctx.now())
+    except (FederationError, ServiceError) as err:
+        raise common.validate_authorize(ctx, params).error_redirect("invalid_request", _idp_error(err)) from None

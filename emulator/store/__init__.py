@@ -18,6 +18,13 @@ from collections.abc import Iterator
 from typing import Any
 
 MIGRATIONS: dict[str, list[str]] = {}
+# Tables whose rows belong to one user pool (column pool_id), app client (client_id), user
+# (pool_id, username), identity pool (pool_id) or identity (identity_id): deleting the owner
+# deletes them, so no module needs a cleanup hook.
+OWNER_COLUMNS: dict[str, tuple[str, ...]] = {"user_pool": ("pool_id",), "app_client": ("client_id",),
+                                             "user": ("pool_id", "username"),
+                                             "identity_pool": ("pool_id",), "identity": ("identity_id",)}
+OWNED: dict[str, list[str]] = {kind: [] for kind in OWNER_COLUMNS}
 
 _CORE = [
     """
@@ -26,9 +33,22 @@ _CORE = [
 ]
 
 
-def register_schema(owner: str, migrations: list[str]) -> None:
-    """Declare the ordered migrations of one owner (a service or module)."""
+def register_schema(owner: str, migrations: list[str], *,
+                    owned: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Declare the ordered migrations of one owner (a service or module), and which of its
+    tables hold rows that belong to a user pool or app client (`owned`, by OWNER_COLUMNS kind)."""
     MIGRATIONS[owner] = migrations
+    for kind, tables in (owned or {}).items():
+        OWNED[kind].extend(t for t in tables if t not in OWNED[kind])
+
+
+def delete_owned(db: sqlite3.Connection, kind: str, *key: str) -> None:
+    """Delete every row that belongs to the user pool, app client or user `key` (one value per
+    column of OWNER_COLUMNS[kind]; see register_schema)."""
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    where = " AND ".join(f"{column} = ?" for column in OWNER_COLUMNS[kind])
+    for table in OWNED[kind]:
+        db.execute(f'DELETE FROM "{table}" WHERE {where}', key)
 
 
 register_schema("core", _CORE)

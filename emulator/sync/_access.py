@@ -14,7 +14,7 @@ import dataclasses
 from emulator.identitypools.credentials import identity_for_access_key
 from emulator.identitypools.identities import identity_exists
 from emulator.identitypools.pools import load_identity_pool
-from protocol import ServiceError
+from emulator.sync import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,10 +42,9 @@ def principal(ctx) -> Principal:
     if not found:
         return Principal(None, None, ctx.account_id)
     if not found["TokenMatches"]:
-        raise ServiceError("UnrecognizedClientException",
-                           "The security token included in the request is invalid.", 403)
+        raise errors.UnrecognizedClientException("The security token included in the request is invalid.", 403)
     if found["Expired"]:
-        raise ServiceError("ExpiredTokenException", "The security token included in the request is expired",
+        raise errors.ExpiredTokenException("The security token included in the request is expired",
                            403)
     return Principal(found["IdentityId"], found["IdentityPoolId"], ctx.account_id)
 
@@ -55,8 +54,7 @@ def check_pool(ctx, pool_id: str) -> Principal:
     who = principal(ctx)
     load_identity_pool(ctx.db, pool_id)
     if not who.is_developer:
-        raise ServiceError("NotAuthorizedException",
-                           "This API can only be called with developer credentials.")
+        raise errors.NotAuthorizedException("This API can only be called with developer credentials.")
     return who
 
 
@@ -66,10 +64,10 @@ def check_identity(ctx, pool_id: str, identity_id: str, *, identity_only: bool =
     load_identity_pool(ctx.db, pool_id)
     if who.is_developer and identity_only:
         # AWS's answer to developer credentials on an identity-only API (aws/aws-sdk-php#494).
-        raise ServiceError("NotAuthorizedException", "These credentials are not valid for accessing this resource")
+        raise errors.NotAuthorizedException("These credentials are not valid for accessing this resource")
     if not who.is_developer and (who.identity_id != identity_id
                                  or (who.pool_id and who.pool_id != pool_id)):
-        raise ServiceError("NotAuthorizedException", f"Access to Identity '{identity_id}' is forbidden.")
+        raise errors.NotAuthorizedException(f"Access to Identity '{identity_id}' is forbidden.")
     if not identity_exists(ctx.db, pool_id, identity_id):
-        raise ServiceError("ResourceNotFoundException", f"Identity '{identity_id}' not found.")
+        raise errors.ResourceNotFoundException(f"Identity '{identity_id}' not found.")
     return who

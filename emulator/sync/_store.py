@@ -88,4 +88,4 @@ register_schema("sync", [
     );
     CREATE INDEX sync_stream_records_pool ON sync_stream_records(pool_id, seq);
     """,
-])
+], owned={"identity_pool": ("sync_records", "sync_datasets", "sync_subscriptions", "sync_devices", "sync_sessions"), "identity": ("sync_records", "sync_datasets", "sync_subscriptions", "sync_devices", "sync_sessions")})

@@ -7,11 +7,10 @@ reports SUCCEEDED (or FAILED with the Kinesis error). One successful publish per
 
 from __future__ import annotations
 
-from emulator.sync import registry
+from emulator.sync import errors, registry
 from emulator.sync._access import check_pool
 from emulator.sync.configuration import deliver, pool_config, save_pool_config, stream_sync
 from emulator.sync.datasets import record_shape
-from protocol import ServiceError
 
 REPUBLISH_AFTER = 24 * 3600.0
 
@@ -23,16 +22,13 @@ def bulk_publish(ctx, req):
     config = pool_config(ctx.db, pool_id)
     streams = config["cognito_streams"]
     if not streams or streams.get("StreamingStatus") != "ENABLED":
-        raise ServiceError("InvalidParameterException",
-                           f"Cognito Streams is not enabled for identity pool {pool_id}.")
+        raise errors.InvalidParameterException(f"Cognito Streams is not enabled for identity pool {pool_id}.")
     now = ctx.now()
     if config["bulk_status"] == "IN_PROGRESS":
-        raise ServiceError("DuplicateRequestException",
-                           f"A bulk publish is already in progress for identity pool {pool_id}.")
+        raise errors.DuplicateRequestException(f"A bulk publish is already in progress for identity pool {pool_id}.")
     if config["bulk_status"] == "SUCCEEDED" and config["bulk_completed"] is not None \
             and now - config["bulk_completed"] < REPUBLISH_AFTER:
-        raise ServiceError("AlreadyStreamedException",
-                           f"Identity pool {pool_id} was already bulk published in the last 24 hours.")
+        raise errors.AlreadyStreamedException(f"Identity pool {pool_id} was already bulk published in the last 24 hours.")
     record_ids = []
     datasets = ctx.db.execute("SELECT * FROM sync_datasets WHERE pool_id = ? AND exists_now = 1"
                               " ORDER BY identity_id, name", (pool_id,)).fetchall()

@@ -16,9 +16,8 @@ from flask import jsonify, request
 
 from emulator import kinesis
 from emulator.store import dumps, loads
-from emulator.sync import registry
+from emulator.sync import errors, registry
 from emulator.sync._access import check_pool
-from protocol import ServiceError
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -73,14 +72,13 @@ def set_identity_pool_configuration(ctx, req):
     if req.get("PushSync") is not None:
         push = {k: v for k, v in req["PushSync"].items() if v is not None}
         if push.get("ApplicationArns") and not push.get("RoleArn"):
-            raise ServiceError("InvalidParameterException", "RoleArn is required when ApplicationArns is set.")
+            raise errors.InvalidParameterException("RoleArn is required when ApplicationArns is set.")
         changes["push_sync"] = push
     if req.get("CognitoStreams") is not None:
         streams = {k: v for k, v in req["CognitoStreams"].items() if v is not None}
         streams.setdefault("StreamingStatus", "ENABLED")
         if streams["StreamingStatus"] == "ENABLED" and not (streams.get("StreamName") and streams.get("RoleArn")):
-            raise ServiceError("InvalidParameterException",
-                               "StreamName and RoleArn are required to enable Cognito Streams.")
+            raise errors.InvalidParameterException("StreamName and RoleArn are required to enable Cognito Streams.")
         changes["cognito_streams"] = streams
     if changes:
         save_pool_config(ctx.db, pool_id, **changes)

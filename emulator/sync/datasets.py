@@ -15,6 +15,7 @@ from typing import Any
 from emulator import paging
 from emulator.sync import (
     _store,  # noqa: F401  (declares the tables)
+    errors,
     registry,
 )
 from emulator.sync._access import Principal, check_identity
@@ -22,7 +23,6 @@ from emulator.sync.configuration import stream_sync
 from emulator.sync.events import run_sync_trigger, sync_trigger_arn
 from emulator.sync.merges import merged_dataset_names
 from emulator.sync.push import notify_subscribers
-from protocol import ServiceError
 
 SESSION_TTL = 3600.0
 MAX_DATASETS_PER_IDENTITY = 20
@@ -59,7 +59,7 @@ def record_size(key: str, value: str | None) -> int:
 def _existing(db, pool_id: str, identity_id: str, name: str):
     row = dataset_row(db, pool_id, identity_id, name)
     if row is None or not row["exists_now"]:
-        raise ServiceError("ResourceNotFoundException", f"Dataset '{name}' not found.")
+        raise errors.ResourceNotFoundException(f"Dataset '{name}' not found.")
     return row
 
 
@@ -67,7 +67,7 @@ def _page_size(value: int | None, default: int) -> int:
     if value is None:
         return default
     if value < 1:
-        raise ServiceError("InvalidParameterException", "MaxResults must be greater than 0")
+        raise errors.InvalidParameterException("MaxResults must be greater than 0")
     return value
 
 
@@ -124,7 +124,7 @@ def _check_session(ctx, token: str, pool_id: str, identity_id: str, dataset: str
     row = ctx.db.execute("SELECT * FROM sync_sessions WHERE token = ?", (token,)).fetchone()
     if (row is None or row["pool_id"] != pool_id or row["identity_id"] != identity_id
             or row["dataset"] != dataset or row["created"] + SESSION_TTL < ctx.now()):
-        raise ServiceError("InvalidParameterException", "SyncSessionToken not valid for these inputs")
+        raise errors.InvalidParameterException("SyncSessionToken not valid for these inputs")
 
 
 def _touch_pool(db, pool_id: str, now: float) -> None:
@@ -142,9 +142,9 @@ def list_records(ctx, req):
     exists = row is not None and bool(row["exists_now"])
     last = req.get("LastSyncCount")
     if last is not None and last < 0:
-        raise ServiceError("InvalidParameterException", f"No such SyncCount: {last} exists for this Dataset")
+        raise errors.InvalidParameterException(f"No such SyncCount: {last} exists for this Dataset")
     if exists and last is not None and last > row["sync_count"]:
-        raise ServiceError("InvalidParameterException", f"No such SyncCount: {last} exists for this Dataset")
+        raise errors.InvalidParameterException(f"No such SyncCount: {last} exists for this Dataset")
     size = _page_size(req.get("MaxResults"), DEFAULT_RECORDS_PAGE)
     page, token = [], None
     if exists:
@@ -186,21 +186,19 @@ def _check_conflicts(patches: list[dict], current: dict[str, Any]) -> None:
         row = current.get(patch["Key"])
         server = row["sync_count"] if row is not None else 0
         if patch["SyncCount"] != server:
-            raise ServiceError("ResourceConflictException",
-                               f"Current SyncCount for: {patch['Key']} is: {server} not: {patch['SyncCount']}")
+            raise errors.ResourceConflictException(f"Current SyncCount for: {patch['Key']} is: {server} not: {patch['SyncCount']}")
 
 
 def _validate_patches(patches: list[dict]) -> None:
     seen = set()
     for patch in patches:
         if patch["Key"] in seen:
-            raise ServiceError("InvalidParameterException", f"Duplicate key in RecordPatches: {patch['Key']}")
+            raise errors.InvalidParameterException(f"Duplicate key in RecordPatches: {patch['Key']}")
         seen.add(patch["Key"])
         if patch["Op"] == "replace" and patch.get("Value") is None:
-            raise ServiceError("InvalidParameterException",
-                               f"Value is required to replace the record: {patch['Key']}")
+            raise errors.InvalidParameterException(f"Value is required to replace the record: {patch['Key']}")
         if patch["SyncCount"] < 0:
-            raise ServiceError("InvalidParameterException", f"Invalid SyncCount for: {patch['Key']}")
+            raise errors.InvalidParameterException(f"Invalid SyncCount for: {patch['Key']}")
 
 
 @registry.handler
@@ -255,8 +253,7 @@ def _apply(ctx, who: Principal, pool_id: str, identity_id: str, name: str,
         count = db.execute("SELECT COUNT(*) FROM sync_datasets WHERE pool_id = ? AND identity_id = ?"
                            " AND exists_now = 1", (pool_id, identity_id)).fetchone()[0]
         if count >= MAX_DATASETS_PER_IDENTITY:
-            raise ServiceError("LimitExceededException",
-                               f"Cannot create more than {MAX_DATASETS_PER_IDENTITY} datasets per identity.")
+            raise errors.LimitExceededException(f"Cannot create more than {MAX_DATASETS_PER_IDENTITY} datasets per identity.")
     num_records = row["num_records"] if exists else 0
     storage = row["data_storage"] if exists else 0
     for key, (value, _device) in writes.items():
@@ -268,15 +265,14 @@ def _apply(ctx, who: Principal, pool_id: str, identity_id: str, name: str,
             num_records += 1
             storage += record_size(key, value)
     if num_records > MAX_RECORDS_PER_DATASET:
-        raise ServiceError("LimitExceededException",
-                           f"Dataset {name} cannot have more than {MAX_RECORDS_PER_DATASET} records.")
+        raise errors.LimitExceededException(f"Dataset {name} cannot have more than {MAX_RECORDS_PER_DATASET} records.")
     if storage > MAX_DATASET_BYTES:
-        raise ServiceError("LimitExceededException", f"Dataset {name} cannot be larger than 1 MB.")
+        raise errors.LimitExceededException(f"Dataset {name} cannot be larger than 1 MB.")
     others = db.execute("SELECT COALESCE(SUM(data_storage), 0) FROM sync_datasets WHERE pool_id = ?"
                         " AND identity_id = ? AND name != ? AND exists_now = 1",
                         (pool_id, identity_id, name)).fetchone()[0]
     if others + storage > MAX_IDENTITY_BYTES:
-        raise ServiceError("LimitExceededException", "The data of an identity cannot be larger than 20 MB.")
+        raise errors.LimitExceededException("The data of an identity cannot be larger than 20 MB.")
 
     sync_count = (row["sync_count"] if row is not None else 0) + (1 if writes else 0)
     if row is None:

@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from emulator import lambdas
-from emulator.sync import registry
+from emulator.sync import errors, registry
 from emulator.sync._access import check_pool
 from emulator.sync.configuration import pool_config, save_pool_config
 from protocol import ServiceError
@@ -34,10 +34,10 @@ def set_cognito_events(ctx, req):
     events = dict(pool_config(ctx.db, pool_id)["events"] or {})
     for name, arn in req["Events"].items():
         if name not in EVENT_TYPES:
-            raise ServiceError("InvalidParameterException", f"Invalid event type: {name}")
+            raise errors.InvalidParameterException(f"Invalid event type: {name}")
         if arn:
             if not lambdas.is_function_arn(arn):
-                raise ServiceError("InvalidParameterException", f"Invalid Lambda function ARN: {arn}")
+                raise errors.InvalidParameterException(f"Invalid Lambda function ARN: {arn}")
             events[name] = arn
         else:
             events.pop(name, None)
@@ -75,26 +75,21 @@ def run_sync_trigger(ctx, arn: str, pool_id: str, identity_id: str, dataset: str
             not isinstance(v, dict) or v.get("op") not in ("replace", "remove")
             or (v.get("op") == "replace" and not isinstance(v.get("newValue"), str))
             for v in returned.values()):
-        raise ServiceError("InvalidLambdaFunctionOutputException",
-                           "The Lambda function returned invalid output: datasetRecords must map each key"
+        raise errors.InvalidLambdaFunctionOutputException("The Lambda function returned invalid output: datasetRecords must map each key"
                            " to {newValue, oldValue, op} with op replace or remove.")
     if result.get("identityId", identity_id) != identity_id or result.get("datasetName", dataset) != dataset \
             or result.get("identityPoolId", pool_id) != pool_id:
-        raise ServiceError("InvalidLambdaFunctionOutputException",
-                           "The Lambda function may not change identityPoolId, identityId or datasetName.")
+        raise errors.InvalidLambdaFunctionOutputException("The Lambda function may not change identityPoolId, identityId or datasetName.")
     return returned
 
 
 def _mapped(err: lambdas.LambdaError) -> ServiceError:
     if err.kind == "timeout":
-        return ServiceError("LambdaSocketTimeoutException", f"Lambda function timed out: {err.message}")
+        return errors.LambdaSocketTimeoutException(f"Lambda function timed out: {err.message}")
     if err.kind == "throttled":
-        return ServiceError("LambdaThrottledException", f"The Lambda function was throttled: {err.message}")
+        return errors.LambdaThrottledException(f"The Lambda function was throttled: {err.message}")
     if err.kind == "function_error":
-        return ServiceError("InvalidLambdaFunctionOutputException",
-                            f"The Lambda function returned an error: {err.message}")
+        return errors.InvalidLambdaFunctionOutputException(f"The Lambda function returned an error: {err.message}")
     if err.kind == "bad_response":
-        return ServiceError("InvalidLambdaFunctionOutputException",
-                            f"The Lambda function returned invalid output: {err.message}")
-    return ServiceError("InvalidLambdaFunctionOutputException",
-                        f"The Lambda function could not be invoked: {err.message}")
+        return errors.InvalidLambdaFunctionOutputException(f"The Lambda function returned invalid output: {err.message}")
+    return errors.InvalidLambdaFunctionOutputException(f"The Lambda function could not be invoked: {err.message}")

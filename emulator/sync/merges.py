@@ -37,13 +37,6 @@ def on_merged(db, pool_id: str, source: str, survivor: str) -> None:
     _forget(db, pool_id, [source])
 
 
-def on_deleted(db, pool_id: str, identity_ids: list[str]) -> None:
-    for table, column in (("sync_records", "identity_id"), ("sync_datasets", "identity_id")):
-        for identity_id in identity_ids:
-            db.execute(f"DELETE FROM {table} WHERE pool_id = ? AND {column} = ?", (pool_id, identity_id))
-    _forget(db, pool_id, identity_ids)
-
-
 def _forget(db, pool_id: str, identity_ids: list[str]) -> None:
     for identity_id in identity_ids:
         db.execute("DELETE FROM sync_subscriptions WHERE pool_id = ? AND identity_id = ?", (pool_id, identity_id))
@@ -52,4 +45,3 @@ def _forget(db, pool_id: str, identity_ids: list[str]) -> None:
 
 
 _identities.on_identities_merged.append(on_merged)
-_identities.on_identities_deleted.append(on_deleted)

@@ -10,24 +10,22 @@ from __future__ import annotations
 import json
 import uuid
 
-from emulator.sync import registry
+from emulator.sync import errors, registry
 from emulator.sync._access import check_identity
 from emulator.sync.configuration import pool_config
-from protocol import ServiceError
 
 
 def _require_push_sync(db, pool_id: str) -> None:
     push = pool_config(db, pool_id)["push_sync"]
     if not push or not push.get("ApplicationArns"):
-        raise ServiceError("InvalidConfigurationException",
-                           f"Push sync is not configured for identity pool {pool_id}.")
+        raise errors.InvalidConfigurationException(f"Push sync is not configured for identity pool {pool_id}.")
 
 
 def _device(db, pool_id: str, identity_id: str, device_id: str):
     row = db.execute("SELECT * FROM sync_devices WHERE device_id = ? AND pool_id = ? AND identity_id = ?",
                      (device_id, pool_id, identity_id)).fetchone()
     if row is None:
-        raise ServiceError("ResourceNotFoundException", f"Device '{device_id}' not found.")
+        raise errors.ResourceNotFoundException(f"Device '{device_id}' not found.")
     return row
 
 

@@ -8,11 +8,11 @@ from emulator import paging
 from emulator.identitypools.pools import list_identity_pool_ids
 from emulator.sync import (
     _store,  # noqa: F401  (declares the tables)
+    errors,
     registry,
 )
 from emulator.sync._access import check_identity, check_pool, principal
 from emulator.sync.datasets import INVALID_NEXT_TOKEN, _page_size
-from protocol import ServiceError
 
 DEFAULT_POOLS_PAGE = 60
 
@@ -56,7 +56,7 @@ def _known_pool_ids(db) -> list[str]:
 @registry.handler
 def list_identity_pool_usage(ctx, req):
     if not principal(ctx).is_developer:
-        raise ServiceError("NotAuthorizedException", "This API can only be called with developer credentials.")
+        raise errors.NotAuthorizedException("This API can only be called with developer credentials.")
     size = _page_size(req.get("MaxResults"), DEFAULT_POOLS_PAGE)
     after = paging.decode_token(req.get("NextToken"), 1, INVALID_NEXT_TOKEN)
     ids = [p for p in _known_pool_ids(ctx.db) if after is None or p > after[0]]

@@ -1,0 +1,1 @@
+"""accounts: see ARCHITECTURE.md."""
