@@ -8,10 +8,11 @@ documents, OAuth pages) to `surfaces` and then a Flask app whose errors are JSON
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import flask
 from flask import Flask, jsonify
@@ -98,24 +99,31 @@ class Emulator:
         """Serve another AWS API on the emulator's port through the same dispatcher (e.g. STS)."""
         self.dispatcher.add_service(registry)
 
-    # -- handler invocation ---------------------------------------------------------
-    def _invoke(self, call: Call, handler):
-        after: list = []
+    # -- units of work ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def unit_of_work(self, request: Request | None = None, *, operation: str = "-", service: str = "emulator",
+                     caller: Caller | None = None, request_id: str = "-") -> Iterator[Context]:
+        """One transaction with the clock loaded and a Context over it: every API call, page and
+        dev endpoint works inside one. Hooks the work queued in `ctx.after_commit` run once it
+        has committed (and not at all when it fails)."""
+        after: list[Callable[[], None]] = []
         with self.store.transaction() as db:
             self.clock.load(db)
-            ctx = Context(db=db, clock=self.clock, config=self.config, caller=call.caller,
-                          service=call.registry.service_name, operation=call.operation,
-                          request_id=call.request_id, request=call.request, emulator=self,
-                          after_commit=after)
-            for check in self.before_invoke:
-                check(ctx, call.params)
-            result = handler(ctx, call.params)
+            yield Context(db=db, clock=self.clock, config=self.config, caller=caller or Caller(signed=False),
+                          service=service, operation=operation, request_id=request_id, request=request,
+                          emulator=self, after_commit=after)
         for hook in after:
             try:
                 hook()
             except Exception:
                 log.exception("after-commit hook failed")
-        return result
+
+    def _invoke(self, call: Call, handler):
+        with self.unit_of_work(call.request, operation=call.operation, service=call.registry.service_name,
+                               caller=call.caller, request_id=call.request_id) as ctx:
+            for check in self.before_invoke:
+                check(ctx, call.params)
+            return handler(ctx, call.params)
 
     def _count_error(self) -> None:
         with self._errors_lock:

@@ -91,9 +91,12 @@ def coverage() -> str:
         rows = registry.coverage()
         done = sum(1 for _, ok in rows if ok)
         lines.append(f"### {registry.service_name} ({done}/{len(rows)} operations)\n")
-        lines.append("| Operation | Handled |")
+        lines.append("| Operation | Code (module, function) |")
         lines.append("|---|---|")
-        lines.extend(f"| {op} | {'yes' if ok else 'no'} |" for op, ok in rows)
+        for op, ok in rows:
+            handler = registry.get(op)
+            where = f"`{handler.__module__.replace('.', '/')}.py` `{handler.__name__}`" if ok else "not handled"
+            lines.append(f"| {op} | {where} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -55,6 +55,12 @@ class Context:
     def now(self) -> float:
         return self.clock.now()
 
+    def commit_now(self) -> None:
+        """Commit the operation's work so far, so that it stays although an error follows (a wrong
+        code counted, a failed sign-in recorded); the operation goes on in a new transaction."""
+        with self.emulator.store.suspended():
+            pass
+
     def send_message(self, **fields: Any) -> str:
         """Put an email/SMS/push message in the outbox (see emulator.messages.send)."""
         return messages.send(self.db, self.clock, **fields)

@@ -10,15 +10,13 @@ Known keys come from, in this order:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from emulator import lambdas
+from emulator import digests, lambdas
 from emulator.config import Config
 from protocol.sigv4 import SigningKey, Verifier
 
@@ -93,7 +91,7 @@ def _issued(db, access_key: str) -> SigningKey | None:
     digest = row["session_token_hash"]
 
     def token_check(token: str) -> bool:
-        return hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), digest)
+        return digests.matches(token, digest)
 
     return SigningKey(row["secret_key"], token_check=token_check, expires_at=float(row["expiration"]))
 

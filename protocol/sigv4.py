@@ -52,7 +52,6 @@ def read_caller(headers, query: dict | None = None) -> Caller:
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. "
                       "Check your AWS Secret Access Key and signing method. Consult the service "

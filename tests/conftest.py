@@ -11,17 +11,16 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config as BotoConfig
+from helpers import boto_client, make_pool, unique, wait_for  # noqa: F401 (unique and wait_for: still imported from here)
 
 ROOT = Path(__file__).resolve().parent.parent
-REGION = "us-east-1"
+# The older name of helpers.boto_client, for the test files that still import it from here.
+make_client = boto_client
 
 
 class EmulatorProcess:
@@ -65,30 +64,28 @@ def endpoint(emulator) -> str:
     return emulator.url
 
 
-def make_client(service: str, endpoint_url: str, region: str = REGION, **kwargs):
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
-                        aws_access_key_id=kwargs.pop("access_key", "AKIAEMULATORTEST"),
-                        aws_secret_access_key=kwargs.pop("secret_key", "secret"),
-                        aws_session_token=kwargs.pop("session_token", None),
-                        config=BotoConfig(retries={"max_attempts": 1}), **kwargs)
-
-
 @pytest.fixture(scope="session")
 def idp(endpoint):
     """boto3 cognito-idp client."""
-    return make_client("cognito-idp", endpoint)
+    return boto_client("cognito-idp", endpoint)
 
 
 @pytest.fixture(scope="session")
 def identity(endpoint):
     """boto3 cognito-identity client."""
-    return make_client("cognito-identity", endpoint)
+    return boto_client("cognito-identity", endpoint)
 
 
 @pytest.fixture(scope="session")
 def sync(endpoint):
     """boto3 cognito-sync client."""
-    return make_client("cognito-sync", endpoint)
+    return boto_client("cognito-sync", endpoint)
+
+
+@pytest.fixture
+def pool_id(idp) -> str:
+    """A new user pool's id."""
+    return make_pool(idp)
 
 
 @pytest.fixture(scope="session")
@@ -174,18 +171,3 @@ def _server_health(request):
     session.post(url + "/_emulator/clock", json={"reset": True}, timeout=10)
     after = session.get(url + "/_emulator/health", timeout=10).json()["internal_errors"]
     assert after == before, "the emulator answered an internal error (see its log)"
-
-
-def unique(prefix: str = "t") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-def wait_for(predicate, timeout: float = 5.0):
-    """Poll for something another process does (never used for expiry: move the clock)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")

@@ -4,119 +4,26 @@ SECRET_HASH, user states, lockout, sessions, NEW_PASSWORD_REQUIRED, MFA, devices
 from __future__ import annotations
 
 import base64
-import datetime
-import hashlib
-import hmac
 import json
 
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import (
+    PASSWORD,
+    Srp,
+    answer_code,
+    claims,
+    error,
+    java_timestamp,
+    make_client,
+    make_pool,
+    make_user,
+    password_auth,
+    secret_hash,
+)
 from pycognito import aws_srp
-
-PASSWORD = "Passw0rd!"
-ALL_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
-             "ALLOW_ADMIN_USER_PASSWORD_AUTH"]
-
-
-# -- helpers ------------------------------------------------------------------------------------------
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def make_pool(idp, **kwargs) -> str:
-    return idp.create_user_pool(PoolName=unique("pool"), **kwargs)["UserPool"]["Id"]
-
-
-def make_client(idp, pool_id: str, flows=ALL_FLOWS, **kwargs) -> dict:
-    if flows is not None:
-        kwargs["ExplicitAuthFlows"] = flows
-    return idp.create_user_pool_client(UserPoolId=pool_id, ClientName=unique("c"), **kwargs)["UserPoolClient"]
-
-
-def make_user(idp, pool_id: str, username: str | None = None, password: str = PASSWORD, *,
-              permanent: bool = True, attributes: dict | None = None) -> str:
-    username = username or unique("user")
-    attrs = [{"Name": k, "Value": v} for k, v in (attributes or {}).items()]
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=attrs,
-                          TemporaryPassword=password if not permanent else "Temp0rary!x",
-                          MessageAction="SUPPRESS")
-    if permanent:
-        idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
-    return username
-
-
-def secret_hash(client: dict, username: str) -> str:
-    digest = hmac.new(client["ClientSecret"].encode(), (username + client["ClientId"]).encode(),
-                      hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def password_auth(idp, client: dict, username: str, password: str = PASSWORD, **extra):
-    params = {"USERNAME": username, "PASSWORD": password, **extra}
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
-
-
-def answer_code(idp, client: dict, challenge: dict, username: str, key: str, code: str) -> dict:
-    """A wrong code for the `challenge` initiate_auth answered is refused; `code` then signs in."""
-    def respond(value: str) -> dict:
-        return idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName=challenge["ChallengeName"],
-                                             Session=challenge["Session"],
-                                             ChallengeResponses={"USERNAME": username, key: value})
-    with pytest.raises(ClientError) as e:
-        respond("000000" if code != "000000" else "111111")
-    assert error(e) == ("CodeMismatchException", "Invalid code or auth state for the user.")
-    done = respond(code)
-    assert "AccessToken" in done["AuthenticationResult"]
-    return done
-
-
-class Srp:
-    """The client side of USER_SRP_AUTH, with pycognito's math and our own control of the answer."""
-
-    def __init__(self, idp, pool_id: str, client: dict, username: str, password: str = PASSWORD,
-                 secret: bool = False) -> None:
-        self.idp, self.pool_id, self.client = idp, pool_id, client
-        self.username, self.password = username, password
-        self.helper = aws_srp.AWSSRP(username=username, password=password, pool_id=pool_id,
-                                     client_id=client["ClientId"], client=idp,
-                                     client_secret=client.get("ClientSecret") if secret else None)
-
-    def start(self, **extra) -> dict:
-        params = {**self.helper.get_auth_params(), **extra}
-        return self.idp.initiate_auth(ClientId=self.client["ClientId"], AuthFlow="USER_SRP_AUTH",
-                                      AuthParameters=params)
-
-    def answer(self, challenge: dict, timestamp: str | None = None, password: str | None = None) -> dict:
-        params = challenge["ChallengeParameters"]
-        user_id = params["USER_ID_FOR_SRP"]
-        if timestamp is None:
-            timestamp = aws_srp.AWSSRP.get_cognito_formatted_timestamp(datetime.datetime.utcnow())
-        key = self.helper.get_password_authentication_key(user_id, password or self.password,
-                                                          int(params["SRP_B"], 16), params["SALT"])
-        message = (self.pool_id.split("_")[1].encode() + user_id.encode()
-                   + base64.b64decode(params["SECRET_BLOCK"]) + timestamp.encode())
-        signature = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
-        return {"USERNAME": user_id, "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"],
-                "TIMESTAMP": timestamp, "PASSWORD_CLAIM_SIGNATURE": signature}
-
-    def respond(self, challenge: dict, **kw) -> dict:
-        responses = self.answer(challenge, **{k: v for k, v in kw.items() if k in ("timestamp", "password")})
-        responses.update(kw.get("extra") or {})
-        return self.idp.respond_to_auth_challenge(ClientId=self.client["ClientId"],
-                                                  ChallengeName="PASSWORD_VERIFIER",
-                                                  ChallengeResponses=responses)
-
-    def sign_in(self) -> dict:
-        return self.respond(self.start())
-
-
-def java_timestamp(epoch: float, pad_day: bool = False) -> str:
-    dt = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
-    day = f"{dt.day:02d}" if pad_day else str(dt.day)
-    return dt.strftime("%a %b ") + day + dt.strftime(" %H:%M:%S UTC %Y")
 
 
 @pytest.fixture
@@ -411,11 +318,6 @@ def test_temporary_password_expiry(idp, clock):
                         "Temporary password has expired and must be reset by an administrator.")
 
 
-def _claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
 def test_new_password_may_repeat_the_temporary_one(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, flows=["ADMIN_NO_SRP_AUTH"], ReadAttributes=["given_name"])
@@ -429,7 +331,7 @@ def test_new_password_may_repeat_the_temporary_one(idp):
     done = idp.admin_respond_to_auth_challenge(
         UserPoolId=pool_id, ClientId=client["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED", Session=out["Session"],
         ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "P2$Sword"})
-    assert _claims(done["AuthenticationResult"]["AccessToken"])["cognito:groups"] == [group]
+    assert claims(done["AuthenticationResult"]["AccessToken"])["cognito:groups"] == [group]
     assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
 
 
@@ -478,7 +380,7 @@ def test_email_username_tokens_carry_the_sub_as_username(idp):
     idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
     result = password_auth(idp, client, email, "SuperS3cret!",
                            SECRET_HASH=secret_hash(client, email))["AuthenticationResult"]
-    access, id_claims = _claims(result["AccessToken"]), _claims(result["IdToken"])
+    access, id_claims = claims(result["AccessToken"]), claims(result["IdToken"])
     assert access["username"] == access["sub"] and access["client_id"] == client["ClientId"]
     assert "email" not in access
     assert id_claims["sub"] == access["sub"] and id_claims["cognito:username"] == id_claims["sub"]

@@ -3,26 +3,11 @@ InitiateAuth(USER_AUTH) signs the new user in without their password."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
+from helpers import PASSWORD, boto_client, claims, error, secret_hash, unique
 
-PASSWORD = "Passw0rd!"
 INVALID = "Invalid session for the user."
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-def _claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def _pool(idp, factors=("PASSWORD", "EMAIL_OTP"), **extra) -> str:
@@ -36,11 +21,6 @@ def _client(idp, pool_id, **extra) -> dict:
     return idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app",
                                        ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_USER_SRP_AUTH",
                                                           "ALLOW_REFRESH_TOKEN_AUTH"], **extra)["UserPoolClient"]
-
-
-def _secret_hash(client: dict, username: str) -> str:
-    digest = hmac.new(client["ClientSecret"].encode(), (username + client["ClientId"]).encode(), hashlib.sha256)
-    return base64.b64encode(digest.digest()).decode()
 
 
 def _sign_up(idp, outbox, client, email=None, password=PASSWORD, with_session=True):
@@ -62,7 +42,7 @@ def test_confirm_sign_up_session_signs_in_with_user_auth(idp, outbox):
     out = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                             AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
     result = out["AuthenticationResult"]
-    access = _claims(result["AccessToken"])
+    access = claims(result["AccessToken"])
     assert access["username"] == signed["UserSub"] and access["client_id"] == client["ClientId"]
     assert result["RefreshToken"] and result["IdToken"]
     assert idp.get_user(AccessToken=result["AccessToken"])["Username"] == signed["UserSub"]
@@ -70,7 +50,7 @@ def test_confirm_sign_up_session_signs_in_with_user_auth(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
 
 
 def test_confirm_without_sign_up_session_still_answers_a_session(idp, outbox):
@@ -101,7 +81,7 @@ def test_session_expires_with_the_auth_session_validity(idp, outbox, clock):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid session for the user, session is expired.")
 
 
 def test_session_is_bound_to_user_and_client(idp, outbox):
@@ -113,19 +93,19 @@ def test_session_is_bound_to_user_and_client(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": other}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=other_client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session="bm90IGEgc2Vzc2lvbg==")
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH", AuthParameters={},
                           Session=confirmed["Session"])
-    assert _err(exc) == ("InvalidParameterException", "Missing required parameter USERNAME")
+    assert error(exc) == ("InvalidParameterException", "Missing required parameter USERNAME")
 
 
 def test_sign_up_session_of_an_unconfirmed_user_does_not_sign_in(idp, outbox):
@@ -137,13 +117,13 @@ def test_sign_up_session_of_an_unconfirmed_user_does_not_sign_in(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=signed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
     # Confirmed by an administrator: the sign-up session still proves nothing.
     idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=email)
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=signed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
 
 
 def test_confirm_sign_up_checks_a_given_session(idp, outbox):
@@ -159,14 +139,13 @@ def test_confirm_sign_up_checks_a_given_session(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.confirm_sign_up(ClientId=client["ClientId"], Username=second, ConfirmationCode=code,
                             Session=s1["Session"])
-    assert _err(exc) == ("NotAuthorizedException", INVALID)
+    assert error(exc) == ("NotAuthorizedException", INVALID)
     # The code was not spent by the refused attempt.
     assert idp.confirm_sign_up(ClientId=client["ClientId"], Username=second, ConfirmationCode=code)["Session"]
 
 
 def test_auto_confirmed_sign_up_session_signs_in(tmp_path):
     # PreSignUp confirms the user: SignUp's own Session signs them in.
-    from conftest import make_client
     from lambda_fixtures.user_pool_functions import Functions
 
     functions = Functions(tmp_path)
@@ -174,7 +153,7 @@ def test_auto_confirmed_sign_up_session_signs_in(tmp_path):
         def confirm(event):
             event["response"].update(autoConfirmUser=True, autoVerifyEmail=True)
             return event
-        idp = make_client("cognito-idp", functions.url)
+        idp = boto_client("cognito-idp", functions.url)
         pool_id = _pool(idp, LambdaConfig={"PreSignUp": functions.add(confirm)})
         client = _client(idp, pool_id)
         email = f"{unique('u')}@example.com"
@@ -183,7 +162,7 @@ def test_auto_confirmed_sign_up_session_signs_in(tmp_path):
         assert signed["UserConfirmed"] is True
         out = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                                 AuthParameters={"USERNAME": email}, Session=signed["Session"])
-        assert _claims(out["AuthenticationResult"]["IdToken"])["email"] == email
+        assert claims(out["AuthenticationResult"]["IdToken"])["email"] == email
     finally:
         functions.stop()
 
@@ -193,17 +172,17 @@ def test_secret_client_needs_secret_hash(idp, outbox):
     client = _client(idp, pool_id, GenerateSecret=True)
     email = f"{unique('u')}@example.com"
     idp.sign_up(ClientId=client["ClientId"], Username=email, Password=PASSWORD,
-                SecretHash=_secret_hash(client, email), UserAttributes=[{"Name": "email", "Value": email}])
+                SecretHash=secret_hash(client, email), UserAttributes=[{"Name": "email", "Value": email}])
     confirmed = idp.confirm_sign_up(ClientId=client["ClientId"], Username=email,
                                     ConfirmationCode=outbox.last_code(destination=email),
-                                    SecretHash=_secret_hash(client, email))
+                                    SecretHash=secret_hash(client, email))
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException",
-                         f"Client {client['ClientId']} is configured for secret but secret was not received")
+    assert error(exc) == ("NotAuthorizedException",
+                          f"Client {client['ClientId']} is configured for secret but secret was not received")
     out = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH", Session=confirmed["Session"],
-                            AuthParameters={"USERNAME": email, "SECRET_HASH": _secret_hash(client, email)})
+                            AuthParameters={"USERNAME": email, "SECRET_HASH": secret_hash(client, email)})
     assert "AccessToken" in out["AuthenticationResult"]
 
 
@@ -215,7 +194,7 @@ def test_disabled_user_and_lite_tier(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("NotAuthorizedException", "User is disabled.")
+    assert error(exc) == ("NotAuthorizedException", "User is disabled.")
     lite = idp.create_user_pool(PoolName=unique("lite"), UserPoolTier="LITE", AutoVerifiedAttributes=["email"],
                                 UsernameAttributes=["email"])["UserPool"]["Id"]
     lite_client = _client(idp, lite)
@@ -223,8 +202,8 @@ def test_disabled_user_and_lite_tier(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=lite_client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("FeatureUnavailableInTierException",
-                         "This feature is not available in the current tier of the user pool.")
+    assert error(exc) == ("FeatureUnavailableInTierException",
+                          "This feature is not available in the current tier of the user pool.")
 
 
 def test_client_without_user_auth(idp, outbox):
@@ -234,4 +213,4 @@ def test_client_without_user_auth(idp, outbox):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_AUTH",
                           AuthParameters={"USERNAME": email}, Session=confirmed["Session"])
-    assert _err(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
+    assert error(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")

@@ -9,7 +9,6 @@ requests are released together by a barrier, so they all wait inside the call-ou
 
 from __future__ import annotations
 
-import base64
 import http.server
 import json
 import threading
@@ -17,24 +16,31 @@ import time
 import uuid
 from collections import Counter
 
-import boto3
 import jwt
 import pytest
 import requests
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from conftest import make_client as boto_client
-from conftest import unique
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import (
+    PASSWORD,
+    b64url_uint,
+    boto_client,
+    client_as,
+    error,
+    make_client,
+    make_identity_pool,
+    make_pool,
+    make_user,
+    password_auth,
+    query_of,
+    unique,
+)
 from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.user_pool_functions import Functions, messages
-from test_auth_flows import PASSWORD, error, make_client, make_pool, make_user, password_auth
-from test_oauth_endpoints import Browser, OidcProvider, _federated_pool, authorize_query, location, query_of
+from test_oauth_endpoints import Browser, OidcProvider, _federated_pool, authorize_query, location
 
 SLOW = 0.3
 OIDC = "race-login.example.test"
-ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
-         "authenticated": "arn:aws:iam::000000000000:role/Auth"}
 _healthy = functions.healthy
 
 
@@ -61,7 +67,7 @@ class SlowIssuer:
                 else:
                     numbers = issuer.key.public_key().public_numbers()
                     body = {"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-                                      "n": _b64(numbers.n), "e": _b64(numbers.e)}]}
+                                      "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e)}]}
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -86,10 +92,6 @@ class SlowIssuer:
         self.server.server_close()
 
 
-def _b64(value: int) -> str:
-    return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
-
-
 @pytest.fixture(scope="module")
 def issuer():
     server = SlowIssuer()
@@ -106,12 +108,9 @@ def fx(tmp_path_factory, issuer):
     found.stop()
 
 
-def _client(fx, service: str, access_key: str = "AKIAEMULATORTEST", secret_key: str = "secret",
-            session_token: str | None = None):
+def _client(fx, service: str):
     """A boto3 client that many threads may use at once."""
-    return boto3.client(service, endpoint_url=fx.url, region_name="us-east-1", aws_access_key_id=access_key,
-                        aws_secret_access_key=secret_key, aws_session_token=session_token,
-                        config=BotoConfig(retries={"max_attempts": 1}, max_pool_connections=64))
+    return boto_client(service, fx.url, max_pool_connections=64)
 
 
 @pytest.fixture(scope="module")
@@ -405,15 +404,12 @@ def test_concurrent_get_id_for_one_login_gives_one_identity(fx, issuer):
 
 def test_concurrent_update_records_with_one_sync_count(fx):
     identity, developer = _client(fx, "cognito-identity"), _client(fx, "cognito-sync")
-    pool = identity.create_identity_pool(IdentityPoolName=unique("sync"),
-                                         AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool, Roles=ROLES)
+    pool = make_identity_pool(identity)
     trigger = fx.add(slow())
     developer.set_cognito_events(IdentityPoolId=pool, Events={"SyncTrigger": trigger})
     me = identity.get_id(IdentityPoolId=pool)["IdentityId"]
     creds = identity.get_credentials_for_identity(IdentityId=me)["Credentials"]
-    client = _client(fx, "cognito-sync", access_key=creds["AccessKeyId"], secret_key=creds["SecretKey"],
-                     session_token=creds["SessionToken"])
+    client = client_as("cognito-sync", fx.url, creds, max_pool_connections=64)
     token = client.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="game")["SyncSessionToken"]
     results = race(12, lambda i: client.update_records(
         IdentityPoolId=pool, IdentityId=me, DatasetName="game", SyncSessionToken=token,
@@ -427,9 +423,7 @@ def test_concurrent_update_records_with_one_sync_count(fx):
 
 def test_identity_deleted_during_the_sync_trigger(fx):
     identity, developer = _client(fx, "cognito-identity"), _client(fx, "cognito-sync")
-    pool = identity.create_identity_pool(IdentityPoolName=unique("sync"),
-                                         AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool, Roles=ROLES)
+    pool = make_identity_pool(identity)
 
     def delete(event):
         identity.delete_identities(IdentityIdsToDelete=[event["identityId"]])
@@ -438,8 +432,7 @@ def test_identity_deleted_during_the_sync_trigger(fx):
     developer.set_cognito_events(IdentityPoolId=pool, Events={"SyncTrigger": fx.add(delete)})
     me = identity.get_id(IdentityPoolId=pool)["IdentityId"]
     creds = identity.get_credentials_for_identity(IdentityId=me)["Credentials"]
-    client = _client(fx, "cognito-sync", access_key=creds["AccessKeyId"], secret_key=creds["SecretKey"],
-                     session_token=creds["SessionToken"])
+    client = client_as("cognito-sync", fx.url, creds, max_pool_connections=64)
     token = client.list_records(IdentityPoolId=pool, IdentityId=me, DatasetName="game")["SyncSessionToken"]
     with pytest.raises(ClientError) as e:
         client.update_records(IdentityPoolId=pool, IdentityId=me, DatasetName="game", SyncSessionToken=token,

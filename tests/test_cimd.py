@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
-import secrets
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,19 +14,12 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
+from conftest import EmulatorProcess
+from helpers import boto_client, error, make_pool, pkce, unique
 
 CALLBACK = "http://localhost:3000/callback"
 PASSWORD = "Passw0rd!Secure"
 DAY = 86400
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-def _pool(idp, tier="ESSENTIALS") -> str:
-    return idp.create_user_pool(PoolName=unique("cimd"), UserPoolTier=tier)["UserPool"]["Id"]
 
 
 def _app_client(idp, pool_id, **extra) -> str:
@@ -42,7 +32,7 @@ def _app_client(idp, pool_id, **extra) -> str:
 
 # -- the API ----------------------------------------------------------------------------------------------------
 def test_policy_lifecycle(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     client_id = _app_client(idp, pool_id)
     created = idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="agents",
                                      URLPatterns=["https://*.agents.example.com/client.json"])["CIMDPolicy"]
@@ -86,57 +76,57 @@ def test_policy_lifecycle(idp):
                                                 URLPatterns=["https://a.example.com/x"])):
         with pytest.raises(ClientError) as exc:
             call()
-        assert _err(exc) == ("ResourceNotFoundException", f"CIMD policy {policy_id} does not exist.")
+        assert error(exc) == ("ResourceNotFoundException", f"CIMD policy {policy_id} does not exist.")
 
 
 def test_policy_errors(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     client_id = _app_client(idp, pool_id)
     for pattern in ("https://*/client.json", "https://*.com/client.json", "https://a*b.example.com/x",
                     "https://a.*.example.com/x", "https://example.com:*/x"):
         with pytest.raises(ClientError) as exc:
             idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="p", URLPatterns=[pattern])
-        assert _err(exc) == ("InvalidParameterException",
-                             f"URL pattern {pattern} is not valid. A pattern is an HTTPS URL; the * wildcard may "
-                             "stand for the first label of a host name that has at least two more, or for any part "
-                             "of the path.")
+        assert error(exc) == ("InvalidParameterException",
+                              f"URL pattern {pattern} is not valid. A pattern is an HTTPS URL; the * wildcard may "
+                              "stand for the first label of a host name that has at least two more, or for any part "
+                              "of the path.")
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="p",
                                URLPatterns=["http://example.com/client.json"])
-    assert _err(exc)[0] == "InvalidParameterException"
-    assert "failed to satisfy constraint" in _err(exc)[1]
+    assert error(exc)[0] == "InvalidParameterException"
+    assert "failed to satisfy constraint" in error(exc)[1]
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="p",
                                URLPatterns=["https://a.example.com/x", "https://a.example.com/x"])
-    assert _err(exc) == ("InvalidParameterException", "URLPatterns must not contain duplicates.")
+    assert error(exc) == ("InvalidParameterException", "URLPatterns must not contain duplicates.")
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=pool_id, ClientId="nosuchclient00000000000000", PolicyName="p",
                                URLPatterns=["https://a.example.com/x"])
-    assert _err(exc) == ("ResourceNotFoundException", "User pool client nosuchclient00000000000000 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool client nosuchclient00000000000000 does not exist.")
     first = idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="p",
                                    URLPatterns=["https://a.example.com/x"])["CIMDPolicy"]["CIMDPolicyId"]
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=pool_id, ClientId=client_id, PolicyName="q",
                                URLPatterns=["https://a.example.com/x"])
-    assert _err(exc) == ("InvalidParameterException",
-                         f"URL pattern https://a.example.com/x is already in CIMD policy {first}.")
-    lite = _pool(idp, "LITE")
+    assert error(exc) == ("InvalidParameterException",
+                          f"URL pattern https://a.example.com/x is already in CIMD policy {first}.")
+    lite = make_pool(idp, tier="LITE")
     lite_client = _app_client(idp, lite)
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=lite, ClientId=lite_client, PolicyName="p",
                                URLPatterns=["https://a.example.com/x"])
-    assert _err(exc) == ("FeatureUnavailableInTierException",
-                         "Client ID metadata document policies are available only in the ESSENTIALS and PLUS "
-                         "feature plans.")
+    assert error(exc) == ("FeatureUnavailableInTierException",
+                          "Client ID metadata document policies are available only in the ESSENTIALS and PLUS "
+                          "feature plans.")
     with pytest.raises(ClientError) as exc:
         idp.update_client_metadata_url_state(UserPoolId=pool_id, CIMDPolicyId=first,
                                              URL="https://a.example.com/x", Action="REFRESH")
-    assert _err(exc) == ("CachedCIMDURLDoesNotExistException",
-                         f"There is no cached client metadata document for URL https://a.example.com/x in CIMD "
-                         f"policy {first}.")
+    assert error(exc) == ("CachedCIMDURLDoesNotExistException",
+                          f"There is no cached client metadata document for URL https://a.example.com/x in CIMD "
+                          f"policy {first}.")
     with pytest.raises(ClientError) as exc:
         idp.list_cimd_policies(UserPoolId="us-east-1_nothere00")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_nothere00 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_nothere00 does not exist.")
 
 
 # -- CIMD clients at the OAuth endpoints --------------------------------------------------------------------------
@@ -186,15 +176,9 @@ def cimd_env(tmp_path_factory):
     cert, key = certs.ensure_certificate(str(tmp_path_factory.mktemp("tls")))
     docs = DocumentServer(cert, key)
     process = EmulatorProcess("--in-memory", env={"SSL_CERT_FILE": cert})
-    yield process.url, make_client("cognito-idp", process.url), docs
+    yield process.url, boto_client("cognito-idp", process.url), docs
     process.stop()
     docs.stop()
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
 
 
 def _document(url: str, **extra) -> dict:
@@ -206,7 +190,7 @@ def _document(url: str, **extra) -> dict:
 
 
 def _setup(idp, docs, *, cache=None):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("login"))
     app = _app_client(idp, pool_id, AllowedOAuthScopes=["openid", "email", "profile"])
     name = unique("user")
@@ -238,7 +222,7 @@ def test_cimd_client_signs_in_with_the_code_grant(cimd_env):
     base, idp, docs = cimd_env
     pool_id, policy_id, name, path = _setup(idp, docs)
     url = docs.publish(path, _document(docs.base + path))
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce()
     params = {"response_type": "code", "client_id": url, "redirect_uri": CALLBACK, "state": "s1",
               "scope": "openid email", "code_challenge": challenge, "code_challenge_method": "S256"}
     r = _sign_in(base, params, name)
@@ -271,7 +255,7 @@ def test_cimd_client_signs_in_with_the_code_grant(cimd_env):
     with pytest.raises(ClientError) as exc:
         idp.update_client_metadata_url_state(UserPoolId=pool_id, CIMDPolicyId=policy_id, URL=url,
                                              Action="INVALIDATE")
-    assert _err(exc)[0] == "CachedCIMDURLDoesNotExistException"
+    assert error(exc)[0] == "CachedCIMDURLDoesNotExistException"
     r = requests.get(base + "/oauth2/authorize?" + urlencode(params), allow_redirects=False, timeout=30)
     assert r.headers["Location"].startswith("/login?")
     assert docs.hits[path] == 3

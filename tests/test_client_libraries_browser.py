@@ -20,10 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
 
-import jwt
 import pytest
-from botocore.exceptions import ClientError
-from conftest import unique
+from helpers import SRP_FLOWS, claims, error_from, pool_client_user
 from node_runner import NODE_DIR
 from wire_recorder import RecordingProxy
 
@@ -138,32 +136,9 @@ def open_app(browser, site, wire):
         app.close()
 
 
-def _pool(idp, devices: bool = False) -> tuple[str, str, str]:
-    """A pool (with device tracking when asked), a public web client, and a confirmed user."""
-    extra = {"DeviceConfiguration": {"ChallengeRequiredOnNewDevice": True,
-                                     "DeviceOnlyRememberedOnUserPrompt": True}} if devices else {}
-    pool_id = idp.create_user_pool(PoolName=unique("browser"), **extra)["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=[
-        "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-    username = unique("user")
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
-    return pool_id, client_id, username
-
-
-def _claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
-
-
-def _error(call) -> tuple[str, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
-
-
 @pytest.mark.parametrize("lib", LIBS)
 def test_sign_in_with_srp(lib, idp, open_app, wire):
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD)
     app = open_app(lib, pool_id, client_id)
     assert app.call("signIn", username, PASSWORD + "x") == {
         "name": "NotAuthorizedException", "message": "Incorrect username or password."}
@@ -174,7 +149,7 @@ def test_sign_in_with_srp(lib, idp, open_app, wire):
     assert preflight.response_headers["access-control-allow-origin"] == origin
     wire.clear()
     out = app.ok("signIn", username, PASSWORD)
-    access = _claims(out["accessToken"])
+    access = claims(out["accessToken"])
     assert access["username"] == username and access["token_use"] == "access" and access["client_id"] == client_id
     assert idp.get_user(AccessToken=out["accessToken"])["Username"] == username
     # the tokens are where the library keeps them: the page's localStorage
@@ -195,7 +170,7 @@ def test_sign_in_with_srp(lib, idp, open_app, wire):
 
 @pytest.mark.parametrize("lib", LIBS)
 def test_reload_restores_the_session_from_local_storage(lib, idp, open_app, wire):
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD)
     app = open_app(lib, pool_id, client_id)
     signed_in = app.ok("signIn", username, PASSWORD)
     app.reload()
@@ -216,7 +191,7 @@ def test_reload_restores_the_session_from_local_storage(lib, idp, open_app, wire
 def test_refresh_after_the_access_token_expired(lib, idp, open_app, wire, clock):
     """The issue's case: an hour later the app refreshes; with no remembered device the browser's
     localStorage answers null and identity-js sends "DEVICE_KEY": null, which AWS accepts."""
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD)
     app = open_app(lib, pool_id, client_id)
     signed_in = app.ok("signIn", username, PASSWORD)
     refresh_token = app.stored(username)["refreshToken"]
@@ -224,7 +199,7 @@ def test_refresh_after_the_access_token_expired(lib, idp, open_app, wire, clock)
 
     # an hour later, on the server and in the browser: the user reopens the app
     clock.advance(3700)
-    assert _error(lambda: idp.get_user(AccessToken=signed_in["accessToken"])) == (
+    assert error_from(lambda: idp.get_user(AccessToken=signed_in["accessToken"])) == (
         "NotAuthorizedException", "Access Token has expired")
     app.page.clock.install(time=time.time() + 3700)
     app.reload()
@@ -254,10 +229,11 @@ def test_refresh_after_the_access_token_expired(lib, idp, open_app, wire, clock)
 
 @pytest.mark.parametrize("lib", LIBS)
 def test_remembered_device_signs_in_with_device_srp(lib, idp, open_app, wire, clock):
-    pool_id, client_id, username = _pool(idp, devices=True)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD, DeviceConfiguration={
+        "ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": True})
     app = open_app(lib, pool_id, client_id)
     first = app.ok("signIn", username, PASSWORD)
-    device_key = _claims(first["accessToken"])["device_key"]
+    device_key = claims(first["accessToken"])["device_key"]
     assert [c.status for c in wire.calls("ConfirmDevice")] == [200]
     stored = app.stored(username)
     assert stored["deviceKey"] == device_key and stored["deviceGroupKey"] and stored["randomPasswordKey"]
@@ -283,7 +259,7 @@ def test_remembered_device_signs_in_with_device_srp(lib, idp, open_app, wire, cl
     verifier = wire.calls("RespondToAuthChallenge")[-1].json()["ChallengeResponses"]
     assert verifier["DEVICE_KEY"] == device_key
     assert wire.calls("ConfirmDevice") == []  # the device is known: no new one
-    assert _claims(second["accessToken"])["device_key"] == device_key
+    assert claims(second["accessToken"])["device_key"] == device_key
     [device] = idp.admin_list_devices(UserPoolId=pool_id, Username=username)["Devices"]
     assert device["DeviceKey"] == device_key
     # the device sign-in was recorded at the second sign-in's time (120 s after the device was made)
@@ -292,16 +268,16 @@ def test_remembered_device_signs_in_with_device_srp(lib, idp, open_app, wire, cl
 
 @pytest.mark.parametrize("lib", LIBS)
 def test_global_sign_out_revokes_the_tokens(lib, idp, open_app, wire):
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD)
     app = open_app(lib, pool_id, client_id)
     app.ok("signIn", username, PASSWORD)
     stored = app.stored(username)
     wire.clear()
     app.ok("globalSignOut")
     assert [c.status for c in wire.calls("GlobalSignOut")] == [200]
-    assert _error(lambda: idp.get_user(AccessToken=stored["accessToken"])) == (
+    assert error_from(lambda: idp.get_user(AccessToken=stored["accessToken"])) == (
         "NotAuthorizedException", "Access Token has been revoked")
-    assert _error(lambda: idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={
+    assert error_from(lambda: idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={
         "REFRESH_TOKEN": stored["refreshToken"]})) == ("NotAuthorizedException", "Refresh Token has been revoked")
     # the library forgot the session: after a reload nobody is signed in
     assert app.last_auth_user() is None and "accessToken" not in app.stored(username)

@@ -9,10 +9,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+from helpers import error
 
 
 @pytest.fixture
@@ -87,13 +84,13 @@ def test_flow_must_be_alone(idp, pool_id):
                   ["ALLOW_USER_SRP_AUTH", "ALLOW_CLIENT_TOKEN_AUTH"]):
         with pytest.raises(ClientError) as exc:
             _m2m_client(idp, pool_id, flows=flows)
-        assert _err(exc) == ("InvalidParameterException",
-                             "ALLOW_CLIENT_TOKEN_AUTH cannot be combined with other explicit auth flows.")
+        assert error(exc) == ("InvalidParameterException",
+                              "ALLOW_CLIENT_TOKEN_AUTH cannot be combined with other explicit auth flows.")
     client = _m2m_client(idp, pool_id, flows=["ALLOW_USER_SRP_AUTH"])
     with pytest.raises(ClientError) as exc:
         idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"],
                                     ExplicitAuthFlows=["ALLOW_CLIENT_TOKEN_AUTH", "ALLOW_USER_AUTH"])
-    assert _err(exc)[0] == "InvalidParameterException"
+    assert error(exc)[0] == "InvalidParameterException"
     updated = idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"],
                                           ExplicitAuthFlows=["ALLOW_CLIENT_TOKEN_AUTH"])["UserPoolClient"]
     assert updated["ExplicitAuthFlows"] == ["ALLOW_CLIENT_TOKEN_AUTH"]
@@ -102,7 +99,7 @@ def test_flow_must_be_alone(idp, pool_id):
 def test_unknown_flow_names_still_refused(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="x", ExplicitAuthFlows=["ALLOW_NOTHING"])
-    code, message = _err(exc)
+    code, message = error(exc)
     assert code == "InvalidParameterException"
     assert "ALLOW_CLIENT_TOKEN_AUTH" in message and "failed to satisfy constraint" in message
 
@@ -112,11 +109,11 @@ def test_user_flows_refused_for_an_m2m_client(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                           AuthParameters={"USERNAME": "u", "PASSWORD": "p"})
-    assert _err(exc) == ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
+    assert error(exc) == ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_SRP_AUTH",
                           AuthParameters={"USERNAME": "u", "SRP_A": "ab"})
-    assert _err(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
+    assert error(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
 
 
 def test_client_without_the_flow(idp, pool_id):
@@ -126,18 +123,18 @@ def test_client_without_the_flow(idp, pool_id):
                                              **kwargs)["UserPoolClient"]
         with pytest.raises(ClientError) as exc:
             idp.get_client_token(ClientId=client["ClientId"], Secret=client["ClientSecret"])
-        assert _err(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
+        assert error(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
 
 
 def test_wrong_or_missing_secret(idp, pool_id):
     client = _m2m_client(idp, pool_id)
     with pytest.raises(ClientError) as exc:
         idp.get_client_token(ClientId=client["ClientId"], Secret="x" * 30)
-    assert _err(exc) == ("NotAuthorizedException", "Invalid client secret.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid client secret.")
     public = _m2m_client(idp, pool_id, secret=False, scopes=None, AllowedOAuthScopes=["api/read"])
     with pytest.raises(ClientError) as exc:
         idp.get_client_token(ClientId=public["ClientId"], Secret="x" * 30)
-    assert _err(exc) == ("NotAuthorizedException", "Invalid client secret.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid client secret.")
 
 
 def test_deleted_secret_refused(idp, pool_id):
@@ -148,7 +145,7 @@ def test_deleted_secret_refused(idp, pool_id):
     idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId=first["ClientSecretId"])
     with pytest.raises(ClientError) as exc:
         idp.get_client_token(ClientId=cid, Secret=client["ClientSecret"])
-    assert _err(exc) == ("NotAuthorizedException", "Invalid client secret.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid client secret.")
 
 
 def test_scopes(idp, pool_id):
@@ -156,18 +153,18 @@ def test_scopes(idp, pool_id):
     for scope in ("api/admin", "openid", "aws.cognito.signin.user.admin", "other/read"):
         with pytest.raises(ClientError) as exc:
             idp.get_client_token(ClientId=client["ClientId"], Secret=client["ClientSecret"], Scopes=[scope])
-        assert _err(exc) == ("InvalidParameterException", f"Invalid scope requested: {scope}")
+        assert error(exc) == ("InvalidParameterException", f"Invalid scope requested: {scope}")
     bare = _m2m_client(idp, pool_id, scopes=None)
     with pytest.raises(ClientError) as exc:
         idp.get_client_token(ClientId=bare["ClientId"], Secret=bare["ClientSecret"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "No custom scopes are configured for this client; M2M access tokens need at least one.")
+    assert error(exc) == ("InvalidParameterException",
+                          "No custom scopes are configured for this client; M2M access tokens need at least one.")
 
 
 def test_unknown_client(idp):
     with pytest.raises(ClientError) as exc:
         idp.get_client_token(ClientId="a" * 26, Secret="x" * 30)
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
 
 
 def test_m2m_token_cannot_call_user_apis(idp, pool_id):
@@ -176,4 +173,4 @@ def test_m2m_token_cannot_call_user_apis(idp, pool_id):
                                  Secret=client["ClientSecret"])["ClientAuthenticationResult"]["AccessToken"]
     with pytest.raises(ClientError) as exc:
         idp.get_user(AccessToken=token)
-    assert _err(exc) == ("NotAuthorizedException", "Access Token does not have required scopes")
+    assert error(exc) == ("NotAuthorizedException", "Access Token does not have required scopes")

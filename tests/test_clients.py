@@ -7,15 +7,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-@pytest.fixture
-def pool_id(idp):
-    return idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
+from helpers import error
 
 
 def test_client_defaults(idp, pool_id):
@@ -53,11 +45,11 @@ def test_client_secret_rotation(idp, pool_id):
     assert re.fullmatch(r"[a-z0-9]{51}", added["ClientSecretValue"])
     with pytest.raises(ClientError) as exc:
         idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid)
-    assert _err(exc) == ("LimitExceededException", "A client can have at most 2 client secrets.")
+    assert error(exc) == ("LimitExceededException", "A client can have at most 2 client secrets.")
     idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId=added["ClientSecretId"])
     with pytest.raises(ClientError) as exc:
         idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecret=client["ClientSecret"])
-    assert _err(exc) == ("InvalidParameterException", "The client secret already exists for this client.")
+    assert error(exc) == ("InvalidParameterException", "The client secret already exists for this client.")
     added = idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid)["ClientSecretDescriptor"]
     idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId=first[0]["ClientSecretId"])
     now = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=cid)["UserPoolClient"]
@@ -65,29 +57,29 @@ def test_client_secret_rotation(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid,
                                            ClientSecretId=added["ClientSecretId"])
-    assert _err(exc) == ("InvalidParameterException", "The last client secret of a client cannot be deleted.")
+    assert error(exc) == ("InvalidParameterException", "The last client secret of a client cannot be deleted.")
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool_client_secret(UserPoolId=pool_id, ClientId=cid, ClientSecretId="nope")
-    assert _err(exc) == ("ResourceNotFoundException", "Client secret nope does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "Client secret nope does not exist.")
     public = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="p")["UserPoolClient"]
     with pytest.raises(ClientError) as exc:
         idp.add_user_pool_client_secret(UserPoolId=pool_id, ClientId=public["ClientId"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "Client secrets can only be added to a client that has a client secret.")
+    assert error(exc) == ("InvalidParameterException",
+                          "Client secrets can only be added to a client that has a client secret.")
 
 
 def test_unknown_client(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool_client(UserPoolId=pool_id, ClientId="abcdefghijklmnopqrstuvwxyz")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool client abcdefghijklmnopqrstuvwxyz does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool client abcdefghijklmnopqrstuvwxyz does not exist.")
     other = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
     client = idp.create_user_pool_client(UserPoolId=other, ClientName="x")["UserPoolClient"]
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"])
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool client {client['ClientId']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool client {client['ClientId']} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId="us-east-1_Nope12345", ClientName="x")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
 
 
 def test_explicit_auth_flows(idp, pool_id):
@@ -97,9 +89,9 @@ def test_explicit_auth_flows(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="m",
                                     ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH", "ALLOW_USER_SRP_AUTH"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "Legacy explicit auth flows (ADMIN_NO_SRP_AUTH, CUSTOM_AUTH_FLOW_ONLY, USER_PASSWORD_AUTH) "
-                         "cannot be combined with ALLOW_ prefixed flows.")
+    assert error(exc) == ("InvalidParameterException",
+                          "Legacy explicit auth flows (ADMIN_NO_SRP_AUTH, CUSTOM_AUTH_FLOW_ONLY, USER_PASSWORD_AUTH) "
+                          "cannot be combined with ALLOW_ prefixed flows.")
 
 
 def test_token_validity_bounds(idp, pool_id):
@@ -113,14 +105,14 @@ def test_token_validity_bounds(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", AccessTokenValidity=2,
                                     TokenValidityUnits={"AccessToken": "days"})
-    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
+    assert error(exc) == ("InvalidParameterException", "Invalid range for token validity.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", RefreshTokenValidity=3651)
-    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
+    assert error(exc) == ("InvalidParameterException", "Invalid range for token validity.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool_id, ClientName="v", IdTokenValidity=4,
                                     TokenValidityUnits={"IdToken": "minutes"})
-    assert _err(exc) == ("InvalidParameterException", "Invalid range for token validity.")
+    assert error(exc) == ("InvalidParameterException", "Invalid range for token validity.")
     # Units are echoed as given; a value without units is in the default unit (hours) and units stay {}.
     partial = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="p", AccessTokenValidity=3,
                                           IdTokenValidity=10, TokenValidityUnits={"IdToken": "minutes"})
@@ -184,7 +176,7 @@ def test_oauth_settings(idp, pool_id):
     for kwargs, expected in cases:
         with pytest.raises(ClientError) as exc:
             idp.create_user_pool_client(UserPoolId=pool_id, ClientName="bad", **kwargs)
-        assert _err(exc) == expected, kwargs
+        assert error(exc) == expected, kwargs
     secret = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="m2m", GenerateSecret=True,
                                          AllowedOAuthFlowsUserPoolClient=True,
                                          AllowedOAuthFlows=["client_credentials"],
@@ -219,7 +211,7 @@ def test_update_client_replaces_unspecified(idp, pool_id):
     assert updated["CreationDate"] == client["CreationDate"]
     with pytest.raises(ClientError) as exc:
         idp.update_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"], WriteAttributes=["nope"])
-    assert _err(exc) == ("InvalidParameterException", "Invalid write attributes specified while updating a client")
+    assert error(exc) == ("InvalidParameterException", "Invalid write attributes specified while updating a client")
 
 
 def test_delete_and_list_clients(idp, pool_id):
@@ -237,5 +229,5 @@ def test_delete_and_list_clients(idp, pool_id):
     idp.delete_user_pool_client(UserPoolId=pool_id, ClientId=ids[0])
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool_client(UserPoolId=pool_id, ClientId=ids[0])
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool client {ids[0]} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool client {ids[0]} does not exist.")
     assert len(idp.list_user_pool_clients(UserPoolId=pool_id)["UserPoolClients"]) == 5

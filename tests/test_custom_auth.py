@@ -10,10 +10,9 @@ import hmac
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import PASSWORD, claims, envelope, error, make_pool, make_user
 from lambda_fixtures import user_pool_functions as functions
 from pycognito import aws_srp
-from test_auth_flows import PASSWORD, error, make_pool, make_user
-from test_triggers import claims, envelope
 
 CUSTOM_FLOWS = ["ALLOW_CUSTOM_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 NOT_CONFIGURED = ("InvalidParameterException", "Custom auth lambda trigger is not configured for the user pool.")

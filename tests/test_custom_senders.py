@@ -8,11 +8,10 @@ import json
 
 from conftest import make_client as boto_client
 from conftest import unique, wait_for
+from helpers import PASSWORD, envelope, make_client, make_pool, make_user, password_auth
 from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.servers import RecordingServer
 from lambda_fixtures.user_pool_functions import Functions, messages
-from test_auth_flows import PASSWORD, make_client, make_pool, make_user, password_auth
-from test_triggers import envelope
 
 from emulator.userpools.outbound import custom_senders
 

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
-
-PASSWORD = "Passw0rd!"
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-def _claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+from helpers import PASSWORD, claims, error
 
 
 @pytest.fixture
@@ -52,11 +39,11 @@ def test_impersonation_keeps_subject_scopes(idp, env):
     out = _exchange(idp, env)
     assert out["IssuedTokenType"] == "ACCESS_TOKEN" and out["TokenType"] == "Bearer"
     assert out["ExpiresIn"] == 3600 and out["Scopes"] == ["aws.cognito.signin.user.admin"]
-    claims = _claims(out["IssuedToken"])
-    subject = _claims(env["tokens"]["AccessToken"])
-    assert claims["sub"] == subject["sub"] and claims["username"] == env["user"]
-    assert claims["client_id"] == env["ex"]["ClientId"] and claims["token_use"] == "access"
-    assert "act" not in claims and "aud" not in claims
+    issued = claims(out["IssuedToken"])
+    subject = claims(env["tokens"]["AccessToken"])
+    assert issued["sub"] == subject["sub"] and issued["username"] == env["user"]
+    assert issued["client_id"] == env["ex"]["ClientId"] and issued["token_use"] == "access"
+    assert "act" not in issued and "aud" not in issued
     # The derived token works as the user's access token.
     assert idp.get_user(AccessToken=out["IssuedToken"])["Username"] == env["user"]
 
@@ -64,45 +51,45 @@ def test_impersonation_keeps_subject_scopes(idp, env):
 def test_scopes_are_intersected(idp, env):
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, Scopes=["orders/read"])
-    assert _err(exc) == ("InvalidParameterException", "None of the requested scopes can be granted.")
+    assert error(exc) == ("InvalidParameterException", "None of the requested scopes can be granted.")
     out = _exchange(idp, env, Scopes=["orders/read", "aws.cognito.signin.user.admin"])
     assert out["Scopes"] == ["aws.cognito.signin.user.admin"]
 
 
 def test_audience_resource_and_delegation(idp, env):
     out = _exchange(idp, env, Resources=["orders"])
-    assert _claims(out["IssuedToken"])["aud"] == "orders"
+    assert claims(out["IssuedToken"])["aud"] == "orders"
     out = _exchange(idp, env, Audiences=["billing-service"], ActorToken=env["tokens"]["IdToken"],
                     ActorTokenType="ID_TOKEN")
-    claims = _claims(out["IssuedToken"])
-    assert claims["aud"] == "billing-service"
-    assert claims["act"]["client_id"] == env["app"]["ClientId"]
-    assert claims["act"]["sub"] == _claims(env["tokens"]["IdToken"])["sub"]
+    issued = claims(out["IssuedToken"])
+    assert issued["aud"] == "billing-service"
+    assert issued["act"]["client_id"] == env["app"]["ClientId"]
+    assert issued["act"]["sub"] == claims(env["tokens"]["IdToken"])["sub"]
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, Resources=["nothing"])
-    assert _err(exc) == ("ResourceNotFoundException",
-                         f"Resource server nothing does not exist in user pool {env['pool']}.")
+    assert error(exc) == ("ResourceNotFoundException",
+                          f"Resource server nothing does not exist in user pool {env['pool']}.")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, Resources=["orders"], Audiences=["x"])
-    assert _err(exc) == ("InvalidParameterException", "Audiences and Resources cannot both be specified.")
+    assert error(exc) == ("InvalidParameterException", "Audiences and Resources cannot both be specified.")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, ActorToken=env["tokens"]["IdToken"])
-    assert _err(exc) == ("InvalidParameterException", "ActorTokenType is required when ActorToken is provided.")
+    assert error(exc) == ("InvalidParameterException", "ActorTokenType is required when ActorToken is provided.")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, ActorTokenType="ID_TOKEN")
-    assert _err(exc) == ("InvalidParameterException", "ActorToken is required when ActorTokenType is provided.")
+    assert error(exc) == ("InvalidParameterException", "ActorToken is required when ActorTokenType is provided.")
 
 
 def test_id_token_exchange(idp, env):
     out = _exchange(idp, env, SubjectToken=env["tokens"]["IdToken"], SubjectTokenType="ID_TOKEN",
                     RequestedTokenType="ID_TOKEN", Audiences=["partner"])
     assert out["IssuedTokenType"] == "ID_TOKEN" and out["TokenType"] == "N_A" and "Scopes" not in out
-    claims = _claims(out["IssuedToken"])
-    assert claims["aud"] == "partner" and claims["token_use"] == "id"
-    assert claims["email"] == f"{env['user']}@example.com" and claims["cognito:username"] == env["user"]
+    issued = claims(out["IssuedToken"])
+    assert issued["aud"] == "partner" and issued["token_use"] == "id"
+    assert issued["email"] == f"{env['user']}@example.com" and issued["cognito:username"] == env["user"]
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, RequestedTokenType="ID_TOKEN")
-    assert _err(exc) == ("InvalidParameterException", "An ID token can only be derived from an ID token.")
+    assert error(exc) == ("InvalidParameterException", "An ID token can only be derived from an ID token.")
 
 
 def test_flow_gating(idp, env):
@@ -113,45 +100,45 @@ def test_flow_gating(idp, env):
     assert idp.get_derived_token(**base)["IssuedToken"]
     with pytest.raises(ClientError) as exc:
         idp.get_derived_token(**base, ActorToken=env["tokens"]["IdToken"], ActorTokenType="ID_TOKEN")
-    assert _err(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
+    assert error(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
     with pytest.raises(ClientError) as exc:
         idp.get_derived_token(**{**base, "ClientId": env["app"]["ClientId"]})
-    assert _err(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
+    assert error(exc) == ("InvalidParameterException", "Auth flow not enabled for this client")
 
 
 def test_client_secret(idp, env):
     with pytest.raises(ClientError) as exc:
         idp.get_derived_token(ClientId=env["ex"]["ClientId"], SubjectToken=env["tokens"]["AccessToken"],
                               SubjectTokenType="ACCESS_TOKEN")
-    assert _err(exc) == ("NotAuthorizedException",
-                         f"Client {env['ex']['ClientId']} is configured for secret but secret was not received")
+    assert error(exc) == ("NotAuthorizedException",
+                          f"Client {env['ex']['ClientId']} is configured for secret but secret was not received")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, ClientSecret="x" * 30)
-    assert _err(exc) == ("NotAuthorizedException", "Invalid client secret.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid client secret.")
     with pytest.raises(ClientError) as exc:
         idp.get_derived_token(ClientId="a" * 26, SubjectToken="x", SubjectTokenType="ACCESS_TOKEN")
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
 
 
 def test_subject_token_checks(idp, env, clock):
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, SubjectToken="abc.def.ghi")
-    assert _err(exc) == ("NotAuthorizedException", "Invalid SubjectToken")
+    assert error(exc) == ("NotAuthorizedException", "Invalid SubjectToken")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, SubjectTokenType="ID_TOKEN")
-    assert _err(exc) == ("NotAuthorizedException", "Invalid SubjectToken")
+    assert error(exc) == ("NotAuthorizedException", "Invalid SubjectToken")
     for kwargs in ({"SubjectTokenType": "SAML2"}, {"SubjectTokenProviderName": "Okta"}):
         with pytest.raises(ClientError) as exc:
             _exchange(idp, env, **kwargs)
-        assert _err(exc) == ("InvalidParameterException",
-                             "Only Amazon Cognito ID and access tokens of this user pool can be exchanged.")
+        assert error(exc) == ("InvalidParameterException",
+                              "Only Amazon Cognito ID and access tokens of this user pool can be exchanged.")
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env, ActorToken="abc.def.ghi", ActorTokenType="ACCESS_TOKEN")
-    assert _err(exc) == ("NotAuthorizedException", "Invalid ActorToken")
+    assert error(exc) == ("NotAuthorizedException", "Invalid ActorToken")
     clock.advance(3601)
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env)
-    assert _err(exc) == ("NotAuthorizedException", "SubjectToken has expired")
+    assert error(exc) == ("NotAuthorizedException", "SubjectToken has expired")
 
 
 def test_sign_out_revokes_subject_and_derived_tokens(idp, env):
@@ -159,18 +146,18 @@ def test_sign_out_revokes_subject_and_derived_tokens(idp, env):
     idp.global_sign_out(AccessToken=env["tokens"]["AccessToken"])
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env)
-    assert _err(exc) == ("NotAuthorizedException", "SubjectToken has been revoked")
+    assert error(exc) == ("NotAuthorizedException", "SubjectToken has been revoked")
     with pytest.raises(ClientError) as exc:
         idp.get_user(AccessToken=derived)
-    assert _err(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
 
 
 def test_disabled_or_deleted_subject_user(idp, env):
     idp.admin_disable_user(UserPoolId=env["pool"], Username=env["user"])
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env)
-    assert _err(exc) == ("NotAuthorizedException", "User is disabled.")
+    assert error(exc) == ("NotAuthorizedException", "User is disabled.")
     idp.admin_delete_user(UserPoolId=env["pool"], Username=env["user"])
     with pytest.raises(ClientError) as exc:
         _exchange(idp, env)
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")

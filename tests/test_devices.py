@@ -3,40 +3,33 @@ UpdateDeviceStatus and their Admin forms, and a device SRP sign-in with that ver
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 
 import pytest
 from botocore.exceptions import ClientError
-from test_user_self import PASSWORD, error, new_pool, new_user
+from helpers import (
+    PASSWORD,
+    device_verifier,
+    error,
+    java_timestamp,
+    make_user,
+    password_auth,
+    pool_and_client,
+)
 
 from emulator.userpools.model import srp
 
 DEVICES = {"ChallengeRequiredOnNewDevice": False, "DeviceOnlyRememberedOnUserPrompt": True}
 
 
-def _b64(value: int) -> str:
-    return base64.b64encode(bytes.fromhex(srp.pad_hex(value))).decode()
-
-
-def device_verifier(group_key: str, device_key: str) -> tuple[str, int, dict]:
-    """What amazon-cognito-identity-js does: a random password, a salt, and v = g^x."""
-    password = base64.b64encode(os.urandom(40)).decode()
-    salt = int.from_bytes(os.urandom(16), "big")
-    x = srp.compute_x(salt, group_key, device_key, password)
-    verifier = pow(srp.G, x, srp.N)
-    return password, salt, {"Salt": _b64(salt), "PasswordVerifier": _b64(verifier)}
-
-
 def device_pool(idp, **device_config) -> tuple[dict, dict, str]:
-    pool, client = new_pool(idp, DeviceConfiguration={**DEVICES, **device_config})
-    return pool, client, new_user(idp, pool["Id"])
+    pool, client = pool_and_client(idp, DeviceConfiguration={**DEVICES, **device_config})
+    return pool, client, make_user(idp, pool["Id"])
 
 
 def sign_in_new_device(idp, client: dict, username: str) -> dict:
-    result = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    result = password_auth(idp, client, username)["AuthenticationResult"]
     assert "NewDeviceMetadata" in result, result
     return result
 
@@ -182,7 +175,7 @@ def test_confirm_device_errors(idp):
 def test_devices_of_another_user_are_invisible(idp):
     pool, client, username = device_pool(idp)
     device = confirmed_device(idp, client, username)
-    other = new_user(idp, pool["Id"])
+    other = make_user(idp, pool["Id"])
     other_token = sign_in_new_device(idp, client, other)["AccessToken"]
     with pytest.raises(ClientError) as exc:
         idp.get_device(AccessToken=other_token, DeviceKey=device["key"])
@@ -193,13 +186,8 @@ def test_admin_delete_user_forgets_devices(idp):
     pool, client, username = device_pool(idp)
     confirmed_device(idp, client, username)
     idp.admin_delete_user(UserPoolId=pool["Id"], Username=username)
-    new_user(idp, pool["Id"], username)
+    make_user(idp, pool["Id"], username)
     assert idp.admin_list_devices(UserPoolId=pool["Id"], Username=username)["Devices"] == []
-
-
-def _timestamp(now: float) -> str:
-    t = dt.datetime.fromtimestamp(now, dt.UTC)
-    return t.strftime("%a %b ") + str(t.day) + t.strftime(" %H:%M:%S UTC %Y")
 
 
 def test_device_srp_sign_in_with_confirmed_verifier(idp, clock):
@@ -218,7 +206,7 @@ def test_device_srp_sign_in_with_confirmed_verifier(idp, clock):
     params = step["ChallengeParameters"]
     key = srp.client_session_key(device["group"], device["key"], device["password"], a,
                                  int(params["SRP_B"], 16), int(params["SALT"], 16))
-    stamp = _timestamp(clock.now())
+    stamp = java_timestamp(clock.now())
     signature = srp.claim_signature(key, device["group"], device["key"], params["SECRET_BLOCK"], stamp)
     kwargs = {"Session": step["Session"]} if step.get("Session") else {}
     done = idp.respond_to_auth_challenge(

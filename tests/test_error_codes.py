@@ -14,6 +14,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+from helpers import auth_header
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
@@ -212,9 +213,7 @@ def test_a_raised_class_is_answered_with_its_code_and_status():
     registry.handler(describe_identity_pool_usage)
     dispatcher = Dispatcher([registry], lambda call, handler: handler(None, call.params))
     client = Client(lambda environ, start: dispatcher.handle(Request(environ))(environ, start))
-    auth = ("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-sync/aws4_request, "
-            "SignedHeaders=host, Signature=abc")
-    r = client.get("/identitypools/us-east-1:0a", headers={"Authorization": auth})
+    r = client.get("/identitypools/us-east-1:0a", headers=auth_header("cognito-sync"))
     assert r.status_code == 404
     assert r.json == {"__type": "ResourceNotFoundException", "message": "IdentityPool us-east-1:0a not found",
                       "Message": "IdentityPool us-east-1:0a not found"}

@@ -11,6 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import ROOT, EmulatorProcess, make_client, unique
+from helpers import auth_header, post_json
 
 
 def test_health(http):
@@ -100,11 +101,8 @@ def test_outbox_filters_newest_first(idp, http):
 
 
 def test_wrong_content_type_is_a_serialization_error(endpoint):
-    r = requests.post(endpoint + "/", data="{}", headers={
-        "Content-Type": "text/plain",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
-                         "SignedHeaders=host, Signature=x",
-        "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})
+    r = post_json(endpoint, "AWSCognitoIdentityProviderService.ListUserPools", "{}",
+                  headers={"Content-Type": "text/plain"})
     assert r.status_code == 400
     assert r.json() == {"__type": "SerializationException",
                         "message": "Unsupported Content-Type 'text/plain'; expected application/x-amz-json-1.1."}
@@ -162,11 +160,7 @@ def test_unknown_operation_through_boto3_shape(endpoint):
 
 
 def test_malformed_json_is_a_serialization_error(endpoint):
-    r = requests.post(endpoint + "/", data="{oops", headers={
-        "Content-Type": "application/x-amz-json-1.1",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
-                         "SignedHeaders=host, Signature=x",
-        "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUserPools"})
+    r = post_json(endpoint, "AWSCognitoIdentityProviderService.ListUserPools", "{oops")
     assert r.status_code == 400
     assert r.json() == {"__type": "SerializationException",
                         "message": "Start of structure or map found where not expected."}
@@ -249,11 +243,8 @@ def test_settings_from_environment(tmp_path):
                                                   "COGNITO_EMULATOR_ACCOUNT_ID": "123456789012"})
     try:
         # An unsigned-region request falls back to the configured region in ids and ARNs.
-        r = requests.post(server.url + "/", json={"PoolName": "p"}, headers={
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101//cognito-idp/aws4_request, "
-                             "SignedHeaders=host, Signature=x",
-            "X-Amz-Target": "AWSCognitoIdentityProviderService.CreateUserPool"})
+        r = post_json(server.url, "AWSCognitoIdentityProviderService.CreateUserPool", {"PoolName": "p"},
+                      headers=auth_header(region=""))
         pool = r.json()["UserPool"]
         assert pool["Id"].startswith("eu-west-1_")
         assert pool["Arn"].startswith("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/")
@@ -274,9 +265,15 @@ def test_readme_coverage_table_is_true():
     from emulator.cli import README_END, README_START, coverage
     text = (ROOT / "README.md").read_text()
     table = text.split(README_START, 1)[1].split(README_END, 1)[0]
-    claimed = {line.split("|")[1].strip() for line in table.splitlines() if line.endswith("| yes |")}
-    handled = {line.split("|")[1].strip() for line in coverage().splitlines() if line.endswith("| yes |")}
+    def rows(text: str) -> dict[str, str]:  # operation -> where its code is (handled ones)
+        return {cells[1].strip(): cells[2].strip() for line in text.splitlines()
+                if (cells := line.split("|")) and len(cells) == 4 and cells[2].strip().startswith("`")}
+
+    claimed, handled = rows(table), rows(coverage())
     assert claimed == handled, "run `make coverage` to regenerate the README's table"
+    for where in handled.values():  # the table leads to the code
+        path, function = (part.strip("`") for part in where.split())
+        assert f"def {function}(" in (ROOT / path).read_text()
 
 
 def test_two_processes_share_one_data_dir(tmp_path):

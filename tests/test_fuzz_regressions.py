@@ -10,15 +10,13 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import PASSWORD, auth_header, make_user, pool_and_client
 from test_mfa import totp_pool, totp_user
 from test_oauth_endpoints import CALLBACK, Browser, authorize_query, location, token_request
 from test_oauth_endpoints import setup as oauth_setup  # noqa: F401  (a fixture)
-from test_user_self import PASSWORD, new_pool, new_user
 
 TARGET = "AWSCognitoIdentityProviderService.ListUserPools"
-SIGNED = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET,
-          "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/us-east-1/cognito-idp/aws4_request, "
-                           "SignedHeaders=host, Signature=00"}
+SIGNED = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET, **auth_header()}
 
 
 def _error(response: requests.Response, status: int) -> tuple[str, str]:
@@ -58,7 +56,7 @@ BAD_URL = "https://[abc/cb"
 
 @pytest.mark.parametrize("member, kind", [("CallbackURLs", "Callback URL"), ("LogoutURLs", "Logout URL")])
 def test_client_url_that_cannot_be_split(idp, member, kind):
-    pool, _client = new_pool(idp)
+    pool, _client = pool_and_client(idp)
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="c", **{member: [BAD_URL]})
     err = exc.value.response["Error"]
@@ -66,7 +64,7 @@ def test_client_url_that_cannot_be_split(idp, member, kind):
 
 
 def test_default_redirect_uri_that_cannot_be_split(idp):
-    pool, _client = new_pool(idp)
+    pool, _client = pool_and_client(idp)
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="c", CallbackURLs=["https://app.example/cb"],
                                     DefaultRedirectURI=BAD_URL)
@@ -75,7 +73,7 @@ def test_default_redirect_uri_that_cannot_be_split(idp):
 
 
 def test_terms_link_that_cannot_be_split(idp):
-    pool, client = new_pool(idp)
+    pool, client = pool_and_client(idp)
     with pytest.raises(ClientError) as exc:
         idp.create_terms(UserPoolId=pool["Id"], ClientId=client["ClientId"], TermsName="terms-of-use",
                          TermsSource="LINK", Enforcement="NONE", Links={"cognito:default": BAD_URL})
@@ -84,7 +82,7 @@ def test_terms_link_that_cannot_be_split(idp):
 
 
 def test_cimd_pattern_that_cannot_be_split(idp):
-    pool, client = new_pool(idp)
+    pool, client = pool_and_client(idp)
     with pytest.raises(ClientError) as exc:
         idp.create_cimd_policy(UserPoolId=pool["Id"], ClientId=client["ClientId"], PolicyName="p",
                                URLPatterns=["https://[*.example.com/client.json"])
@@ -109,11 +107,11 @@ NON_ASCII_DIGITS = "\u0661\u0662\u0663\u0664\u0665\u0666"  # Arabic-Indic 123456
 
 
 def test_secret_hash_with_non_ascii_characters(idp):
-    pool, _client = new_pool(idp)
+    pool, _client = pool_and_client(idp)
     client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="secret", GenerateSecret=True,
                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
                                          )["UserPoolClient"]
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     with pytest.raises(ClientError) as exc:
         idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                           AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD, "SECRET_HASH": "\U0001f600" * 44})
@@ -124,7 +122,7 @@ def test_secret_hash_with_non_ascii_characters(idp):
 
 def test_totp_code_of_non_ascii_digits(idp, clock):
     pool, client = totp_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     totp_user(idp, clock, pool, client, username)
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})

@@ -5,15 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-@pytest.fixture
-def pool_id(idp):
-    return idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
+from helpers import error
 
 
 def _user(idp, pool_id, name=None):
@@ -32,19 +24,19 @@ def test_group_crud(idp, pool_id):
     assert idp.get_group(UserPoolId=pool_id, GroupName="admins")["Group"] == group
     with pytest.raises(ClientError) as exc:
         idp.create_group(UserPoolId=pool_id, GroupName="admins")
-    assert _err(exc) == ("GroupExistsException", "A group with the name admins already exists.")
+    assert error(exc) == ("GroupExistsException", "A group with the name admins already exists.")
     updated = idp.update_group(UserPoolId=pool_id, GroupName="admins", Description="new", Precedence=5)["Group"]
     assert updated["Description"] == "new" and updated["Precedence"] == 5 and updated["RoleArn"] == role
     idp.delete_group(UserPoolId=pool_id, GroupName="admins")
     with pytest.raises(ClientError) as exc:
         idp.get_group(UserPoolId=pool_id, GroupName="admins")
-    assert _err(exc) == ("ResourceNotFoundException", "Group not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Group not found.")
     with pytest.raises(ClientError) as exc:
         idp.delete_group(UserPoolId=pool_id, GroupName="admins")
-    assert _err(exc) == ("ResourceNotFoundException", "Group not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Group not found.")
     with pytest.raises(ClientError) as exc:
         idp.create_group(UserPoolId="us-east-1_Nope12345", GroupName="x")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
 
 
 def test_list_groups_pagination(idp, pool_id):
@@ -61,7 +53,7 @@ def test_list_groups_pagination(idp, pool_id):
     assert seen == names
     with pytest.raises(ClientError) as exc:
         idp.list_groups(UserPoolId=pool_id, NextToken="bogus")
-    assert _err(exc) == ("InvalidParameterException", "Invalid pagination token.")
+    assert error(exc) == ("InvalidParameterException", "Invalid pagination token.")
 
 
 def test_membership(idp, pool_id):
@@ -93,16 +85,16 @@ def test_membership_errors(idp, pool_id):
     idp.create_group(UserPoolId=pool_id, GroupName="g")
     with pytest.raises(ClientError) as exc:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username="ghost", GroupName="g")
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=alice, GroupName="missing")
-    assert _err(exc) == ("ResourceNotFoundException", "Group not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Group not found.")
     with pytest.raises(ClientError) as exc:
         idp.admin_list_groups_for_user(UserPoolId=pool_id, Username="ghost")
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.list_users_in_group(UserPoolId=pool_id, GroupName="missing")
-    assert _err(exc) == ("ResourceNotFoundException", "Group not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Group not found.")
 
 
 def test_deleted_user_leaves_groups(idp, pool_id):
@@ -146,6 +138,6 @@ def test_a_user_belongs_to_at_most_100_groups(idp, pool_id):
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="g99")  # already in: no-op
     with pytest.raises(ClientError) as exc:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="g100")
-    assert _err(exc) == ("LimitExceededException", "A user can be a member of at most 100 groups.")
+    assert error(exc) == ("LimitExceededException", "A user can be a member of at most 100 groups.")
     groups = idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=user, Limit=60)
     assert len(groups["Groups"]) == 60 and groups["NextToken"]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 import requests
-from conftest import unique
+from helpers import auth_header, pool_client_user, post_json
 from werkzeug.test import Client
 
 from emulator.app import create_app
@@ -22,8 +22,6 @@ from protocol.validate import _enum_order, storable, validate_input
 
 IDP = "AWSCognitoIdentityProviderService."
 IDENTITY = "AWSCognitoIdentityService."
-AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/{service}/aws4_request, "
-        "SignedHeaders=host, Signature=00")
 PASSWORD = "Passw0rd!Secure"
 
 
@@ -118,12 +116,6 @@ def test_anything_escaping_a_handler_is_counted_and_answered_as_json():
 
 
 # -- the real server ---------------------------------------------------------------------------
-def _post(endpoint: str, target: str, body: bytes | str, service: str = "cognito-idp") -> requests.Response:
-    return requests.post(endpoint + "/", data=body, timeout=60, headers={
-        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target,
-        "Authorization": AUTH.format(service=service)})
-
-
 def _json_error(response: requests.Response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text[:500]
     assert response.headers["Content-Type"].startswith("application/"), response.headers
@@ -139,7 +131,7 @@ def _json_error(response: requests.Response, status: int, code: str) -> dict:
     (IDENTITY + "DescribeIdentityPool", {"IdentityPoolId": "us-east-1:\rx"}, "cognito-identity"),
 ])
 def test_carriage_return_in_an_echoed_value(endpoint, target, body, service):
-    response = _post(endpoint, target, json.dumps(body), service)
+    response = post_json(endpoint, target, body, service=service)
     error = _json_error(response, 400, "InvalidParameterException" if service == "cognito-idp"
                         else "ValidationException")
     assert "\r" in error["message"]  # the body keeps the value as sent
@@ -149,7 +141,7 @@ def test_carriage_return_in_an_echoed_value(endpoint, target, body, service):
 
 def test_carriage_return_echoed_by_sync(endpoint):
     response = requests.post(endpoint + "/identitypools/us-east-1%3Ax%0Dy/identities/i/datasets/d", json={},
-                             timeout=30, headers={"Authorization": AUTH.format(service="cognito-sync")})
+                             timeout=30, headers=auth_header("cognito-sync"))
     _json_error(response, 400, "InvalidParameterException")
     assert "\r" not in response.headers["x-amzn-ErrorMessage"]
 
@@ -157,13 +149,13 @@ def test_carriage_return_echoed_by_sync(endpoint):
 @pytest.mark.parametrize("depth", [150, 1_000, 50_000])
 def test_deep_nesting(endpoint, depth):
     nested = "[" * depth + "]" * depth
-    body = _json_error(_post(endpoint, IDP + "InitiateAuth", '{"AuthFlow": ' + nested + "}"), 400,
+    body = _json_error(post_json(endpoint, IDP + "InitiateAuth", '{"AuthFlow": ' + nested + "}"), 400,
                        "SerializationException")
     assert body["message"] == "Start of structure or map found where not expected."
     sync = requests.post(endpoint + "/identitypools/us-east-1:x/identities/us-east-1:y/datasets/d",
                          data='{"RecordPatches": ' + nested + "}", timeout=30,
                          headers={"Content-Type": "application/json",
-                                  "Authorization": AUTH.format(service="cognito-sync")})
+                                  **auth_header("cognito-sync")})
     assert _json_error(sync, 400, "SerializationException")["message"] == "Could not parse request body into json."
 
 
@@ -185,27 +177,18 @@ def test_deep_nesting(endpoint, depth):
 ])
 def test_null_list_element(endpoint, target, body, path):
     service = "cognito-identity" if target.startswith(IDENTITY) else "cognito-idp"
-    error = _json_error(_post(endpoint, target, json.dumps(body), service), 400,
+    error = _json_error(post_json(endpoint, target, body, service=service), 400,
                         "ValidationException" if service == "cognito-identity" else "InvalidParameterException")
     assert f"Value null at '{path}.1.member' failed to satisfy constraint: Member must not be null" \
         in error["message"]
 
 
-def _user(idp, **pool_args) -> tuple[str, str]:
-    pool = idp.create_user_pool(PoolName=unique("hard"), **pool_args)["UserPool"]["Id"]
-    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c",
-                                         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH",
-                                                            "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
-    return pool, client
-
-
 def test_refresh_with_a_null_device_key_as_browsers_send_it(endpoint, idp):
-    _pool, client = _user(idp)
+    _pool, client, _ = pool_client_user(idp, ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], PASSWORD,
+                                        username="alice")
     tokens = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
                                AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD})["AuthenticationResult"]
-    response = _post(endpoint, IDP + "InitiateAuth", json.dumps({
+    response = post_json(endpoint, IDP + "InitiateAuth", json.dumps({
         "ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH", "ClientMetadata": {"k": None},
         "AuthParameters": {"REFRESH_TOKEN": tokens["RefreshToken"], "DEVICE_KEY": None}}))
     assert response.status_code == 200, response.text
@@ -221,7 +204,7 @@ def test_refresh_with_a_null_device_key_as_browsers_send_it(endpoint, idp):
     (IDP + "DescribeUserPoolDomain", '{"Domain": "\\udfff"}', "domain"),
 ])
 def test_lone_surrogates(endpoint, target, raw, path):
-    error = _json_error(_post(endpoint, target, raw), 400, "InvalidParameterException")
+    error = _json_error(post_json(endpoint, target, raw), 400, "InvalidParameterException")
     assert f"at '{path}' failed to satisfy constraint: Member must" in error["message"]
 
 
@@ -263,7 +246,7 @@ def test_oversized_bodies_are_refused_unread_and_memory_stays_flat(emulator, end
 
 def test_large_client_metadata_below_the_limit_is_read(endpoint):
     metadata = {f"key{i}": "v" * 1000 for i in range(2000)}  # about 2 MB
-    response = _post(endpoint, IDP + "InitiateAuth", json.dumps({
+    response = post_json(endpoint, IDP + "InitiateAuth", json.dumps({
         "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "a" * 26, "ClientMetadata": metadata,
         "AuthParameters": {"USERNAME": "u", "PASSWORD": "p"}}))
     assert _json_error(response, 400, "ResourceNotFoundException")["message"] == \

@@ -14,8 +14,9 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
+from conftest import EmulatorProcess
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import b64url_uint, boto_client, client_as, emulator_now, error, make_identity_pool, unique
 
 AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
 UNAUTH_ROLE = "arn:aws:iam::000000000000:role/unauthenticated"
@@ -25,16 +26,7 @@ READER_ROLE = "arn:aws:iam::000000000000:role/readers"
 OIDC_A = "login.example.test"
 OIDC_B = "other.example.test"
 PASSWORD = "Passw0rd!Long"
-
-
-def error(exc_info) -> tuple[str, str]:
-    err = exc_info.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def b64url_uint(value: int) -> str:
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+ROLES = {"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE}
 
 
 class OidcIssuer:
@@ -103,30 +95,18 @@ def oidc_emulator(oidc):
 
 @pytest.fixture(scope="module")
 def oidc_identity(oidc_emulator):
-    return make_client("cognito-identity", oidc_emulator.url)
-
-
-def emulator_now(url: str) -> float:
-    return requests.get(url + "/_emulator/clock", timeout=10).json()["epoch"]
+    return boto_client("cognito-identity", oidc_emulator.url)
 
 
 def oidc_pool(identity, **kwargs) -> str:
-    config = {"IdentityPoolName": unique("oidc"), "AllowUnauthenticatedIdentities": True,
-              "OpenIdConnectProviderARNs": [f"arn:aws:iam::000000000000:oidc-provider/{OIDC_A}",
-                                            f"arn:aws:iam::000000000000:oidc-provider/{OIDC_B}"]}
-    config.update(kwargs)
-    pool_id = identity.create_identity_pool(**config)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id,
-                                     Roles={"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE})
-    return pool_id
+    return make_identity_pool(identity, ROLES, **{
+        "OpenIdConnectProviderARNs": [f"arn:aws:iam::000000000000:oidc-provider/{OIDC_A}",
+                                      f"arn:aws:iam::000000000000:oidc-provider/{OIDC_B}"], **kwargs})
 
 
 def guest_pool(identity, allow: bool = True, roles: dict | None = None, **kwargs) -> str:
-    pool_id = identity.create_identity_pool(IdentityPoolName=unique("guest"), AllowUnauthenticatedIdentities=allow,
-                                            **kwargs)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id, Roles=roles if roles is not None else {
-        "authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE})
-    return pool_id
+    return make_identity_pool(identity, roles if roles is not None else ROLES, AllowUnauthenticatedIdentities=allow,
+                              **kwargs)
 
 
 def assert_credentials(creds: dict, now: float) -> None:
@@ -193,7 +173,7 @@ def test_unsigned_calls_work_for_public_operations(endpoint):
     import boto3
     from botocore import UNSIGNED
     from botocore.config import Config
-    signed = make_client("cognito-identity", endpoint)
+    signed = boto_client("cognito-identity", endpoint)
     pool_id = guest_pool(signed)
     public = boto3.client("cognito-identity", endpoint_url=endpoint, region_name="us-east-1",
                           config=Config(signature_version=UNSIGNED))
@@ -651,7 +631,7 @@ def test_unlink_identity(oidc, oidc_identity):
 def rules_pool(identity, resolution: str) -> str:
     pool_id = oidc_pool(identity)
     identity.set_identity_pool_roles(
-        IdentityPoolId=pool_id, Roles={"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE},
+        IdentityPoolId=pool_id, Roles=ROLES,
         RoleMappings={OIDC_A: {"Type": "Rules", "AmbiguousRoleResolution": resolution, "RulesConfiguration": {
             "Rules": [
                 {"Claim": "email", "MatchType": "Equals", "Value": "boss@example.com", "RoleARN": ADMIN_ROLE},
@@ -671,9 +651,7 @@ def access_key_role(http_url: str, identity_client, pool_id: str, token: str, **
 
 def role_of(url: str, creds: dict) -> str:
     """The role of temporary credentials, as STS GetCallerIdentity reports it."""
-    sts = make_client("sts", url, access_key=creds["AccessKeyId"], secret_key=creds["SecretKey"],
-                      session_token=creds["SessionToken"])
-    arn = sts.get_caller_identity()["Arn"]
+    arn = client_as("sts", url, creds).get_caller_identity()["Arn"]
     assert arn.startswith("arn:aws:sts::000000000000:assumed-role/"), arn
     role_name, session = arn.split(":assumed-role/", 1)[1].split("/")
     assert session == "CognitoIdentityCredentials"
@@ -755,14 +733,9 @@ def sign_in(idp, *, groups: list[tuple[str, str, int]] = (), attributes: list[di
 
 
 def user_pool_identity_pool(identity, user: dict, **kwargs) -> str:
-    pool_id = identity.create_identity_pool(
-        IdentityPoolName=unique("idp"), AllowUnauthenticatedIdentities=True,
-        CognitoIdentityProviders=[{"ProviderName": user["provider"], "ClientId": user["client_id"],
-                                   "ServerSideTokenCheck": kwargs.pop("server_side", False)}],
-        **kwargs)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id,
-                                     Roles={"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE})
-    return pool_id
+    return make_identity_pool(identity, ROLES, CognitoIdentityProviders=[{
+        "ProviderName": user["provider"], "ClientId": user["client_id"],
+        "ServerSideTokenCheck": kwargs.pop("server_side", False)}], **kwargs)
 
 
 def test_enhanced_flow_with_user_pool_sign_in(idp, identity, clock, endpoint):
@@ -848,7 +821,7 @@ def test_server_side_token_check_honours_sign_out(idp, identity):
 def token_mapping_pool(identity, user: dict, resolution: str) -> str:
     pool_id = user_pool_identity_pool(identity, user)
     identity.set_identity_pool_roles(
-        IdentityPoolId=pool_id, Roles={"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE},
+        IdentityPoolId=pool_id, Roles=ROLES,
         RoleMappings={f"{user['provider']}:{user['client_id']}": {"Type": "Token",
                                                                  "AmbiguousRoleResolution": resolution}})
     return pool_id

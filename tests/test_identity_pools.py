@@ -6,15 +6,11 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client, unique
+from helpers import error
 
 UP = "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
 AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
 UNAUTH_ROLE = "arn:aws:iam::000000000000:role/unauthenticated"
-
-
-def error(exc_info) -> tuple[str, str]:
-    err = exc_info.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 @pytest.fixture

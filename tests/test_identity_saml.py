@@ -9,7 +9,8 @@ import json
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
+from conftest import EmulatorProcess
+from helpers import boto_client, client_as, emulator_now, error, make_identity_pool, unique
 from saml_idp import SamlIdp, new_key_and_cert
 
 ACCOUNT = "000000000000"
@@ -46,37 +47,23 @@ def saml_emulator(idps):
 
 @pytest.fixture(scope="module")
 def saml_identity(saml_emulator):
-    return make_client("cognito-identity", saml_emulator.url)
-
-
-def _now(url: str) -> float:
-    return requests.get(url + "/_emulator/clock", timeout=10).json()["epoch"]
+    return boto_client("cognito-identity", saml_emulator.url)
 
 
 def _pool(identity, **kwargs) -> str:
-    config = {"IdentityPoolName": unique("saml"), "AllowUnauthenticatedIdentities": False,
-              "SamlProviderARNs": [SAML_ARN, INLINE_ARN, UNMAPPED_ARN], **kwargs}
-    pool_id = identity.create_identity_pool(**config)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id, Roles={"authenticated": AUTH_ROLE,
-                                                                    "unauthenticated": UNAUTH_ROLE})
-    return pool_id
+    return make_identity_pool(identity, {"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE}, **{
+        "AllowUnauthenticatedIdentities": False, "SamlProviderARNs": [SAML_ARN, INLINE_ARN, UNMAPPED_ARN], **kwargs})
 
 
 def _response(url: str, idp: SamlIdp, **kw) -> str:
     kw.setdefault("audience", AUDIENCE)
     kw.setdefault("acs", ACS)
-    kw.setdefault("now", _now(url))
+    kw.setdefault("now", emulator_now(url))
     return idp.response(**kw)
 
 
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
 def _role_of(url: str, creds: dict) -> str:
-    sts = make_client("sts", url, access_key=creds["AccessKeyId"], secret_key=creds["SecretKey"],
-                      session_token=creds["SessionToken"])
-    arn = sts.get_caller_identity()["Arn"]
+    arn = client_as("sts", url, creds).get_caller_identity()["Arn"]
     return f"arn:aws:iam::{ACCOUNT}:role/" + arn.split(":assumed-role/", 1)[1].split("/")[0]
 
 
@@ -124,7 +111,7 @@ def test_saml_role_mapping_by_token_and_rules(idps, saml_emulator, saml_identity
     assert _role_of(url, creds["Credentials"]) == ADMIN_ROLE
     with pytest.raises(ClientError) as exc:
         saml_identity.get_credentials_for_identity(IdentityId=identity_id, Logins={SAML_ARN: both})
-    assert _err(exc) == ("NotAuthorizedException", "The ambiguous role mapping rules denied this request.")
+    assert error(exc) == ("NotAuthorizedException", "The ambiguous role mapping rules denied this request.")
     # Rules read the assertion's attributes.
     _main, inline = idps
     it = _response(url, inline, attributes={"department": "it"})
@@ -145,7 +132,7 @@ def test_saml_login_refusals(idps, saml_emulator, saml_identity):
         ({SAML_ARN: _response(url, main, audience="urn:amazon:cognito:sp:us-east-1_x")},
          "Invalid login token. Audience is invalid."),
         ({SAML_ARN: _response(url, main, issuer="http://other.example")}, "Invalid login token. Issuer is invalid."),
-        ({SAML_ARN: _response(url, main, now=_now(url) - 600, lifetime=300)},
+        ({SAML_ARN: _response(url, main, now=emulator_now(url) - 600, lifetime=300)},
          "Invalid login token. Assertion is expired."),
         ({SAML_ARN: "%%% not base64"}, "Invalid login token. Invalid base64 SAMLResponse"),
         ({UNMAPPED_ARN: _response(url, main)},
@@ -157,7 +144,7 @@ def test_saml_login_refusals(idps, saml_emulator, saml_identity):
     for logins, message in cases:
         with pytest.raises(ClientError) as exc:
             saml_identity.get_id(IdentityPoolId=pool_id, Logins=logins)
-        assert _err(exc) == ("NotAuthorizedException", message), logins
+        assert error(exc) == ("NotAuthorizedException", message), logins
 
 
 def test_saml_login_expires_with_the_clock(idps, saml_emulator, saml_identity):
@@ -170,7 +157,7 @@ def test_saml_login_expires_with_the_clock(idps, saml_emulator, saml_identity):
     try:
         with pytest.raises(ClientError) as exc:
             saml_identity.get_credentials_for_identity(IdentityId=identity_id, Logins={SAML_ARN: response})
-        assert _err(exc) == ("NotAuthorizedException", "Invalid login token. Assertion is expired.")
+        assert error(exc) == ("NotAuthorizedException", "Invalid login token. Assertion is expired.")
     finally:
         requests.post(url + "/_emulator/clock", json={"reset": True}, timeout=10)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess, make_client, unique
+from helpers import client_as, make_identity_pool
 from lambda_fixtures.servers import RecordingServer
 
 from emulator import lambdas
@@ -16,10 +17,6 @@ from emulator.config import Config
 
 TESTS = Path(__file__).resolve().parent
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"
-ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
-         "authenticated": "arn:aws:iam::000000000000:role/Auth"}
-
-
 def lambda_api(method, path, headers, body):
     """A Lambda Invoke API: `echo` answers {"got": event}, `fails` throws, `slow` sleeps, others 404."""
     name = path.split("/functions/", 1)[1].split("/", 1)[0]
@@ -192,14 +189,11 @@ def trigger_emulator(tmp_path_factory, api):
 def _setup(process, trigger_arn):
     identity = make_client("cognito-identity", process.url)
     developer = make_client("cognito-sync", process.url)
-    pool = identity.create_identity_pool(IdentityPoolName=unique("trig"),
-                                         AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool, Roles=ROLES)
+    pool = make_identity_pool(identity)
     developer.set_cognito_events(IdentityPoolId=pool, Events={"SyncTrigger": trigger_arn})
     me = identity.get_id(IdentityPoolId=pool)["IdentityId"]
     creds = identity.get_credentials_for_identity(IdentityId=me)["Credentials"]
-    client = make_client("cognito-sync", process.url, access_key=creds["AccessKeyId"],
-                         secret_key=creds["SecretKey"], session_token=creds["SessionToken"])
+    client = client_as("cognito-sync", process.url, creds)
     return pool, me, client, developer
 
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
-import requests
 from botocore.exceptions import ClientError
 from conftest import make_client, unique
-
-
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
+from helpers import error, post_json
 
 
 def add(idp, pool_id, username, **attrs):
@@ -122,12 +116,7 @@ def test_attributes_to_get(idp, people):
 def test_limit_bounds(idp, endpoint, people):
     assert len(idp.list_users(UserPoolId=people, Limit=2)["Users"]) == 2
     # boto3 validates Limit client-side only for min; send the raw request to see the server's answer.
-    body = json.dumps({"UserPoolId": people, "Limit": 61})
-    r = requests.post(endpoint, data=body, headers={
-        "X-Amz-Target": "AWSCognitoIdentityProviderService.ListUsers",
-        "Content-Type": "application/x-amz-json-1.1",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
-                         "SignedHeaders=host, Signature=x"})
+    r = post_json(endpoint, "AWSCognitoIdentityProviderService.ListUsers", {"UserPoolId": people, "Limit": 61})
     assert r.status_code == 400
     assert r.json()["__type"] == "InvalidParameterException"
     assert r.json()["message"] == ("1 validation error detected: Value '61' at 'limit' failed to satisfy "
@@ -151,6 +140,20 @@ def test_pagination_token_belongs_to_its_filter(idp, people):
     for other in ({"Filter": 'email ^= "b"'}, {}):
         with pytest.raises(ClientError) as exc:
             idp.list_users(UserPoolId=people, Limit=1, PaginationToken=token, **other)
+        request_id = exc.value.response["ResponseMetadata"]["RequestId"]
+        assert error(exc) == ("InvalidParameterException", f"Paging marker {token} is invalid for request "
+                              f"{request_id}")
+
+
+def test_pagination_token_of_the_right_scope_but_wrong_shape(idp, people):
+    # A token carrying this pool and filter but not a position of its listing is refused as well.
+    from emulator import paging
+    from emulator.userpools.ops import users as users_ops
+
+    for text, position in ((None, ["alice"]), (None, [1, 2]), ('email ^= "a"', [3]), ('email ^= "a"', [4, "x"])):
+        token = paging.encode_token(position, users_ops._page_scope(people, text))
+        with pytest.raises(ClientError) as exc:
+            idp.list_users(UserPoolId=people, PaginationToken=token, **({"Filter": text} if text else {}))
         request_id = exc.value.response["ResponseMetadata"]["RequestId"]
         assert error(exc) == ("InvalidParameterException", f"Paging marker {token} is invalid for request "
                               f"{request_id}")

@@ -9,12 +9,11 @@ import json
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from test_auth_flows import answer_code
-from test_user_self import PASSWORD, error, new_pool, new_user, sign_in, signed_in
+from helpers import PASSWORD, admin_sign_in, answer_code, error, make_user, pool_and_client, signed_in
 
 
 def totp_pool(idp, mode: str = "OPTIONAL") -> tuple[dict, dict]:
-    pool, client = new_pool(idp)
+    pool, client = pool_and_client(idp)
     idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration=mode,
                                  SoftwareTokenMfaConfiguration={"Enabled": True})
     return pool, client
@@ -35,7 +34,7 @@ def enrol(idp, clock, token: str) -> str:
 
 def totp_user(idp, clock, pool: dict, client: dict, username: str) -> tuple[str, str]:
     """(access token, secret) of the user signed in, enrolled and preferring TOTP."""
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     secret = enrol(idp, clock, token)
     idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
     return token, secret
@@ -155,7 +154,7 @@ def test_preferred_requires_enabled(idp):
 
 
 def test_admin_set_preference_unknown_user(idp):
-    pool, _client = new_pool(idp)
+    pool, _client = pool_and_client(idp)
     with pytest.raises(ClientError) as exc:
         idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username="nobody",
                                           SMSMfaSettings={"Enabled": False})
@@ -165,7 +164,7 @@ def test_admin_set_preference_unknown_user(idp):
 # -- TOTP at sign-in ----------------------------------------------------------------------
 def test_totp_sign_in_and_no_code_reuse(idp, clock):
     pool, client = totp_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     token, secret = totp_user(idp, clock, pool, client, username)
     clock.advance(60)  # the verify code's step is spent; move to a fresh one
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
@@ -187,7 +186,7 @@ def test_totp_sign_in_and_no_code_reuse(idp, clock):
 
 def test_code_spent_on_verify_is_refused_at_sign_in(idp, clock):
     pool, client = totp_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     clock.freeze()  # the verify code's time step must still be current at sign-in
     _token, secret = totp_user(idp, clock, pool, client, username)
     spent = code_at(secret, clock.now())
@@ -211,7 +210,7 @@ def test_code_spent_on_verify_is_refused_at_sign_in(idp, clock):
 
 def test_mfa_setup_with_session(idp, clock):
     pool, client = totp_pool(idp, "ON")
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "MFA_SETUP"
@@ -238,7 +237,7 @@ def test_mfa_setup_with_session(idp, clock):
 
 def test_mfa_setup_session_expires(idp, clock):
     pool, client = totp_pool(idp, "ON")
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     clock.advance(181)
@@ -249,16 +248,16 @@ def test_mfa_setup_session_expires(idp, clock):
 
 def test_totp_needs_pool_factor(idp, clock):
     """A user's TOTP setting does not apply while the pool's MFA is OFF."""
-    pool, client = new_pool(idp)
-    username = new_user(idp, pool["Id"])
+    pool, client = pool_and_client(idp)
+    username = make_user(idp, pool["Id"])
     token, _secret = totp_user(idp, clock, pool, client, username)
-    assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)
+    assert "AccessToken" in admin_sign_in(idp, pool["Id"], client["ClientId"], username)
 
 
 # -- AdminDeleteSoftwareToken / AdminGetUserAuthFactors ---------------------------------
 def test_admin_get_user_auth_factors(idp, clock):
     pool, client = totp_pool(idp)
-    username = new_user(idp, pool["Id"], attributes={"email": "f@example.com", "email_verified": "true"})
+    username = make_user(idp, pool["Id"], attributes={"email": "f@example.com", "email_verified": "true"})
     out = idp.admin_get_user_auth_factors(UserPoolId=pool["Id"], Username=username)
     assert out["Username"] == username
     assert out["ConfiguredUserAuthFactors"] == ["PASSWORD"]
@@ -277,7 +276,7 @@ def test_admin_get_user_auth_factors(idp, clock):
 
 def test_admin_delete_software_token(idp, clock):
     pool, client = totp_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     token, _secret = totp_user(idp, clock, pool, client, username)
     start = idp.admin_initiate_auth(UserPoolId=pool["Id"], ClientId=client["ClientId"],
                                     AuthFlow="ADMIN_USER_PASSWORD_AUTH",
@@ -287,7 +286,7 @@ def test_admin_delete_software_token(idp, clock):
     got = idp.admin_get_user(UserPoolId=pool["Id"], Username=username)
     assert "UserMFASettingList" not in got and "PreferredMfaSetting" not in got
     # The lost authenticator no longer gates sign-in, and enabling TOTP needs a new association.
-    assert "AccessToken" in sign_in(idp, pool["Id"], client["ClientId"], username)
+    assert "AccessToken" in admin_sign_in(idp, pool["Id"], client["ClientId"], username)
     with pytest.raises(ClientError) as exc:
         idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True})
     assert error(exc) == ("InvalidParameterException", "User has not set up software token mfa")
@@ -301,7 +300,7 @@ def test_admin_delete_software_token(idp, clock):
 
 # -- email MFA: set-up at sign-in and required MFA with an email on file ------------------
 def email_mfa_pool(idp) -> tuple[dict, dict]:
-    pool, client = new_pool(idp, UserPoolTier="ESSENTIALS", EmailConfiguration={
+    pool, client = pool_and_client(idp, UserPoolTier="ESSENTIALS", EmailConfiguration={
         "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:000000000000:identity/example.com"})
     idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration="ON",
                                  SoftwareTokenMfaConfiguration={"Enabled": True},
@@ -311,7 +310,7 @@ def email_mfa_pool(idp) -> tuple[dict, dict]:
 
 def test_mfa_setup_lists_email_and_sets_it_up(idp, outbox):
     pool, client = email_mfa_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "MFA_SETUP"
@@ -341,7 +340,7 @@ def test_mfa_setup_lists_email_and_sets_it_up(idp, outbox):
 
 def test_required_email_mfa_uses_the_email_on_file(idp, outbox):
     pool, client = email_mfa_pool(idp)
-    username = new_user(idp, pool["Id"], attributes={"email": "on-file@example.com", "email_verified": "true"})
+    username = make_user(idp, pool["Id"], attributes={"email": "on-file@example.com", "email_verified": "true"})
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "EMAIL_OTP"
@@ -351,7 +350,7 @@ def test_required_email_mfa_uses_the_email_on_file(idp, outbox):
 def test_select_mfa_type_email(idp, clock, outbox):
     """Email joins SELECT_MFA_TYPE; the API reference's EMAIL_MFA answer means EMAIL_OTP."""
     pool, client = email_mfa_pool(idp)
-    username = new_user(idp, pool["Id"], attributes={"email": "both@example.com", "email_verified": "true"})
+    username = make_user(idp, pool["Id"], attributes={"email": "both@example.com", "email_verified": "true"})
     first = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     token = idp.respond_to_auth_challenge(
@@ -378,7 +377,7 @@ def test_select_mfa_type_email(idp, clock, outbox):
 
 def test_associate_by_session_needs_an_mfa_setup_session(idp):
     pool, client = email_mfa_pool(idp)
-    username = new_user(idp, pool["Id"], attributes={"email": "s@example.com", "email_verified": "true"})
+    username = make_user(idp, pool["Id"], attributes={"email": "s@example.com", "email_verified": "true"})
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "EMAIL_OTP"
@@ -389,13 +388,13 @@ def test_associate_by_session_needs_an_mfa_setup_session(idp):
 
 def test_email_mfa_needs_an_email_and_a_tier(idp):
     pool, _client = email_mfa_pool(idp)
-    username = new_user(idp, pool["Id"])
+    username = make_user(idp, pool["Id"])
     with pytest.raises(ClientError) as exc:
         idp.admin_set_user_mfa_preference(UserPoolId=pool["Id"], Username=username,
                                           EmailMfaSettings={"Enabled": True})
     assert error(exc) == ("InvalidParameterException",
                           "User does not have delivery config set to turn on EMAIL_OTP")
-    lite, _client = new_pool(idp, UserPoolTier="LITE", EmailConfiguration={
+    lite, _client = pool_and_client(idp, UserPoolTier="LITE", EmailConfiguration={
         "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:000000000000:identity/example.com"})
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=lite["Id"], MfaConfiguration="OPTIONAL",

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from botocore.exceptions import ClientError
-from conftest import unique
+from helpers import SRP_FLOWS, error_from, pool_client_user
 from node_runner import PASSWORD, requires_node, run_script
 from wire_recorder import RecordingProxy
 
@@ -35,18 +34,6 @@ def wire(endpoint):
     proxy.close()
 
 
-def _pool(idp, devices: bool = False) -> tuple[str, str, str]:
-    extra = {"DeviceConfiguration": {"ChallengeRequiredOnNewDevice": True,
-                                     "DeviceOnlyRememberedOnUserPrompt": True}} if devices else {}
-    pool_id = idp.create_user_pool(PoolName=unique("nodestore"), **extra)["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=[
-        "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-    username = unique("node")
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
-    return pool_id, client_id, username
-
-
 def _run(lib: str, storage: str, scenario: str, endpoint: str, wire: RecordingProxy, pool_id: str,
          client_id: str, username: str) -> dict:
     return run_script("storage_sessions.mjs", LIB=lib, STORAGE=storage, SCENARIO=scenario, ENDPOINT=wire.url,
@@ -59,16 +46,10 @@ def _ok(out: dict, step: str):
     return value
 
 
-def _error(call) -> tuple[str, str]:
-    with pytest.raises(ClientError) as info:
-        call()
-    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
-
-
 @pytest.mark.parametrize(("lib", "storage", "missing"), STORAGES, ids=IDS)
 def test_session_lifecycle(lib, storage, missing, idp, endpoint, wire):
     """Sign in, restore from storage, refresh an hour later (automatically, then explicitly), global sign-out."""
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD)
     out = _run(lib, storage, "session", endpoint, wire, pool_id, client_id, username)
     assert out["missingKey"] == missing
     first = _ok(out, "signIn")
@@ -103,16 +84,17 @@ def test_session_lifecycle(lib, storage, missing, idp, endpoint, wire):
         assert out["afterGlobalSignOut"] == {"error": {"name": "NotAuthorizedException",
                                                        "message": "Access Token has been revoked"}}
     for token in (auto["accessToken"], explicit["accessToken"]):  # (the first one has expired)
-        assert _error(lambda t=token: idp.get_user(AccessToken=t)) == (
+        assert error_from(lambda t=token: idp.get_user(AccessToken=t)) == (
             "NotAuthorizedException", "Access Token has been revoked")
-    assert _error(lambda: idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={
+    assert error_from(lambda: idp.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={
         "REFRESH_TOKEN": out["refreshToken"]})) == ("NotAuthorizedException", "Refresh Token has been revoked")
 
 
 @pytest.mark.parametrize(("lib", "storage", "missing"), STORAGES, ids=IDS)
 def test_remembered_device(lib, storage, missing, idp, endpoint, wire):
     """The device is confirmed and remembered; after a local sign-out the next sign-in proves it (device SRP)."""
-    pool_id, client_id, username = _pool(idp, devices=True)
+    pool_id, client_id, username = pool_client_user(idp, SRP_FLOWS, PASSWORD, DeviceConfiguration={
+        "ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": True})
     out = _run(lib, storage, "device", endpoint, wire, pool_id, client_id, username)
     first = _ok(out, "signIn")
     device_key = jwt.decode(first["accessToken"], options={"verify_signature": False})["device_key"]

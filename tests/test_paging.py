@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
+from helpers import error
 
 BAD_TOKEN = ("InvalidParameterException", "Invalid pagination token.")
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
 
 
 def _all_pages(call, items_key: str, token_key: str = "NextToken", **kwargs) -> list[list]:
@@ -22,11 +18,6 @@ def _all_pages(call, items_key: str, token_key: str = "NextToken", **kwargs) -> 
         token = page.get(token_key)
         if not token:
             return pages
-
-
-@pytest.fixture
-def pool_id(idp):
-    return idp.create_user_pool(PoolName=unique("paging"))["UserPool"]["Id"]
 
 
 def test_terms_page_in_creation_order(idp, pool_id, clock):
@@ -44,7 +35,7 @@ def test_terms_page_in_creation_order(idp, pool_id, clock):
     assert [t["TermsId"] for p in pages for t in p] == created
     with pytest.raises(ClientError) as exc:
         idp.list_terms(UserPoolId=pool_id, NextToken="bogus")
-    assert _err(exc) == BAD_TOKEN
+    assert error(exc) == BAD_TOKEN
 
 
 def test_groups_for_user_page_by_name(idp, pool_id):
@@ -57,7 +48,7 @@ def test_groups_for_user_page_by_name(idp, pool_id):
     assert [[g["GroupName"] for g in p] for p in pages] == [["a", "b"], ["c", "d"], ["e"]]
     with pytest.raises(ClientError) as exc:
         idp.admin_list_groups_for_user(UserPoolId=pool_id, Username="ann", NextToken="bogus")
-    assert _err(exc) == BAD_TOKEN
+    assert error(exc) == BAD_TOKEN
 
 
 def test_auth_events_page_newest_first(idp, pool_id, clock):
@@ -81,7 +72,7 @@ def test_auth_events_page_newest_first(idp, pool_id, clock):
     assert [e["EventId"] for p in pages for e in p] == [e["EventId"] for e in everything]
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann", NextToken="bogus")
-    assert _err(exc) == BAD_TOKEN
+    assert error(exc) == BAD_TOKEN
 
 
 def test_a_token_of_another_listing_is_refused(idp, pool_id):
@@ -91,4 +82,4 @@ def test_a_token_of_another_listing_is_refused(idp, pool_id):
     # A groups token holds one key; user pools are paged by two.
     with pytest.raises(ClientError) as exc:
         idp.list_user_pools(MaxResults=5, NextToken=token)
-    assert _err(exc) == BAD_TOKEN
+    assert error(exc) == BAD_TOKEN

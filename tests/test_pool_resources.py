@@ -9,18 +9,10 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import error
 
 CERT = "arn:aws:acm:us-east-1:000000000000:certificate/abcd"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-@pytest.fixture
-def pool_id(idp):
-    return idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
 
 
 @pytest.fixture
@@ -44,15 +36,15 @@ def test_prefix_domain_lifecycle(idp, pool_id):
     other = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_domain(UserPoolId=other, Domain=prefix)
-    assert _err(exc) == ("InvalidParameterException", "Domain already associated with another user pool.")
+    assert error(exc) == ("InvalidParameterException", "Domain already associated with another user pool.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("auth"))
-    assert _err(exc) == ("InvalidParameterException", "User pool already has a domain configured.")
+    assert error(exc) == ("InvalidParameterException", "User pool already has a domain configured.")
     idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=1)
     assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]["ManagedLoginVersion"] == 1
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool_domain(UserPoolId=other, Domain=prefix)
-    assert _err(exc) == ("InvalidParameterException", "No such domain or user pool exists.")
+    assert error(exc) == ("InvalidParameterException", "No such domain or user pool exists.")
     idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
     assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"] == {}
     assert "Domain" not in idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
@@ -61,7 +53,7 @@ def test_prefix_domain_lifecycle(idp, pool_id):
 def test_domain_reserved_words_and_custom(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool_domain(UserPoolId=pool_id, Domain="my-cognito-app")
-    assert _err(exc) == ("InvalidParameterException", "Domain name cannot contain reserved word: cognito")
+    assert error(exc) == ("InvalidParameterException", "Domain name cannot contain reserved word: cognito")
     custom = unique("login") + ".example.com"
     out = idp.create_user_pool_domain(UserPoolId=pool_id, Domain=custom,
                                       CustomDomainConfig={"CertificateArn": CERT})
@@ -85,8 +77,8 @@ def test_resource_servers(idp, pool_id):
                       "Scopes": scopes}
     with pytest.raises(ClientError) as exc:
         idp.create_resource_server(UserPoolId=pool_id, Identifier="https://api.example.com", Name="api")
-    assert _err(exc) == ("InvalidParameterException",
-                         f"https://api.example.com already exists in user pool {pool_id}.")
+    assert error(exc) == ("InvalidParameterException",
+                          f"https://api.example.com already exists in user pool {pool_id}.")
     updated = idp.update_resource_server(UserPoolId=pool_id, Identifier="https://api.example.com", Name="api2",
                                          Scopes=[])["ResourceServer"]
     assert updated["Name"] == "api2" and updated["Scopes"] == []
@@ -103,7 +95,7 @@ def test_resource_servers(idp, pool_id):
     idp.delete_resource_server(UserPoolId=pool_id, Identifier="rs0")
     with pytest.raises(ClientError) as exc:
         idp.describe_resource_server(UserPoolId=pool_id, Identifier="rs0")
-    assert _err(exc) == ("ResourceNotFoundException", f"Resource server rs0 does not exist in user pool {pool_id}.")
+    assert error(exc) == ("ResourceNotFoundException", f"Resource server rs0 does not exist in user pool {pool_id}.")
 
 
 # -- identity providers -----------------------------------------------------------------------
@@ -147,7 +139,7 @@ def test_identity_providers(idp, pool_id):
     for kwargs, expected in cases:
         with pytest.raises(ClientError) as exc:
             idp.create_identity_provider(UserPoolId=pool_id, **kwargs)
-        assert _err(exc) == expected, kwargs
+        assert error(exc) == expected, kwargs
     updated = idp.update_identity_provider(UserPoolId=pool_id, ProviderName="Google",
                                            ProviderDetails={"authorize_scopes": "openid"})["IdentityProvider"]
     assert updated["ProviderDetails"]["authorize_scopes"] == "openid"
@@ -163,18 +155,18 @@ def test_identity_providers(idp, pool_id):
     idp.delete_identity_provider(UserPoolId=pool_id, ProviderName="Okta")
     with pytest.raises(ClientError) as exc:
         idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="Okta")
-    assert _err(exc) == ("ResourceNotFoundException", "Identity provider Okta does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "Identity provider Okta does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.get_identity_provider_by_identifier(UserPoolId=pool_id, IdpIdentifier="nope")
-    assert _err(exc) == ("ResourceNotFoundException", "Identity provider with identifier nope does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "Identity provider with identifier nope does not exist.")
 
 
 # -- UI customization and managed login branding ------------------------------------------------
 def test_ui_customization(idp, pool_id, client_id):
     with pytest.raises(ClientError) as exc:
         idp.set_ui_customization(UserPoolId=pool_id, CSS=".banner-customizable {color: red}")
-    assert _err(exc) == ("InvalidParameterException",
-                         "There has to be an existing domain associated with this user pool")
+    assert error(exc) == ("InvalidParameterException",
+                          "There has to be an existing domain associated with this user pool")
     default = idp.get_ui_customization(UserPoolId=pool_id)["UICustomization"]
     assert default == {"UserPoolId": pool_id, "ClientId": "ALL"}
     idp.create_user_pool_domain(UserPoolId=pool_id, Domain=unique("ui"))
@@ -187,10 +179,10 @@ def test_ui_customization(idp, pool_id, client_id):
     assert logo.status_code == 200 and logo.content == PNG
     with pytest.raises(ClientError) as exc:
         idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, ImageFile=b"GIF89a....")
-    assert _err(exc) == ("InvalidParameterException", "The image file must be a PNG or JPEG image.")
+    assert error(exc) == ("InvalidParameterException", "The image file must be a PNG or JPEG image.")
     with pytest.raises(ClientError) as exc:
         idp.set_ui_customization(UserPoolId=pool_id, ClientId=client_id, ImageFile=PNG + b"\x00" * 100 * 1024)
-    assert _err(exc) == ("InvalidParameterException", "The image file must not exceed 100 KB.")
+    assert error(exc) == ("InvalidParameterException", "The image file must not exceed 100 KB.")
     domain = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Domain"]
     idp.delete_user_pool_domain(UserPoolId=pool_id, Domain=domain)
 
@@ -202,8 +194,8 @@ def test_managed_login_branding(idp, pool_id, client_id):
     assert made["UseCognitoProvidedValues"] is True
     with pytest.raises(ClientError) as exc:
         idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, UseCognitoProvidedValues=True)
-    assert _err(exc) == ("ManagedLoginBrandingExistsException",
-                         "A managed login branding style already exists for this app client.")
+    assert error(exc) == ("ManagedLoginBrandingExistsException",
+                          "A managed login branding style already exists for this app client.")
     by_client = idp.describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
     assert by_client["ManagedLoginBranding"]["ManagedLoginBrandingId"] == bid
     asset = {"Category": "PAGE_HEADER_LOGO", "ColorMode": "LIGHT", "Extension": "PNG", "Bytes": PNG}
@@ -218,22 +210,22 @@ def test_managed_login_branding(idp, pool_id, client_id):
     idp.delete_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
     with pytest.raises(ClientError) as exc:
         idp.describe_managed_login_branding(UserPoolId=pool_id, ManagedLoginBrandingId=bid)
-    assert _err(exc) == ("ResourceNotFoundException", f"Managed login branding {bid} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Managed login branding {bid} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.describe_managed_login_branding_by_client(UserPoolId=pool_id, ClientId=client_id)
-    assert _err(exc) == ("ResourceNotFoundException", f"Managed login branding for client {client_id} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Managed login branding for client {client_id} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, UseCognitoProvidedValues=True,
                                           Settings={"components": {}})
-    assert _err(exc) == ("InvalidParameterException",
-                         "Settings cannot be provided when UseCognitoProvidedValues is true.")
+    assert error(exc) == ("InvalidParameterException",
+                          "Settings cannot be provided when UseCognitoProvidedValues is true.")
     with pytest.raises(ClientError) as exc:
         idp.create_managed_login_branding(UserPoolId=pool_id, ClientId=client_id, Assets=[asset, asset])
-    assert _err(exc) == ("InvalidParameterException",
-                         "Duplicate asset for category PAGE_HEADER_LOGO and color mode LIGHT.")
+    assert error(exc) == ("InvalidParameterException",
+                          "Duplicate asset for category PAGE_HEADER_LOGO and color mode LIGHT.")
     with pytest.raises(ClientError) as exc:  # both are optional in the model, yet needed
         idp.update_managed_login_branding(UserPoolId=pool_id)
-    assert _err(exc) == ("InvalidParameterException", "UserPoolId and ManagedLoginBrandingId are required.")
+    assert error(exc) == ("InvalidParameterException", "UserPoolId and ManagedLoginBrandingId are required.")
 
 
 def test_managed_login_branding_settings_echoed(idp, pool_id, client_id):
@@ -252,15 +244,15 @@ def test_terms(idp, pool_id, client_id):
     with pytest.raises(ClientError) as exc:
         idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="terms-of-use",
                          TermsSource="LINK", Enforcement="NONE", Links=links)
-    assert _err(exc) == ("TermsExistsException", "Terms terms-of-use already exist for this app client.")
+    assert error(exc) == ("TermsExistsException", "Terms terms-of-use already exist for this app client.")
     with pytest.raises(ClientError) as exc:
         idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy",
                          TermsSource="LINK", Enforcement="NONE", Links={"cognito:english": "https://e.x/p"})
-    assert _err(exc) == ("InvalidParameterException", "Links must include a cognito:default link.")
+    assert error(exc) == ("InvalidParameterException", "Links must include a cognito:default link.")
     with pytest.raises(ClientError) as exc:
         idp.create_terms(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy",
                          TermsSource="LINK", Enforcement="NONE", Links={"cognito:default": "http://e.x/p"})
-    assert _err(exc) == ("InvalidParameterException", "Link http://e.x/p must be an https URL.")
+    assert error(exc) == ("InvalidParameterException", "Link http://e.x/p must be an https URL.")
     new_links = {"cognito:default": "https://example.com/terms2"}
     updated = idp.update_terms(UserPoolId=pool_id, TermsId=terms["TermsId"], Links=new_links)["Terms"]
     assert updated["Links"] == new_links
@@ -269,14 +261,14 @@ def test_terms(idp, pool_id, client_id):
     assert by_client["Terms"]["TermsId"] == terms["TermsId"]
     with pytest.raises(ClientError) as exc:
         idp.describe_terms_by_client(UserPoolId=pool_id, ClientId=client_id, TermsName="privacy-policy")
-    assert _err(exc) == ("ResourceNotFoundException",
-                         f"Terms privacy-policy do not exist for app client {client_id}.")
+    assert error(exc) == ("ResourceNotFoundException",
+                          f"Terms privacy-policy do not exist for app client {client_id}.")
     listed = idp.list_terms(UserPoolId=pool_id)["Terms"]
     assert [t["TermsId"] for t in listed] == [terms["TermsId"]]
     idp.delete_terms(UserPoolId=pool_id, TermsId=terms["TermsId"])
     with pytest.raises(ClientError) as exc:
         idp.describe_terms(UserPoolId=pool_id, TermsId=terms["TermsId"])
-    assert _err(exc) == ("ResourceNotFoundException", f"Terms {terms['TermsId']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Terms {terms['TermsId']} does not exist.")
 
 
 # -- risk configuration, log delivery, tags -----------------------------------------------------
@@ -291,12 +283,12 @@ def test_risk_configuration(idp, pool_id, client_id):
     assert described["RiskExceptionConfiguration"] == {"BlockedIPRangeList": ["10.0.0.0/8"]}
     with pytest.raises(ClientError) as exc:
         idp.set_risk_configuration(UserPoolId=pool_id, RiskExceptionConfiguration={"SkippedIPRangeList": ["x/99"]})
-    assert _err(exc) == ("InvalidParameterException", "Invalid IP range x/99 in SkippedIPRangeList.")
+    assert error(exc) == ("InvalidParameterException", "Invalid IP range x/99 in SkippedIPRangeList.")
     with pytest.raises(ClientError) as exc:
         idp.set_risk_configuration(UserPoolId=pool_id, AccountTakeoverRiskConfiguration={
             "Actions": {"HighAction": {"Notify": True, "EventAction": "BLOCK"}}})
-    assert _err(exc) == ("InvalidParameterException",
-                         "NotifyConfiguration is required when a notify action is configured.")
+    assert error(exc) == ("InvalidParameterException",
+                          "NotifyConfiguration is required when a notify action is configured.")
 
 
 def test_log_delivery(idp, pool_id):
@@ -311,8 +303,8 @@ def test_log_delivery(idp, pool_id):
         idp.set_log_delivery_configuration(UserPoolId=pool_id, LogConfigurations=[
             {"LogLevel": "INFO", "EventSource": "userAuthEvents", "S3Configuration": {
                 "BucketArn": "arn:aws:s3:::bucket"}}])
-    assert _err(exc) == ("FeatureUnavailableInTierException",
-                         "Exporting user authentication events requires the PLUS feature plan.")
+    assert error(exc) == ("FeatureUnavailableInTierException",
+                          "Exporting user authentication events requires the PLUS feature plan.")
 
 
 def test_tags(idp):
@@ -325,7 +317,7 @@ def test_tags(idp):
     missing = "arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_Nope12345"
     with pytest.raises(ClientError) as exc:
         idp.list_tags_for_resource(ResourceArn=missing)
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
 
 
 # -- MFA configuration ------------------------------------------------------------------------
@@ -335,23 +327,23 @@ def test_mfa_config(idp, pool_id):
     assert config["SoftwareTokenMfaConfiguration"] == {"Enabled": False}
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON")
-    assert _err(exc) == ("InvalidParameterException", "At least one of [SmsMfaConfiguration] or "
+    assert error(exc) == ("InvalidParameterException", "At least one of [SmsMfaConfiguration] or "
                                                       "[SoftwareTokenMfaConfiguration] must be provided.")
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
                                      SoftwareTokenMfaConfiguration={"Enabled": False})
-    assert _err(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't disable all MFAs "
+    assert error(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't disable all MFAs "
                                                       "with a required or optional configuration.")
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OFF",
                                      SoftwareTokenMfaConfiguration={"Enabled": True})
-    assert _err(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't turn off MFA and "
+    assert error(exc) == ("InvalidParameterException", "Invalid MFA configuration given, can't turn off MFA and "
                                                       "configure an MFA together.")
     assert idp.get_user_pool_mfa_config(UserPoolId=pool_id)["MfaConfiguration"] == "OFF"
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", SmsMfaConfiguration={})
-    assert _err(exc) == ("InvalidParameterException",
-                         "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")
+    assert error(exc) == ("InvalidParameterException",
+                          "[SmsConfiguration] is a required member of [SoftwareTokenMfaConfiguration].")
     out = idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OPTIONAL",
                                        SoftwareTokenMfaConfiguration={"Enabled": True})
     assert out["MfaConfiguration"] == "OPTIONAL" and out["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
@@ -365,7 +357,7 @@ def test_mfa_config(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON",
                                      EmailMfaConfiguration={"Message": "Code {####}", "Subject": "s"})
-    assert _err(exc) == ("InvalidParameterException", "Email MFA requires the user pool to send email with "
+    assert error(exc) == ("InvalidParameterException", "Email MFA requires the user pool to send email with "
                                                       "Amazon SES (EmailSendingAccount DEVELOPER).")
 
 
@@ -374,17 +366,17 @@ def test_auth_events_need_threat_protection(idp, pool_id):
     idp.admin_create_user(UserPoolId=pool_id, Username="ann", MessageAction="SUPPRESS")
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")
-    assert _err(exc) == ("UserPoolAddOnNotEnabledException",
-                         "Threat protection (advanced security features) is not enabled for this user pool.")
+    assert error(exc) == ("UserPoolAddOnNotEnabledException",
+                          "Threat protection (advanced security features) is not enabled for this user pool.")
     idp.update_user_pool(UserPoolId=pool_id, UserPoolAddOns={"AdvancedSecurityMode": "AUDIT"})
     assert idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ann")["AuthEvents"] == []
     with pytest.raises(ClientError) as exc:
         idp.admin_update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId="nope",
                                              FeedbackValue="Valid")
-    assert _err(exc) == ("ResourceNotFoundException", "Auth event not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Auth event not found.")
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_auth_events(UserPoolId=pool_id, Username="ghost")
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
 
 
 def test_resource_server_quota(idp, pool_id):
@@ -392,8 +384,8 @@ def test_resource_server_quota(idp, pool_id):
         idp.create_resource_server(UserPoolId=pool_id, Identifier=f"api{i}", Name=f"API {i}")
     with pytest.raises(ClientError) as exc:
         idp.create_resource_server(UserPoolId=pool_id, Identifier="api25", Name="API 25")
-    assert _err(exc) == ("LimitExceededException",
-                         f"User pool {pool_id} has reached its limit of 25 resource servers.")
+    assert error(exc) == ("LimitExceededException",
+                          f"User pool {pool_id} has reached its limit of 25 resource servers.")
 
 
 def test_auth_event_feedback(idp, pool_id):
@@ -413,11 +405,11 @@ def test_auth_event_feedback(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId=event["EventId"],
                                        FeedbackToken="not-the-token", FeedbackValue="Valid")
-    assert _err(exc) == ("NotAuthorizedException", "Invalid feedback token.")
+    assert error(exc) == ("NotAuthorizedException", "Invalid feedback token.")
     with pytest.raises(ClientError) as exc:
         idp.update_auth_event_feedback(UserPoolId=pool_id, Username="ann", EventId="nope",
                                        FeedbackToken="not-the-token", FeedbackValue="Valid")
-    assert _err(exc) == ("ResourceNotFoundException", "Auth event not found.")
+    assert error(exc) == ("ResourceNotFoundException", "Auth event not found.")
 
 
 def test_log_delivery_configuration_rules(idp, pool_id):
@@ -442,7 +434,7 @@ def test_log_delivery_configuration_rules(idp, pool_id):
     for configs, message in cases:
         with pytest.raises(ClientError) as exc:
             idp.set_log_delivery_configuration(UserPoolId=pool_id, LogConfigurations=configs)
-        assert _err(exc) == ("InvalidParameterException", message), configs
+        assert error(exc) == ("InvalidParameterException", message), configs
 
 
 def test_identity_provider_configuration_rules(idp, pool_id):
@@ -466,7 +458,7 @@ def test_identity_provider_configuration_rules(idp, pool_id):
     for kwargs, message in cases:
         with pytest.raises(ClientError) as exc:
             idp.create_identity_provider(UserPoolId=pool_id, ProviderName="Corp", **kwargs)
-        assert _err(exc) == ("InvalidParameterException", message), kwargs
+        assert error(exc) == ("InvalidParameterException", message), kwargs
 
 
 def test_domain_update_rules(idp, pool_id):
@@ -475,10 +467,10 @@ def test_domain_update_rules(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, CustomDomainConfig={
             "CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/abc"})
-    assert _err(exc) == ("InvalidParameterException", "CustomDomainConfig can only be updated for a custom domain.")
+    assert error(exc) == ("InvalidParameterException", "CustomDomainConfig can only be updated for a custom domain.")
     with pytest.raises(ClientError) as exc:
         idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=3)
-    assert _err(exc) == ("InvalidParameterException", "ManagedLoginVersion must be 1 or 2.")
+    assert error(exc) == ("InvalidParameterException", "ManagedLoginVersion must be 1 or 2.")
     idp.update_user_pool_domain(UserPoolId=pool_id, Domain=prefix, ManagedLoginVersion=2)
     assert idp.describe_user_pool_domain(Domain=prefix)["DomainDescription"]["ManagedLoginVersion"] == 2
 
@@ -487,7 +479,7 @@ def test_resource_server_duplicate_scope(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.create_resource_server(UserPoolId=pool_id, Identifier="api", Name="API", Scopes=[
             {"ScopeName": "read", "ScopeDescription": "r"}, {"ScopeName": "read", "ScopeDescription": "again"}])
-    assert _err(exc) == ("InvalidParameterException", "Duplicate scope name read in resource server.")
+    assert error(exc) == ("InvalidParameterException", "Duplicate scope name read in resource server.")
 
 
 def test_user_pool_tag_quota(idp, pool_id):
@@ -495,4 +487,4 @@ def test_user_pool_tag_quota(idp, pool_id):
     idp.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v" for i in range(50)})
     with pytest.raises(ClientError) as exc:
         idp.tag_resource(ResourceArn=arn, Tags={"k50": "v"})
-    assert _err(exc) == ("LimitExceededException", "A resource can have at most 50 tags.")
+    assert error(exc) == ("LimitExceededException", "A resource can have at most 50 tags.")

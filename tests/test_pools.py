@@ -7,10 +7,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+from helpers import error
 
 
 @pytest.fixture
@@ -92,20 +89,20 @@ def test_create_user_pool_settings_echoed(idp):
 def test_create_user_pool_errors(idp):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("p"), AliasAttributes=["email"], UsernameAttributes=["email"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool.")
+    assert error(exc) == ("InvalidParameterException",
+                          "Only one of the aliasAttributes or usernameAttributes can be set in a User Pool.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("p"),
                              Schema=[{"Name": "x", "AttributeDataType": "String", "Required": True}])
-    assert _err(exc) == ("InvalidParameterException", "Required custom attributes are not supported currently.")
+    assert error(exc) == ("InvalidParameterException", "Required custom attributes are not supported currently.")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("p"), UserAttributeUpdateSettings={
             "AttributesRequireVerificationBeforeUpdate": ["email"]})
-    assert _err(exc) == ("InvalidParameterException", "All attributes in AttributesRequireVerificationBeforeUpdate "
+    assert error(exc) == ("InvalidParameterException", "All attributes in AttributesRequireVerificationBeforeUpdate "
                                                       "must exist in AutoVerifiedAttributes")
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("p"), MfaConfiguration="ON")
-    assert _err(exc) == ("InvalidParameterException", "SMS configuration and Auto verification for phone_number "
+    assert error(exc) == ("InvalidParameterException", "SMS configuration and Auto verification for phone_number "
                                                       "are required when MFA is required/optional")
 
 
@@ -133,7 +130,7 @@ def test_create_user_pool_errors(idp):
 def test_schema_errors(idp, attribute, message):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("p"), Schema=[attribute])
-    assert _err(exc) == ("InvalidParameterException", message)
+    assert error(exc) == ("InvalidParameterException", message)
 
 
 def test_custom_attribute_constraints_kept_for_own_type(idp):
@@ -159,7 +156,7 @@ def test_custom_attribute_constraints_kept_for_own_type(idp):
 def test_describe_unknown_pool(idp):
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool(UserPoolId="us-east-1_Nope12345")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
 
 
 def test_update_user_pool_replaces_unspecified(idp):
@@ -192,17 +189,17 @@ def test_delete_user_pool_protection_and_cleanup(idp):
     client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="c")["UserPoolClient"]
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool(UserPoolId=pool["Id"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "The user pool cannot be deleted because deletion protection is activated. "
-                         "Deletion protection must be inactivated first.")
+    assert error(exc) == ("InvalidParameterException",
+                          "The user pool cannot be deleted because deletion protection is activated. "
+                          "Deletion protection must be inactivated first.")
     idp.update_user_pool(UserPoolId=pool["Id"], DeletionProtection="INACTIVE")
     idp.delete_user_pool(UserPoolId=pool["Id"])
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool(UserPoolId=pool["Id"])
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=client["ClientId"])
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool {pool['Id']} does not exist.")
 
 
 def test_delete_pool_with_domain_refused(idp, pool):
@@ -210,8 +207,8 @@ def test_delete_pool_with_domain_refused(idp, pool):
     idp.create_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool(UserPoolId=pool["Id"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "User pool cannot be deleted. It has a domain configured that should be deleted first.")
+    assert error(exc) == ("InvalidParameterException",
+                          "User pool cannot be deleted. It has a domain configured that should be deleted first.")
     idp.delete_user_pool_domain(UserPoolId=pool["Id"], Domain=prefix)
     idp.delete_user_pool(UserPoolId=pool["Id"])
 
@@ -241,7 +238,7 @@ def test_list_user_pools_pagination_with_inserts(idp, endpoint):
 def test_list_user_pools_bad_token(idp):
     with pytest.raises(ClientError) as exc:
         idp.list_user_pools(MaxResults=5, NextToken="garbage")
-    assert _err(exc) == ("InvalidParameterException", "Invalid pagination token.")
+    assert error(exc) == ("InvalidParameterException", "Invalid pagination token.")
 
 
 def test_add_custom_attributes(idp, pool):
@@ -253,16 +250,16 @@ def test_add_custom_attributes(idp, pool):
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"],
                                   CustomAttributes=[{"Name": "tier", "AttributeDataType": "String"}])
-    assert _err(exc) == ("InvalidParameterException", "custom:tier: Existing attribute already has name custom:tier.")
+    assert error(exc) == ("InvalidParameterException", "custom:tier: Existing attribute already has name custom:tier.")
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"], CustomAttributes=[
             {"Name": "secret", "AttributeDataType": "String", "DeveloperOnlyAttribute": True}])
-    assert _err(exc) == ("InvalidParameterException",
-                         "custom:secret: Existing attribute already has name dev:custom:secret.")
+    assert error(exc) == ("InvalidParameterException",
+                          "custom:secret: Existing attribute already has name dev:custom:secret.")
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"], CustomAttributes=[
             {"Name": "r", "AttributeDataType": "String", "Required": True}])
-    assert _err(exc) == ("InvalidParameterException", "Required custom attributes are not supported currently.")
+    assert error(exc) == ("InvalidParameterException", "Required custom attributes are not supported currently.")
 
 
 def test_custom_attribute_quota(idp, pool):
@@ -272,7 +269,7 @@ def test_custom_attribute_quota(idp, pool):
     with pytest.raises(ClientError) as exc:
         idp.add_custom_attributes(UserPoolId=pool["Id"],
                                   CustomAttributes=[{"Name": "one_more", "AttributeDataType": "String"}])
-    assert _err(exc) == ("LimitExceededException", "Cannot have more than 50 custom attributes.")
+    assert error(exc) == ("LimitExceededException", "Cannot have more than 50 custom attributes.")
 
 
 def test_signing_certificate(idp, pool):
@@ -285,21 +282,21 @@ def test_signing_certificate(idp, pool):
     assert parsed.issuer == parsed.subject
     with pytest.raises(ClientError) as exc:
         idp.get_signing_certificate(UserPoolId="us-east-1_Nope12345")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_Nope12345 does not exist.")
 
 
 def test_deletion_protection_refuses_delete_until_inactivated(idp):
     pool_id = idp.create_user_pool(PoolName=unique("guarded"), DeletionProtection="ACTIVE")["UserPool"]["Id"]
     with pytest.raises(ClientError) as exc:
         idp.delete_user_pool(UserPoolId=pool_id)
-    assert _err(exc) == ("InvalidParameterException",
-                         "The user pool cannot be deleted because deletion protection is activated. "
-                         "Deletion protection must be inactivated first.")
+    assert error(exc) == ("InvalidParameterException",
+                          "The user pool cannot be deleted because deletion protection is activated. "
+                          "Deletion protection must be inactivated first.")
     idp.update_user_pool(UserPoolId=pool_id, DeletionProtection="INACTIVE")
     idp.delete_user_pool(UserPoolId=pool_id)
     with pytest.raises(ClientError) as exc:
         idp.describe_user_pool(UserPoolId=pool_id)
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool {pool_id} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"User pool {pool_id} does not exist.")
 
 
 @pytest.mark.parametrize("settings, message", [
@@ -327,4 +324,4 @@ def test_deletion_protection_refuses_delete_until_inactivated(idp):
 def test_create_user_pool_refuses_inconsistent_settings(idp, settings, message):
     with pytest.raises(ClientError) as exc:
         idp.create_user_pool(PoolName=unique("bad"), **settings)
-    assert _err(exc) == ("InvalidParameterException", message)
+    assert error(exc) == ("InvalidParameterException", message)

@@ -8,11 +8,10 @@ import json
 import pytest
 import requests
 from conftest import unique
+from helpers import auth_header
 
 TARGET = "AWSCognitoIdentityProviderService."
-SIGNED = {"Content-Type": "application/x-amz-json-1.1",
-          "Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/cognito-idp/aws4_request, "
-                           "SignedHeaders=host, Signature=x"}
+SIGNED = {"Content-Type": "application/x-amz-json-1.1", **auth_header()}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import botocore.model
 import pytest
+from helpers import auth_header
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
@@ -24,11 +25,6 @@ STS = Registry("sts", validation_error="ValidationError")
 
 def request(method: str, path: str, **kwargs) -> Request:
     return Request(EnvironBuilder(method=method, path=path, **kwargs).get_environ())
-
-
-def signed_for(service: str) -> dict:
-    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/{service}/aws4_request, "
-                             "SignedHeaders=host, Signature=abc"}
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +77,14 @@ def test_query_by_action_or_signature(router):
     assert (route.protocol, route.registry, route.operation) == (QUERY, STS, "GetCallerIdentity")
     assert router.route(request("GET", "/", query_string=form)).operation == "GetCallerIdentity"
     # a signature for sts claims the request wherever it goes, Action or not
-    route = router.route(request("POST", "/elsewhere", data={"x": "1"}, headers=signed_for("sts")))
+    route = router.route(request("POST", "/elsewhere", data={"x": "1"}, headers=auth_header("sts")))
     assert (route.registry, route.operation) == (STS, "")
     # unsigned: only an Action at the root, in a form or the query string
     assert router.route(request("POST", "/elsewhere", data=form)) is None
     assert router.route(request("POST", "/", data="Action=GetCallerIdentity", content_type="text/plain")) is None
     assert router.route(request("PUT", "/", query_string=form)) is None
     # a signature for another service is not STS's
-    assert router.route(request("POST", "/", data={"x": "1"}, headers=signed_for("cognito-idp"))) is None
+    assert router.route(request("POST", "/", data={"x": "1"}, headers=auth_header("cognito-idp"))) is None
 
 
 # -- the query protocol's fields --------------------------------------------------------------------

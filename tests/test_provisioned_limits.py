@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+from helpers import error
 
 
 def _definition(category: str) -> dict:
@@ -38,12 +35,12 @@ def test_update_and_read_back_per_region(idp, endpoint):
 def test_bounds(idp):
     with pytest.raises(ClientError) as exc:
         idp.update_provisioned_limit(LimitDefinition=_definition("UserCreation"), RequestedLimitValue=49)
-    assert _err(exc) == ("InvalidParameterException",
-                         "RequestedLimitValue 49 is below the default limit of 50 for UserCreation.")
+    assert error(exc) == ("InvalidParameterException",
+                          "RequestedLimitValue 49 is below the default limit of 50 for UserCreation.")
     with pytest.raises(ClientError) as exc:
         idp.update_provisioned_limit(LimitDefinition=_definition("UserCreation"), RequestedLimitValue=501)
-    assert _err(exc) == ("ServiceQuotaExceededException",
-                         "RequestedLimitValue 501 exceeds the account maximum of 500 for UserCreation.")
+    assert error(exc) == ("ServiceQuotaExceededException",
+                          "RequestedLimitValue 501 exceeds the account maximum of 500 for UserCreation.")
     out = idp.update_provisioned_limit(LimitDefinition=_definition("UserCreation"), RequestedLimitValue=500)
     assert out["Limit"]["ProvisionedLimitValue"] == 500
     idp.update_provisioned_limit(LimitDefinition=_definition("UserCreation"), RequestedLimitValue=50)
@@ -52,15 +49,15 @@ def test_bounds(idp):
 def test_bad_definitions(idp):
     with pytest.raises(ClientError) as exc:
         idp.get_provisioned_limit(LimitDefinition=_definition("Nothing"))
-    assert _err(exc) == ("ResourceNotFoundException", "Limit for category Nothing does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", "Limit for category Nothing does not exist.")
     message = "Attributes must contain exactly one key, Category, for the API_CATEGORY limit class."
     for attributes in ({}, {"category": "UserList"}, {"Category": "UserList", "Pool": "x"}):
         with pytest.raises(ClientError) as exc:
             idp.get_provisioned_limit(LimitDefinition={"LimitClass": "API_CATEGORY", "Attributes": attributes})
-        assert _err(exc) == ("InvalidParameterException", message)
+        assert error(exc) == ("InvalidParameterException", message)
     with pytest.raises(ClientError) as exc:
         idp.update_provisioned_limit(LimitDefinition={"LimitClass": "RATE", "Attributes": {"Category": "UserList"}},
                                      RequestedLimitValue=30)
-    code, text = _err(exc)
+    code, text = error(exc)
     assert code == "InvalidParameterException"
     assert "Member must satisfy enum value set: [API_CATEGORY]" in text

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
+from helpers import PASSWORD, make_client, make_pool, make_user
 from pycognito import Cognito
 from pycognito.exceptions import SoftwareTokenMFAChallengeException
-from test_auth_flows import PASSWORD, make_client, make_pool, make_user
 
 
 def cognito(endpoint: str, pool_id: str, client: dict, username: str, **kwargs) -> Cognito:

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client as boto_client
-from test_auth_flows import error, make_client, make_pool, make_user, password_auth
-
-
-def refresh(idp, client, token):
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
-                             AuthParameters={"REFRESH_TOKEN": token})
+from helpers import error, make_client, make_pool, make_user, password_auth, refresh, secret_hash
 
 
 def assert_revoked(idp, client, result: dict) -> None:
@@ -74,17 +69,12 @@ def test_revoke_token_errors(idp):
                          GenerateSecret=True)
     out = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=secret["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                                   AuthParameters={"USERNAME": username, "PASSWORD": "Passw0rd!",
-                                                  "SECRET_HASH": _hash(secret, username)})
+                                                  "SECRET_HASH": secret_hash(secret, username)})
     token = out["AuthenticationResult"]["RefreshToken"]
     with pytest.raises(ClientError) as e:
         idp.revoke_token(Token=token, ClientId=secret["ClientId"])
     assert error(e) == ("UnauthorizedException", "Invalid client id or client secret.")
     idp.revoke_token(Token=token, ClientId=secret["ClientId"], ClientSecret=secret["ClientSecret"])
-
-
-def _hash(client, username):
-    from test_auth_flows import secret_hash
-    return secret_hash(client, username)
 
 
 def test_tokens_without_revocation_have_no_origin_jti(idp):

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import PASSWORD, boto_client, error, make_client, make_pool, secret_hash
 from lambda_fixtures.servers import FunctionServer
-
-PASSWORD = "Passw0rd!"
-
-
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def make_pool(idp, **kwargs):
-    pool = idp.create_user_pool(PoolName=unique("pool"), **kwargs)["UserPool"]
-    return pool["Id"]
-
-
-def make_client(idp, pool_id, **kwargs):
-    return idp.create_user_pool_client(UserPoolId=pool_id, ClientName=unique("c"), **kwargs)["UserPoolClient"]
 
 
 @pytest.fixture
 def setup(idp):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
-    client = make_client(idp, pool_id)
+    client = make_client(idp, pool_id, flows=None)
     return pool_id, client["ClientId"]
 
 
@@ -109,7 +90,7 @@ def test_sign_up_unknown_client(idp):
 
 def test_sign_up_not_permitted(idp):
     pool_id = make_pool(idp, AdminCreateUserConfig={"AllowAdminCreateUserOnly": True})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, unique("u"))
     assert error(exc) == ("NotAuthorizedException", "SignUp is not permitted for this user pool")
@@ -118,7 +99,7 @@ def test_sign_up_not_permitted(idp):
 def test_sign_up_required_and_unknown_attributes(idp):
     pool_id = make_pool(idp, Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
                                       "Mutable": True}])
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, unique("u"))
     assert error(exc) == ("InvalidParameterException",
@@ -140,7 +121,7 @@ def test_sign_up_client_cannot_write_verified_flag(idp, setup):
 
 def test_sign_up_client_write_attributes(idp):
     pool_id = make_pool(idp)
-    client_id = make_client(idp, pool_id, WriteAttributes=["email"])["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None, WriteAttributes=["email"])["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, unique("u"), "a@example.com", UserAttributes=[{"Name": "name", "Value": "N"}])
     assert error(exc) == ("NotAuthorizedException", "A client attempted to write unauthorized attribute")
@@ -149,7 +130,7 @@ def test_sign_up_client_write_attributes(idp):
 
 def test_sign_up_without_auto_verification_sends_nothing(idp, outbox):
     pool_id = make_pool(idp)
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = unique("u")
     out = sign_up(idp, client_id, username, "a@example.com")
     assert "CodeDeliveryDetails" not in out
@@ -164,7 +145,7 @@ def test_sign_up_without_auto_verification_sends_nothing(idp, outbox):
 def test_sign_up_sms_code(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["phone_number"],
                         SmsVerificationMessage="Code: {####}")
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = unique("u")
     out = sign_up(idp, client_id, username, UserAttributes=[{"Name": "phone_number", "Value": "+12065550100"}])
     assert out["CodeDeliveryDetails"] == {"Destination": "+*******0100", "DeliveryMedium": "SMS",
@@ -180,7 +161,7 @@ def test_verification_template(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], VerificationMessageTemplate={
         "DefaultEmailOption": "CONFIRM_WITH_CODE", "EmailSubject": "Welcome!",
         "EmailMessage": "Hello, your code is {####}"})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = unique("u")
     sign_up(idp, client_id, username, "t@example.com")
     message = outbox.last(username=username)
@@ -249,8 +230,8 @@ def test_resend_limits_and_states(idp, setup):
 
 def test_unknown_user_legacy_vs_enabled(idp):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
-    legacy = make_client(idp, pool_id)["ClientId"]
-    hidden = make_client(idp, pool_id, PreventUserExistenceErrors="ENABLED")["ClientId"]
+    legacy = make_client(idp, pool_id, flows=None)["ClientId"]
+    hidden = make_client(idp, pool_id, flows=None, PreventUserExistenceErrors="ENABLED")["ClientId"]
     for call in (lambda c: idp.confirm_sign_up(ClientId=c, Username="ghost", ConfirmationCode="123456"),
                  lambda c: idp.resend_confirmation_code(ClientId=c, Username="ghost"),
                  lambda c: idp.forgot_password(ClientId=c, Username="ghost"),
@@ -335,7 +316,7 @@ def test_delivery_destination_hides_the_whole_domain(idp):
     """AWS masks `test@test.com` as `t***@t***`: the top-level domain is hidden too."""
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"],
                         AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     out = sign_up(idp, client_id, unique("u"), "test@test.com", password="P2$Sword")
     assert out["UserConfirmed"] is False
     assert out["CodeDeliveryDetails"] == {"Destination": "t***@t***", "DeliveryMedium": "EMAIL",
@@ -352,13 +333,13 @@ def test_delivery_destination_hides_the_whole_domain(idp):
 def test_sign_up_without_auto_verified_email_sends_no_details(idp):
     pool_id = make_pool(idp, AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email",
                                                                              "Priority": 1}]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     out = sign_up(idp, client_id, unique("u"), "test@test.com", password="P2$Sword")
     assert out["UserConfirmed"] is False and out["UserSub"]
     assert "CodeDeliveryDetails" not in out
     # Auto-verified email, but the user gave none: nothing to send either.
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
-    out = sign_up(idp, make_client(idp, pool_id)["ClientId"], unique("u"), password="P2$Sword")
+    out = sign_up(idp, make_client(idp, pool_id, flows=None)["ClientId"], unique("u"), password="P2$Sword")
     assert out["UserConfirmed"] is False and out["UserSub"]
     assert "CodeDeliveryDetails" not in out
 
@@ -366,7 +347,7 @@ def test_sign_up_without_auto_verified_email_sends_no_details(idp):
 def test_forgot_password_admin_only(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"],
                         AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "admin_only", "Priority": 1}]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = confirmed_user(idp, pool_id, client_id, outbox)
     with pytest.raises(ClientError) as exc:
         idp.forgot_password(ClientId=client_id, Username=username)
@@ -376,7 +357,7 @@ def test_forgot_password_admin_only(idp, outbox):
 def test_forgot_password_recovery_priority(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], AccountRecoverySetting={"RecoveryMechanisms": [
         {"Name": "verified_phone_number", "Priority": 1}, {"Name": "verified_email", "Priority": 2}]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = confirmed_user(idp, pool_id, client_id, outbox)
     idp.admin_update_user_attributes(UserPoolId=pool_id, Username=username, UserAttributes=[
         {"Name": "phone_number", "Value": "+12065550199"}, {"Name": "phone_number_verified", "Value": "true"}])
@@ -410,7 +391,7 @@ def test_hidden_existence_for_disabled_and_unreachable_users(idp, outbox):
     # PreventUserExistenceErrors=ENABLED: a disabled user, or one without a verified channel, gets the
     # simulated answer an unknown user gets, and nothing is sent.
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
-    client_id = make_client(idp, pool_id, PreventUserExistenceErrors="ENABLED")["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None, PreventUserExistenceErrors="ENABLED")["ClientId"]
     unverified = unique("u")
     sign_up(idp, client_id, unverified, f"{unverified}@example.com")
     idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=unverified)
@@ -439,7 +420,7 @@ def test_forgot_password_password_history(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], Policies={"PasswordPolicy": {
         "MinimumLength": 8, "RequireUppercase": True, "RequireLowercase": True, "RequireNumbers": True,
         "RequireSymbols": True, "PasswordHistorySize": 3}})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     username = confirmed_user(idp, pool_id, client_id, outbox)
     idp.forgot_password(ClientId=client_id, Username=username)
     code = outbox.last_code(username=username)
@@ -452,24 +433,19 @@ def test_forgot_password_password_history(idp, outbox):
 
 
 # -- secret client ---------------------------------------------------------------------------------
-def secret_hash_for(secret, username, client_id):
-    return base64.b64encode(hmac.new(secret.encode(), (username + client_id).encode(),
-                                     hashlib.sha256).digest()).decode()
-
-
 def test_secret_client(idp, outbox):
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"])
-    client = make_client(idp, pool_id, GenerateSecret=True)
-    client_id, secret = client["ClientId"], client["ClientSecret"]
+    client = make_client(idp, pool_id, flows=None, GenerateSecret=True)
+    client_id = client["ClientId"]
     username = unique("u")
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, username, "a@example.com")
     assert error(exc) == ("NotAuthorizedException",
                           f"Client {client_id} is configured for secret but secret was not received")
     with pytest.raises(ClientError) as exc:
-        sign_up(idp, client_id, username, "a@example.com", SecretHash=secret_hash_for("wrong", username, client_id))
+        sign_up(idp, client_id, username, "a@example.com", SecretHash=secret_hash(client, username, "wrong"))
     assert error(exc) == ("NotAuthorizedException", f"Unable to verify secret hash for client {client_id}")
-    good = secret_hash_for(secret, username, client_id)
+    good = secret_hash(client, username)
     sign_up(idp, client_id, username, "a@example.com", SecretHash=good)
     code = outbox.last_code(username=username)
     for call in (lambda **kw: idp.confirm_sign_up(ClientId=client_id, Username=username, ConfirmationCode=code, **kw),
@@ -481,7 +457,7 @@ def test_secret_client(idp, outbox):
             call()
         assert error(exc)[1] == f"Client {client_id} is configured for secret but secret was not received"
         with pytest.raises(ClientError) as exc:
-            call(SecretHash=secret_hash_for(secret, "other", client_id))
+            call(SecretHash=secret_hash(client, "other"))
         assert error(exc)[1] == f"Unable to verify secret hash for client {client_id}"
     idp.resend_confirmation_code(ClientId=client_id, Username=username, SecretHash=good)
     idp.confirm_sign_up(ClientId=client_id, Username=username, SecretHash=good,
@@ -494,7 +470,7 @@ def test_secret_client(idp, outbox):
 # -- usernames, aliases, case ------------------------------------------------------------------------
 def test_email_as_username(idp, outbox):
     pool_id = make_pool(idp, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"])
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     email = f"{unique('e')}@example.com"
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, "not-an-email")
@@ -516,7 +492,7 @@ def test_email_as_username(idp, outbox):
 
 def test_phone_as_username(idp):
     pool_id = make_pool(idp, UsernameAttributes=["phone_number"])
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, "someone@example.com")
     assert error(exc) == ("InvalidParameterException", "Username should be a phone number.")
@@ -526,7 +502,7 @@ def test_phone_as_username(idp):
 
 def test_alias_rules(idp, outbox):
     pool_id = make_pool(idp, AliasAttributes=["email"], AutoVerifiedAttributes=["email"])
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, client_id, "someone@example.com")
     assert error(exc) == ("InvalidParameterException",
@@ -553,7 +529,7 @@ def test_alias_rules(idp, outbox):
 
 def test_case_insensitive_pool(idp, outbox):
     pool_id = make_pool(idp, UsernameConfiguration={"CaseSensitive": False}, AutoVerifiedAttributes=["email"])
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     base = unique("Mixed")
     sign_up(idp, client_id, base, "m@example.com")
     with pytest.raises(ClientError) as exc:
@@ -566,7 +542,7 @@ def test_case_insensitive_pool(idp, outbox):
 
 def test_case_sensitive_by_default(idp):
     pool_id = make_pool(idp)
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     base = unique("Mixed")
     sign_up(idp, client_id, base)
     sign_up(idp, client_id, base.upper())
@@ -579,7 +555,6 @@ def test_case_sensitive_by_default(idp):
 @pytest.fixture(scope="module")
 def trigger_env():
     from conftest import EmulatorProcess
-    from conftest import make_client as boto_client
     functions = FunctionServer()
     names = ["PreSignUp", "PostConfirmation", "CustomMessage", "UserMigration"]
     env = {f"COGNITO_EMULATOR_LAMBDA_{n.upper()}": f"{functions.url}/{n}" for n in names}
@@ -594,7 +569,7 @@ def trigger_env():
 def test_pre_sign_up_auto_confirm_and_verify(trigger_env):
     idp, functions, config, _ = trigger_env
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], LambdaConfig={"PreSignUp": config["PreSignUp"]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     functions.handlers["PreSignUp"] = lambda e: {**e, "response": {"autoConfirmUser": True, "autoVerifyEmail": True}}
     username = unique("u")
     out = sign_up(idp, client_id, username, "auto@example.com", ValidationData=[{"Name": "k", "Value": "v"}])
@@ -620,7 +595,7 @@ def test_post_confirmation_and_custom_message(trigger_env):
     idp, functions, config, process = trigger_env
     pool_id = make_pool(idp, AutoVerifiedAttributes=["email"], LambdaConfig={
         "PostConfirmation": config["PostConfirmation"], "CustomMessage": config["CustomMessage"]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     functions.handlers["CustomMessage"] = lambda e: {**e, "response": {
         "emailSubject": "Custom subject", "emailMessage": f"Hi {e['userName']}, code {e['request']['codeParameter']}"}}
     functions.handlers["PostConfirmation"] = lambda e: e
@@ -639,7 +614,7 @@ def test_post_confirmation_and_custom_message(trigger_env):
 def test_user_migration_on_forgot_password(trigger_env):
     idp, functions, config, _ = trigger_env
     pool_id = make_pool(idp, LambdaConfig={"UserMigration": config["UserMigration"]})
-    client_id = make_client(idp, pool_id)["ClientId"]
+    client_id = make_client(idp, pool_id, flows=None)["ClientId"]
     functions.handlers["UserMigration"] = lambda e: {**e, "response": {
         "userAttributes": {"email": "legacy@example.com", "email_verified": "true"}, "messageAction": "SUPPRESS"}}
     out = idp.forgot_password(ClientId=client_id, Username="legacyuser")
@@ -655,7 +630,7 @@ def test_sign_up_input_rules(idp, setup):
                     UserAttributes=[{"Name": "email", "Value": "nopw@example.com"}])
     assert error(exc) == ("InvalidParameterException", "Password is required for this user pool.")
     alias_pool = make_pool(idp, AliasAttributes=["preferred_username"])
-    alias_client = make_client(idp, alias_pool)["ClientId"]
+    alias_client = make_client(idp, alias_pool, flows=None)["ClientId"]
     with pytest.raises(ClientError) as exc:
         sign_up(idp, alias_client, unique("al"), UserAttributes=[{"Name": "preferred_username", "Value": "ally"}])
     assert error(exc) == ("InvalidParameterException", "preferred_username cannot be set at sign-up when it is an "

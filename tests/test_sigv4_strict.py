@@ -19,6 +19,7 @@ import requests
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess, make_client, unique
+from helpers import ROLES, make_identity_pool
 from node_runner import requires_node, run_script
 
 GOOD = ("AKIDSTRICTGOOD", "right-secret")
@@ -27,8 +28,6 @@ MISMATCH = ("The request signature we calculated does not match the signature yo
             "Secret Access Key and signing method. Consult the service documentation for details.")
 INVALID_TOKEN = "The security token included in the request is invalid."
 EXPIRED_TOKEN = "The security token included in the request is expired"
-ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
-         "authenticated": "arn:aws:iam::000000000000:role/Auth"}
 STAMP = r"(\d{8}T\d{6}Z)"
 
 
@@ -81,9 +80,7 @@ def signing_at(epoch: float):
 
 def identity_credentials(strict) -> tuple[str, str, dict]:
     identity = client(strict, "cognito-identity")
-    pool = identity.create_identity_pool(IdentityPoolName=unique("strict"),
-                                         AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool, Roles=ROLES)
+    pool = make_identity_pool(identity)
     me = unsigned(strict, "cognito-identity").get_id(IdentityPoolId=pool)["IdentityId"]
     creds = unsigned(strict, "cognito-identity").get_credentials_for_identity(IdentityId=me)["Credentials"]
     return pool, me, creds

@@ -9,35 +9,24 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import make_client, unique
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import boto_client, error, make_identity_pool, unique
 from test_identity_flows import OIDC_A, oidc, oidc_emulator, sign_in  # noqa: F401 (fixtures)
 
 ROLE = "arn:aws:iam::000000000000:role/classic-role"
-AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
-UNAUTH_ROLE = "arn:aws:iam::000000000000:role/unauthenticated"
-
-
-def error(exc_info) -> tuple[str, str]:
-    err = exc_info.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 @pytest.fixture(scope="module")
 def sts(endpoint):
-    return make_client("sts", endpoint)
+    return boto_client("sts", endpoint)
 
 
 def classic_pool(identity, **kwargs) -> str:
-    pool_id = identity.create_identity_pool(IdentityPoolName=unique("classic"), AllowUnauthenticatedIdentities=True,
-                                            AllowClassicFlow=True, **kwargs)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id,
-                                     Roles={"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE})
-    return pool_id
+    return make_identity_pool(identity, AllowClassicFlow=True, **kwargs)
 
 
 def caller_arn(endpoint: str, creds: dict) -> str:
-    client = make_client("sts", endpoint, access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
+    client = boto_client("sts", endpoint, access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"],
                          session_token=creds["SessionToken"])
     return client.get_caller_identity()["Arn"]
 
@@ -210,7 +199,7 @@ def test_expired_credentials_refused_by_get_caller_identity(identity, sts, clock
 
 
 def test_oidc_token_through_sts(oidc, oidc_emulator):  # noqa: F811
-    client = make_client("sts", oidc_emulator.url)
+    client = boto_client("sts", oidc_emulator.url)
     token = oidc.token(OIDC_A, "olivia")
     got = client.assume_role_with_web_identity(RoleArn=ROLE, RoleSessionName="oidc", WebIdentityToken=token)
     assert got["SubjectFromWebIdentityToken"] == "olivia"

@@ -7,24 +7,19 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client, unique
+from helpers import client_as, error, make_identity_pool
 
-ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
-         "authenticated": "arn:aws:iam::000000000000:role/Auth"}
 PUSH = {"ApplicationArns": ["arn:aws:sns:us-east-1:000000000000:app/GCM/MyApp"],
         "RoleArn": "arn:aws:iam::000000000000:role/CognitoPush"}
 
 
 def assert_error(exc_info, code: str, message: str) -> None:
-    err = exc_info.value.response["Error"]
-    assert (err["Code"], err["Message"]) == (code, message)
+    assert error(exc_info) == (code, message)
 
 
 @pytest.fixture
 def pool(identity) -> str:
-    pool_id = identity.create_identity_pool(IdentityPoolName=unique("sync"),
-                                            AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-    identity.set_identity_pool_roles(IdentityPoolId=pool_id, Roles=ROLES)
-    return pool_id
+    return make_identity_pool(identity)
 
 
 @pytest.fixture
@@ -33,9 +28,7 @@ def as_identity(identity, endpoint):
     def make(pool_id: str, identity_id: str | None = None):
         identity_id = identity_id or identity.get_id(IdentityPoolId=pool_id)["IdentityId"]
         creds = identity.get_credentials_for_identity(IdentityId=identity_id)["Credentials"]
-        client = make_client("cognito-sync", endpoint, access_key=creds["AccessKeyId"],
-                             secret_key=creds["SecretKey"], session_token=creds["SessionToken"])
-        return identity_id, client
+        return identity_id, client_as("cognito-sync", endpoint, creds)
     return make
 
 

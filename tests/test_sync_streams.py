@@ -8,11 +8,10 @@ import json
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
+from conftest import EmulatorProcess, make_client
+from helpers import make_identity_pool
 from lambda_fixtures.servers import RecordingServer
 
-ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
-         "authenticated": "arn:aws:iam::000000000000:role/Auth"}
 STREAM_ROLE = "arn:aws:iam::000000000000:role/CognitoStreams"
 
 
@@ -46,9 +45,7 @@ class Setup:
         self.url = url
         self.identity = make_client("cognito-identity", url)
         self.sync = make_client("cognito-sync", url)
-        self.pool = self.identity.create_identity_pool(IdentityPoolName=unique("streams"),
-                                                       AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
-        self.identity.set_identity_pool_roles(IdentityPoolId=self.pool, Roles=ROLES)
+        self.pool = make_identity_pool(self.identity)
         if stream:
             self.sync.set_identity_pool_configuration(IdentityPoolId=self.pool, CognitoStreams={
                 "StreamName": stream, "RoleArn": STREAM_ROLE, "StreamingStatus": status})

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client, unique
-from test_auth_flows import Srp
+from helpers import Srp, error
 
 PASSWORD = "Corr3ct-Horse!"
 LEAKED = "Summer2024!Leak"
@@ -23,10 +23,6 @@ COMPROMISED = ("InvalidPasswordException", "Provided password cannot be used for
 SOURCE_ARN = "arn:aws:ses:us-east-1:000000000000:identity/example.com"
 FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH",
          "ALLOW_REFRESH_TOKEN_AUTH"]
-
-
-def error(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
 
 
 def new_pool(idp, mode: str, **extra) -> tuple[str, str]:

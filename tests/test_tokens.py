@@ -11,12 +11,8 @@ import requests
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess, unique
 from conftest import make_client as boto_client
+from helpers import PASSWORD, Srp, claims, error, make_client, make_pool, make_user, password_auth, refresh
 from lambda_fixtures.servers import FunctionServer
-from test_auth_flows import PASSWORD, error, make_client, make_pool, make_user, password_auth
-
-
-def decode(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
 
 
 def verify(endpoint: str, pool_id: str, token: str, audience: str | None = None) -> dict:
@@ -53,28 +49,28 @@ def test_tokens_verify_against_jwks(endpoint, signed_in):
 
 def test_id_token_claims(idp, signed_in):
     pool_id, client, username, result = signed_in
-    claims = decode(result["IdToken"])
+    id_claims = claims(result["IdToken"])
     user = idp.admin_get_user(UserPoolId=pool_id, Username=username)
     attrs = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
-    assert claims["sub"] == attrs["sub"]
-    assert claims["aud"] == client["ClientId"]
-    assert claims["token_use"] == "id"
-    assert claims["cognito:username"] == username
-    assert claims["email"] == attrs["email"]
-    assert claims["email_verified"] is True
-    assert claims["custom:tier"] == "3"
-    assert claims["name"] == "Tess"
-    assert "cognito:groups" not in claims and "username" not in claims and "client_id" not in claims
-    uuid.UUID(claims["jti"])
-    uuid.UUID(claims["origin_jti"])
-    uuid.UUID(claims["event_id"])
-    assert isinstance(claims["auth_time"], int) and isinstance(claims["iat"], int)
-    assert claims["exp"] - claims["iat"] == 3600
+    assert id_claims["sub"] == attrs["sub"]
+    assert id_claims["aud"] == client["ClientId"]
+    assert id_claims["token_use"] == "id"
+    assert id_claims["cognito:username"] == username
+    assert id_claims["email"] == attrs["email"]
+    assert id_claims["email_verified"] is True
+    assert id_claims["custom:tier"] == "3"
+    assert id_claims["name"] == "Tess"
+    assert "cognito:groups" not in id_claims and "username" not in id_claims and "client_id" not in id_claims
+    uuid.UUID(id_claims["jti"])
+    uuid.UUID(id_claims["origin_jti"])
+    uuid.UUID(id_claims["event_id"])
+    assert isinstance(id_claims["auth_time"], int) and isinstance(id_claims["iat"], int)
+    assert id_claims["exp"] - id_claims["iat"] == 3600
 
 
 def test_access_token_claims(signed_in):
     _pool, client, username, result = signed_in
-    access, id_claims = decode(result["AccessToken"]), decode(result["IdToken"])
+    access, id_claims = claims(result["AccessToken"]), claims(result["IdToken"])
     assert access["token_use"] == "access"
     assert access["client_id"] == client["ClientId"]
     assert access["username"] == username
@@ -100,7 +96,7 @@ def test_group_claims(idp):
     for group in ("users", "admins", "plain"):
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
     result = password_auth(idp, client, username)["AuthenticationResult"]
-    id_claims, access = decode(result["IdToken"]), decode(result["AccessToken"])
+    id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["cognito:groups"] == ["admins", "users", "plain"]
     assert access["cognito:groups"] == ["admins", "users", "plain"]
     assert id_claims["cognito:roles"] == [role_a, role_b]
@@ -115,18 +111,18 @@ def test_preferred_role_omitted_on_tie(idp):
     for name, role in (("g1", "arn:aws:iam::000000000000:role/x"), ("g2", "arn:aws:iam::000000000000:role/y")):
         idp.create_group(UserPoolId=pool_id, GroupName=name, RoleArn=role, Precedence=2)
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=name)
-    claims = decode(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
-    assert len(claims["cognito:roles"]) == 2
-    assert "cognito:preferred_role" not in claims
+    id_claims = claims(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
+    assert len(id_claims["cognito:roles"]) == 2
+    assert "cognito:preferred_role" not in id_claims
 
 
 def test_read_attributes_limit_id_token(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, ReadAttributes=["email", "email_verified"])
     username = make_user(idp, pool_id, attributes={"email": "r@example.com", "name": "Hidden"})
-    claims = decode(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
-    assert claims["email"] == "r@example.com"
-    assert "name" not in claims
+    id_claims = claims(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
+    assert id_claims["email"] == "r@example.com"
+    assert "name" not in id_claims
 
 
 def test_validity_from_client_settings(idp):
@@ -136,7 +132,7 @@ def test_validity_from_client_settings(idp):
                                              "RefreshToken": "minutes"})
     username = make_user(idp, pool_id)
     result = password_auth(idp, client, username)["AuthenticationResult"]
-    id_claims, access = decode(result["IdToken"]), decode(result["AccessToken"])
+    id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["exp"] - id_claims["iat"] == 300
     assert access["exp"] - access["iat"] == 7200
     assert result["ExpiresIn"] == 7200
@@ -178,14 +174,9 @@ def test_access_token_of_deleted_or_disabled_user(idp):
 
 
 # -- refresh -----------------------------------------------------------------------------------------------
-def refresh(idp, client, token):
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
-                             AuthParameters={"REFRESH_TOKEN": token})
-
-
 def test_refresh_keeps_auth_time_and_origin(idp, signed_in, clock):
     pool_id, client, username, result = signed_in
-    before = decode(result["IdToken"])
+    before = claims(result["IdToken"])
     clock.advance(600)
     idp.admin_update_user_attributes(UserPoolId=pool_id, Username=username,
                                      UserAttributes=[{"Name": "name", "Value": "Renamed"}])
@@ -193,7 +184,7 @@ def test_refresh_keeps_auth_time_and_origin(idp, signed_in, clock):
     assert out["ChallengeParameters"] == {}
     new = out["AuthenticationResult"]
     assert "RefreshToken" not in new
-    after, access = decode(new["IdToken"]), decode(new["AccessToken"])
+    after, access = claims(new["IdToken"]), claims(new["AccessToken"])
     assert after["auth_time"] == before["auth_time"] == access["auth_time"]
     assert after["origin_jti"] == before["origin_jti"] == access["origin_jti"]
     assert after["jti"] != before["jti"] and after["event_id"] != before["event_id"]
@@ -253,7 +244,7 @@ def test_aws_issuer_style():
         client = make_client(idp, pool_id)
         username = make_user(idp, pool_id)
         token = password_auth(idp, client, username)["AuthenticationResult"]["AccessToken"]
-        assert decode(token)["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
+        assert claims(token)["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
         assert idp.get_user(AccessToken=token)["Username"] == username
     finally:
         process.stop()
@@ -268,7 +259,7 @@ def test_public_url_fixes_the_issuer_base():
         username = make_user(idp, pool_id)
         result = password_auth(idp, client, username)["AuthenticationResult"]
         issuer = f"https://cognito.example.test:8443/{pool_id}"
-        assert decode(result["AccessToken"])["iss"] == issuer and decode(result["IdToken"])["iss"] == issuer
+        assert claims(result["AccessToken"])["iss"] == issuer and claims(result["IdToken"])["iss"] == issuer
         discovery = requests.get(f"{process.url}/{pool_id}/.well-known/openid-configuration").json()
         assert discovery["issuer"] == issuer
         assert idp.get_user(AccessToken=result["AccessToken"])["Username"] == username
@@ -355,7 +346,7 @@ def test_pre_token_generation_v1(trigger_env):
     assert event["callerContext"]["clientId"] == client["ClientId"]
     assert event["request"]["userAttributes"]["email"] == "v1@example.com"
     assert event["request"]["groupConfiguration"]["groupsToOverride"] == ["staff"]
-    id_claims, access = decode(result["IdToken"]), decode(result["AccessToken"])
+    id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["plan"] == "gold" and id_claims["name"] == "Overridden"
     assert "email" not in id_claims
     assert id_claims["sub"] != "nope"
@@ -378,7 +369,7 @@ def test_pre_token_generation_v2(trigger_env):
     event = functions.events[-1]
     assert event["version"] == "2"
     assert event["request"]["scopes"] == ["aws.cognito.signin.user.admin"]
-    id_claims, access = decode(result["IdToken"]), decode(result["AccessToken"])
+    id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["level"] == 7 and id_claims["tags"] == ["a", "b"]
     assert access["tenant"] == "t1"
     assert access["scope"] == "api/read"
@@ -411,7 +402,7 @@ def test_user_migration_on_password_sign_in(trigger_env):
     event = functions.events[-1]
     assert event["triggerSource"] == "UserMigration_Authentication"
     assert event["userName"] == "legacy-user"
-    assert decode(result["IdToken"])["email"] == "legacy@example.com"
+    assert claims(result["IdToken"])["email"] == "legacy@example.com"
     user = idp.admin_get_user(UserPoolId=pool_id, Username="legacy-user")
     assert user["UserStatus"] == "CONFIRMED"
     # Now a regular user: the password is checked by the emulator.
@@ -419,7 +410,6 @@ def test_user_migration_on_password_sign_in(trigger_env):
         password_auth(idp, client, "legacy-user", "Wrong0ne!")
     assert error(e) == ("NotAuthorizedException", "Incorrect username or password.")
     # SRP does not migrate.
-    from test_auth_flows import Srp
     with pytest.raises(ClientError) as e:
         Srp(idp, pool_id, client, "other-legacy").start()
     assert error(e) == ("UserNotFoundException", "User does not exist.")

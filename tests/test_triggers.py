@@ -4,8 +4,6 @@ server, URL webhooks and Python callables."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
 
@@ -13,34 +11,29 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import make_client as boto_client
 from conftest import unique
+from helpers import (
+    PASSWORD,
+    Srp,
+    attrs_of,
+    claims,
+    device_verifier,
+    envelope,
+    error,
+    java_timestamp,
+    make_client,
+    make_pool,
+    make_user,
+    password_auth,
+)
 from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.user_pool_functions import messages
-from test_auth_flows import PASSWORD, Srp, error, make_client, make_pool, make_user, password_auth
-from test_devices import _timestamp, device_verifier
 
 from emulator.userpools.model import srp
 
-NA = "CLIENT_ID_NOT_APPLICABLE"
 SMS = {"SnsCallerArn": "arn:aws:iam::000000000000:role/sms"}
 
 # The module's emulator with its functions, its cognito-idp client, and the check after each test.
 fx, idp, _healthy = functions.fx, functions.idp, functions.healthy
-
-
-def claims(token: str) -> dict:
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
-def envelope(event: dict, source: str, pool_id: str, username: str, client_id: str | None) -> None:
-    """The common part of every trigger event."""
-    assert event["version"] == "1"
-    assert event["triggerSource"] == source
-    assert event["region"] == "us-east-1"
-    assert event["userPoolId"] == pool_id
-    assert event["userName"] == username
-    assert event["callerContext"]["clientId"] == (client_id or NA)
-    assert event["callerContext"]["awsSdkVersion"].startswith("aws-sdk-")
 
 
 def sign_in_error(idp, triggers: dict) -> tuple[str, dict, str, tuple[str, str]]:
@@ -54,8 +47,7 @@ def sign_in_error(idp, triggers: dict) -> tuple[str, dict, str, tuple[str, str]]
 
 
 def user_attrs(idp, pool_id: str, username: str) -> dict:
-    got = idp.admin_get_user(UserPoolId=pool_id, Username=username)
-    return {a["Name"]: a["Value"] for a in got["UserAttributes"]}
+    return attrs_of(idp.admin_get_user(UserPoolId=pool_id, Username=username))
 
 
 # -- PreSignUp ---------------------------------------------------------------------------------------------
@@ -370,7 +362,7 @@ def test_pre_token_generation_authenticate_device(fx, idp):
     params = step["ChallengeParameters"]
     key = srp.client_session_key(meta["DeviceGroupKey"], meta["DeviceKey"], device_password, a,
                                  int(params["SRP_B"], 16), int(params["SALT"], 16))
-    stamp = _timestamp(time.time())
+    stamp = java_timestamp(time.time())
     signature = srp.claim_signature(key, meta["DeviceGroupKey"], meta["DeviceKey"], params["SECRET_BLOCK"], stamp)
     idp.respond_to_auth_challenge(
         ClientId=client["ClientId"], ChallengeName="DEVICE_PASSWORD_VERIFIER", Session=step["Session"],

@@ -9,13 +9,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import error
 
 ROLE = "arn:aws:iam::000000000000:role/CognitoImport"
-
-
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 @pytest.fixture

@@ -9,56 +9,16 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-
-PASSWORD = "Passw0rd!long"
-FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
-         "ALLOW_USER_SRP_AUTH"]
-
-
-# -- helpers shared by the other user/MFA/device/passkey test files ---------------------
-def new_pool(idp, **kwargs) -> tuple[dict, dict]:
-    """A pool and a public client allowing the password, SRP and refresh flows."""
-    client_kwargs = {"ExplicitAuthFlows": FLOWS, **kwargs.pop("client_kwargs", {})}
-    pool = idp.create_user_pool(PoolName=unique("pool"), **kwargs)["UserPool"]
-    client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName=unique("app"),
-                                         **client_kwargs)["UserPoolClient"]
-    return pool, client
-
-
-def new_user(idp, pool_id: str, username: str | None = None, attributes: dict | None = None,
-             password: str = PASSWORD) -> str:
-    """A CONFIRMED user with a permanent password."""
-    username = username or unique("user")
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": k, "Value": v} for k, v in (attributes or {}).items()])
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
-    return username
-
-
-def sign_in(idp, pool_id: str, client_id: str, username: str, password: str = PASSWORD) -> dict:
-    result = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id,
-                                     AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                                     AuthParameters={"USERNAME": username, "PASSWORD": password})
-    assert "AuthenticationResult" in result, result
-    return result["AuthenticationResult"]
-
-
-def signed_in(idp, attributes: dict | None = None, **pool_kwargs) -> tuple[dict, dict, str, str]:
-    """(pool, client, username, access token)."""
-    pool, client = new_pool(idp, **pool_kwargs)
-    username = new_user(idp, pool["Id"], attributes=attributes)
-    tokens = sign_in(idp, pool["Id"], client["ClientId"], username)
-    return pool, client, username, tokens["AccessToken"]
-
-
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def attrs_of(response: dict) -> dict:
-    return {a["Name"]: a["Value"] for a in response["UserAttributes"]}
+from helpers import (
+    AUTH_FLOWS,
+    PASSWORD,
+    admin_sign_in,
+    attrs_of,
+    error,
+    make_user,
+    pool_and_client,
+    signed_in,
+)
 
 
 # -- GetUser and token checks ----------------------------------------------------------
@@ -76,11 +36,11 @@ def test_get_user_returns_username_and_attributes(idp):
 
 
 def test_get_user_filters_by_client_read_attributes(idp):
-    pool, _client = new_pool(idp)
-    client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="narrow", ExplicitAuthFlows=FLOWS,
+    pool, _client = pool_and_client(idp)
+    client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="narrow", ExplicitAuthFlows=AUTH_FLOWS,
                                          ReadAttributes=["email"])["UserPoolClient"]
-    username = new_user(idp, pool["Id"], attributes={"email": "a@example.com", "given_name": "Al"})
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    username = make_user(idp, pool["Id"], attributes={"email": "a@example.com", "given_name": "Al"})
+    token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     attrs = attrs_of(idp.get_user(AccessToken=token))
     assert attrs["email"] == "a@example.com"
     assert "given_name" not in attrs
@@ -104,9 +64,9 @@ def test_get_user_refuses_invalid_tokens(idp, make_token):
 
 
 def test_get_user_refuses_id_token(idp):
-    pool, client = new_pool(idp)
-    username = new_user(idp, pool["Id"])
-    tokens = sign_in(idp, pool["Id"], client["ClientId"], username)
+    pool, client = pool_and_client(idp)
+    username = make_user(idp, pool["Id"])
+    tokens = admin_sign_in(idp, pool["Id"], client["ClientId"], username)
     with pytest.raises(ClientError) as exc:
         idp.get_user(AccessToken=tokens["IdToken"])
     assert error(exc) == ("NotAuthorizedException", "Invalid Access Token")
@@ -204,7 +164,7 @@ def test_verification_code_expires_after_a_day(idp, outbox, clock):
     idp.get_user_attribute_verification_code(AccessToken=token, AttributeName="email")
     code = outbox.last_code(pool_id=pool["Id"], username=username)
     clock.advance(24 * 3600 + 5)
-    fresh = sign_in(idp, pool["Id"], _client["ClientId"], username)["AccessToken"]
+    fresh = admin_sign_in(idp, pool["Id"], _client["ClientId"], username)["AccessToken"]
     with pytest.raises(ClientError) as exc:
         idp.verify_user_attribute(AccessToken=fresh, AttributeName="email", Code=code)
     assert error(exc) == ("ExpiredCodeException", "Invalid code provided, please request a code again.")
@@ -275,10 +235,10 @@ def test_delete_user_attributes(idp):
 
 
 def test_delete_required_attribute_refused(idp):
-    pool, client = new_pool(idp, Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
-                                          "Mutable": True}])
-    username = new_user(idp, pool["Id"], attributes={"email": "req@example.com"})
-    token = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    pool, client = pool_and_client(idp, Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
+                                                 "Mutable": True}])
+    username = make_user(idp, pool["Id"], attributes={"email": "req@example.com"})
+    token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     with pytest.raises(ClientError) as exc:
         idp.delete_user_attributes(AccessToken=token, UserAttributeNames=["email"])
     assert error(exc) == ("InvalidParameterException",
@@ -303,9 +263,9 @@ def test_delete_user(idp):
 def test_change_password(idp):
     pool, client, username, token = signed_in(idp)
     idp.change_password(AccessToken=token, PreviousPassword=PASSWORD, ProposedPassword="N3w-Passw0rd!")
-    sign_in(idp, pool["Id"], client["ClientId"], username, "N3w-Passw0rd!")
+    admin_sign_in(idp, pool["Id"], client["ClientId"], username, "N3w-Passw0rd!")
     with pytest.raises(ClientError) as exc:
-        sign_in(idp, pool["Id"], client["ClientId"], username, PASSWORD)
+        admin_sign_in(idp, pool["Id"], client["ClientId"], username, PASSWORD)
     assert error(exc) == ("NotAuthorizedException", "Incorrect username or password.")
 
 

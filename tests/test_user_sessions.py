@@ -7,41 +7,10 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
+from helpers import error, make_client, make_pool, make_user, refresh, tokens_for
 
-PASSWORD = "Passw0rd!"
 TRACKING_OFF = "Session tracking is not enabled for the user pool."
 TIER = "This feature is not available in the current tier of the user pool."
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
-
-
-def _pool(idp, tier="ESSENTIALS") -> str:
-    return idp.create_user_pool(PoolName=unique("sess"), UserPoolTier=tier)["UserPool"]["Id"]
-
-
-def _client(idp, pool_id, **extra) -> dict:
-    return idp.create_user_pool_client(UserPoolId=pool_id, ClientName=unique("c"), ExplicitAuthFlows=[
-        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], **extra)["UserPoolClient"]
-
-
-def _user(idp, pool_id) -> str:
-    name = unique("u")
-    idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True)
-    return name
-
-
-def _sign_in(idp, client, username) -> dict:
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                             AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]
-
-
-def _refresh(idp, client, tokens):
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="REFRESH_TOKEN_AUTH",
-                             AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})["AuthenticationResult"]
 
 
 def _track(idp, pool_id, max_per_user=20):
@@ -51,14 +20,14 @@ def _track(idp, pool_id, max_per_user=20):
 
 @pytest.fixture
 def setup(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     _track(idp, pool_id)
-    return pool_id, _client(idp, pool_id), _user(idp, pool_id)
+    return pool_id, make_client(idp, pool_id), make_user(idp, pool_id)
 
 
 # -- configuration ------------------------------------------------------------------------------------------
 def test_pool_configuration_defaults_and_replacement(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     got = idp.get_user_pool_session_configuration(UserPoolId=pool_id)
     assert {k: got[k] for k in ("UserPoolId", "UserSessionTracking", "TokenSession")} == {
         "UserPoolId": pool_id, "UserSessionTracking": "DISABLED", "TokenSession": {"MaxPerUser": 20}}
@@ -75,28 +44,28 @@ def test_pool_configuration_defaults_and_replacement(idp):
 def test_configuration_errors(idp):
     with pytest.raises(ClientError) as exc:
         idp.get_user_pool_session_configuration(UserPoolId="us-east-1_nothere1")
-    assert _err(exc) == ("ResourceNotFoundException", "User pool us-east-1_nothere1 does not exist.")
-    lite = _pool(idp, "LITE")
+    assert error(exc) == ("ResourceNotFoundException", "User pool us-east-1_nothere1 does not exist.")
+    lite = make_pool(idp, tier="LITE")
     with pytest.raises(ClientError) as exc:
         _track(idp, lite)
-    assert _err(exc) == ("FeatureUnavailableInTierException", TIER)
-    pool_id = _pool(idp)
+    assert error(exc) == ("FeatureUnavailableInTierException", TIER)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     with pytest.raises(ClientError) as exc:
         _track(idp, pool_id, 101)
-    assert _err(exc)[0] == "InvalidParameterException"
-    assert "Member must have value less than or equal to 100" in _err(exc)[1]
+    assert error(exc)[0] == "InvalidParameterException"
+    assert "Member must have value less than or equal to 100" in error(exc)[1]
 
 
 def test_client_configuration(idp):
-    pool_id = _pool(idp)
-    client = _client(idp, pool_id)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
+    client = make_client(idp, pool_id)
     cid = client["ClientId"]
     got = idp.get_user_pool_client_session_configuration(UserPoolId=pool_id, ClientId=cid)
     assert got["SSOSession"] == {"MaxValidityMinutes": 60} and got["ClientId"] == cid
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_client_session_configuration(UserPoolId=pool_id, ClientId=cid,
                                                        SSOSession={"MaxValidityMinutes": 0})
-    assert _err(exc) == ("InvalidParameterException", TRACKING_OFF)
+    assert error(exc) == ("InvalidParameterException", TRACKING_OFF)
     _track(idp, pool_id)
     out = idp.set_user_pool_client_session_configuration(UserPoolId=pool_id, ClientId=cid,
                                                          SSOSession={"MaxValidityMinutes": 0})
@@ -110,38 +79,38 @@ def test_client_configuration(idp):
         UserPoolId=pool_id, ClientId=cid)["SSOSession"] == {"MaxValidityMinutes": 0}
     with pytest.raises(ClientError) as exc:
         idp.get_user_pool_client_session_configuration(UserPoolId=pool_id, ClientId="a" * 26)
-    assert _err(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
-    lite = _pool(idp, "LITE")
-    lite_client = _client(idp, lite)
+    assert error(exc) == ("ResourceNotFoundException", f"User pool client {'a' * 26} does not exist.")
+    lite = make_pool(idp, tier="LITE")
+    lite_client = make_client(idp, lite)
     with pytest.raises(ClientError) as exc:
         idp.set_user_pool_client_session_configuration(UserPoolId=lite, ClientId=lite_client["ClientId"],
                                                        SSOSession={"MaxValidityMinutes": 5})
-    assert _err(exc) == ("FeatureUnavailableInTierException", TIER)
+    assert error(exc) == ("FeatureUnavailableInTierException", TIER)
 
 
 # -- listing ---------------------------------------------------------------------------------------------------
 def test_tracking_off_refuses_listing(idp):
-    pool_id = _pool(idp)
-    client = _client(idp, pool_id)
-    name = _user(idp, pool_id)
-    tokens = _sign_in(idp, client, name)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
+    client = make_client(idp, pool_id)
+    name = make_user(idp, pool_id)
+    tokens = tokens_for(idp, client, name)
     with pytest.raises(ClientError) as exc:
         idp.list_user_sessions(AccessToken=tokens["AccessToken"])
-    assert _err(exc) == ("InvalidParameterException", TRACKING_OFF)
+    assert error(exc) == ("InvalidParameterException", TRACKING_OFF)
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)
-    assert _err(exc) == ("InvalidParameterException", TRACKING_OFF)
+    assert error(exc) == ("InvalidParameterException", TRACKING_OFF)
     with pytest.raises(ClientError) as exc:
         idp.admin_revoke_user_session(UserPoolId=pool_id, Username=name, SessionId="tkn" + "a" * 25)
-    assert _err(exc) == ("InvalidParameterException", TRACKING_OFF)
+    assert error(exc) == ("InvalidParameterException", TRACKING_OFF)
 
 
 def test_list_sessions_across_clients(idp, setup, clock):
     pool_id, client, name = setup
-    other = _client(idp, pool_id)
-    first = _sign_in(idp, client, name)
+    other = make_client(idp, pool_id)
+    first = tokens_for(idp, client, name)
     clock.advance(10)
-    second = _sign_in(idp, other, name)
+    second = tokens_for(idp, other, name)
     listed = idp.list_user_sessions(AccessToken=second["AccessToken"])["Sessions"]
     assert len(listed) == 2
     for s in listed:
@@ -161,10 +130,10 @@ def test_list_sessions_across_clients(idp, setup, clock):
 
 def test_refresh_stays_in_its_session_and_updates_last_active(idp, setup, clock):
     pool_id, client, name = setup
-    tokens = _sign_in(idp, client, name)
+    tokens = tokens_for(idp, client, name)
     [before] = idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"]
     clock.advance(600)
-    refreshed = _refresh(idp, client, tokens)
+    refreshed = refresh(idp, client, tokens["RefreshToken"])["AuthenticationResult"]
     [after] = idp.list_user_sessions(AccessToken=refreshed["AccessToken"])["Sessions"]
     assert after["SessionId"] == before["SessionId"] and after["IsCurrentSession"] is True
     assert after["CreateDate"] == before["CreateDate"]
@@ -172,27 +141,27 @@ def test_refresh_stays_in_its_session_and_updates_last_active(idp, setup, clock)
 
 
 def test_sessions_before_tracking_are_not_listed(idp, clock):
-    pool_id = _pool(idp)
-    client = _client(idp, pool_id)
-    name = _user(idp, pool_id)
-    _sign_in(idp, client, name)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
+    client = make_client(idp, pool_id)
+    name = make_user(idp, pool_id)
+    tokens_for(idp, client, name)
     clock.advance(5)
     _track(idp, pool_id)
     clock.advance(5)
-    tokens = _sign_in(idp, client, name)
+    tokens = tokens_for(idp, client, name)
     listed = idp.list_user_sessions(AccessToken=tokens["AccessToken"])["Sessions"]
     assert len(listed) == 1 and listed[0]["IsCurrentSession"] is True
 
 
 def test_expired_and_signed_out_sessions_are_not_listed(idp, clock):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     _track(idp, pool_id)
-    client = _client(idp, pool_id, RefreshTokenValidity=1, TokenValidityUnits={"RefreshToken": "hours"})
-    name = _user(idp, pool_id)
-    _sign_in(idp, client, name)
+    client = make_client(idp, pool_id, RefreshTokenValidity=1, TokenValidityUnits={"RefreshToken": "hours"})
+    name = make_user(idp, pool_id)
+    tokens_for(idp, client, name)
     clock.advance(3601)
     assert idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"] == []
-    tokens = _sign_in(idp, client, name)
+    tokens = tokens_for(idp, client, name)
     idp.global_sign_out(AccessToken=tokens["AccessToken"])
     assert idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"] == []
 
@@ -201,118 +170,118 @@ def test_list_errors(idp, setup):
     pool_id, client, name = setup
     with pytest.raises(ClientError) as exc:
         idp.list_user_sessions(AccessToken="not.a.token")
-    assert _err(exc) == ("NotAuthorizedException", "Invalid Access Token")
+    assert error(exc) == ("NotAuthorizedException", "Invalid Access Token")
     with pytest.raises(ClientError) as exc:
         idp.admin_list_user_sessions(UserPoolId=pool_id, Username="nobody")
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
-    tokens = _sign_in(idp, client, name)
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
+    tokens = tokens_for(idp, client, name)
     with pytest.raises(ClientError) as exc:
         idp.list_user_sessions(AccessToken=tokens["AccessToken"], NextToken="garbage")
-    assert _err(exc)[0] == "InvalidParameterException"
+    assert error(exc)[0] == "InvalidParameterException"
 
 
 # -- revoking ---------------------------------------------------------------------------------------------------
 def test_revoke_another_session(idp, setup):
     pool_id, client, name = setup
-    old = _sign_in(idp, client, name)
-    current = _sign_in(idp, client, name)
+    old = tokens_for(idp, client, name)
+    current = tokens_for(idp, client, name)
     listed = idp.list_user_sessions(AccessToken=current["AccessToken"])["Sessions"]
     target = next(s["SessionId"] for s in listed if not s["IsCurrentSession"])
     idp.revoke_user_session(AccessToken=current["AccessToken"], SessionId=target)
     with pytest.raises(ClientError) as exc:
         idp.get_user(AccessToken=old["AccessToken"])
-    assert _err(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
     with pytest.raises(ClientError) as exc:
-        _refresh(idp, client, old)
-    assert _err(exc) == ("NotAuthorizedException", "Refresh Token has been revoked")
+        refresh(idp, client, old["RefreshToken"])
+    assert error(exc) == ("NotAuthorizedException", "Refresh Token has been revoked")
     assert idp.get_user(AccessToken=current["AccessToken"])["Username"] == name
     remaining = idp.list_user_sessions(AccessToken=current["AccessToken"])["Sessions"]
     assert [s["IsCurrentSession"] for s in remaining] == [True]
     with pytest.raises(ClientError) as exc:
         idp.revoke_user_session(AccessToken=current["AccessToken"], SessionId=target,
                                 RevokeAssociatedSessions="LINKED")
-    assert _err(exc) == ("ResourceNotFoundException", f"Session {target} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Session {target} does not exist.")
 
 
 def test_cannot_revoke_the_current_session(idp, setup):
     _pool_id, client, name = setup
-    tokens = _sign_in(idp, client, name)
+    tokens = tokens_for(idp, client, name)
     [current] = idp.list_user_sessions(AccessToken=tokens["AccessToken"])["Sessions"]
     with pytest.raises(ClientError) as exc:
         idp.revoke_user_session(AccessToken=tokens["AccessToken"], SessionId=current["SessionId"])
-    assert _err(exc) == ("InvalidParameterException",
-                         "The current session cannot be revoked; use GlobalSignOut or RevokeToken to end it.")
+    assert error(exc) == ("InvalidParameterException",
+                          "The current session cannot be revoked; use GlobalSignOut or RevokeToken to end it.")
 
 
 def test_other_users_session_is_not_found(idp, setup):
     pool_id, client, name = setup
-    other = _user(idp, pool_id)
-    _sign_in(idp, client, other)
+    other = make_user(idp, pool_id)
+    tokens_for(idp, client, other)
     [theirs] = idp.admin_list_user_sessions(UserPoolId=pool_id, Username=other)["Sessions"]
-    mine = _sign_in(idp, client, name)
+    mine = tokens_for(idp, client, name)
     with pytest.raises(ClientError) as exc:
         idp.revoke_user_session(AccessToken=mine["AccessToken"], SessionId=theirs["SessionId"])
-    assert _err(exc) == ("ResourceNotFoundException", f"Session {theirs['SessionId']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Session {theirs['SessionId']} does not exist.")
     with pytest.raises(ClientError) as exc:
         idp.admin_revoke_user_session(UserPoolId=pool_id, Username=name, SessionId=theirs["SessionId"])
-    assert _err(exc) == ("ResourceNotFoundException", f"Session {theirs['SessionId']} does not exist.")
+    assert error(exc) == ("ResourceNotFoundException", f"Session {theirs['SessionId']} does not exist.")
 
 
 def test_admin_revoke(idp, setup):
     pool_id, client, name = setup
-    tokens = _sign_in(idp, client, name)
+    tokens = tokens_for(idp, client, name)
     [session] = idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"]
     idp.admin_revoke_user_session(UserPoolId=pool_id, Username=name, SessionId=session["SessionId"],
                                   RevokeAssociatedSessions="NONE")
     with pytest.raises(ClientError) as exc:
         idp.get_user(AccessToken=tokens["AccessToken"])
-    assert _err(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    assert error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
     assert idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"] == []
     with pytest.raises(ClientError) as exc:
         idp.admin_revoke_user_session(UserPoolId=pool_id, Username="nobody", SessionId=session["SessionId"])
-    assert _err(exc) == ("UserNotFoundException", "User does not exist.")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")
 
 
 # -- MaxPerUser ----------------------------------------------------------------------------------------------------
 def test_max_per_user_evicts_least_recently_used(idp, clock):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     _track(idp, pool_id, 2)
-    client = _client(idp, pool_id)
-    name = _user(idp, pool_id)
-    first = _sign_in(idp, client, name)
+    client = make_client(idp, pool_id)
+    name = make_user(idp, pool_id)
+    first = tokens_for(idp, client, name)
     clock.advance(10)
-    second = _sign_in(idp, client, name)
+    second = tokens_for(idp, client, name)
     clock.advance(10)
-    _refresh(idp, client, first)  # the first session is now the more recently used one
+    refresh(idp, client, first["RefreshToken"])  # the first session is now the more recently used one
     clock.advance(10)
-    third = _sign_in(idp, client, name)
+    third = tokens_for(idp, client, name)
     with pytest.raises(ClientError) as exc:
-        _refresh(idp, client, second)
-    assert _err(exc) == ("NotAuthorizedException", "Refresh Token has been revoked")
-    assert _refresh(idp, client, first)["AccessToken"]
+        refresh(idp, client, second["RefreshToken"])
+    assert error(exc) == ("NotAuthorizedException", "Refresh Token has been revoked")
+    assert refresh(idp, client, first["RefreshToken"])["AuthenticationResult"]["AccessToken"]
     listed = idp.list_user_sessions(AccessToken=third["AccessToken"])["Sessions"]
     assert len(listed) == 2
 
 
 def test_lowering_the_limit_applies_at_next_sign_in(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     _track(idp, pool_id, 5)
-    client = _client(idp, pool_id)
-    name = _user(idp, pool_id)
+    client = make_client(idp, pool_id)
+    name = make_user(idp, pool_id)
     for _ in range(4):
-        _sign_in(idp, client, name)
+        tokens_for(idp, client, name)
     _track(idp, pool_id, 1)
     assert len(idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"]) == 4
-    _sign_in(idp, client, name)
+    tokens_for(idp, client, name)
     assert len(idp.admin_list_user_sessions(UserPoolId=pool_id, Username=name)["Sessions"]) == 1
 
 
 def test_no_limit_without_tracking(idp):
-    pool_id = _pool(idp)
+    pool_id = make_pool(idp, tier="ESSENTIALS")
     idp.set_user_pool_session_configuration(UserPoolId=pool_id, UserSessionTracking="DISABLED",
                                             TokenSession={"MaxPerUser": 1})
-    client = _client(idp, pool_id)
-    name = _user(idp, pool_id)
-    first = _sign_in(idp, client, name)
-    _sign_in(idp, client, name)
-    assert _refresh(idp, client, first)["AccessToken"]
+    client = make_client(idp, pool_id)
+    name = make_user(idp, pool_id)
+    first = tokens_for(idp, client, name)
+    tokens_for(idp, client, name)
+    assert refresh(idp, client, first["RefreshToken"])["AuthenticationResult"]["AccessToken"]

@@ -7,17 +7,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from conftest import unique
+from helpers import attrs_of, error
 
 PASSWORD = "Passw0rd!"
-
-
-def error(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def attrs_of(user: dict) -> dict:
-    return {a["Name"]: a["Value"] for a in user.get("UserAttributes", user.get("Attributes", []))}
 
 
 @pytest.fixture

@@ -14,14 +14,10 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from test_user_self import FLOWS, error, new_pool, new_user, sign_in
+from helpers import AUTH_FLOWS, admin_sign_in, b64url, error, make_user, pool_and_client
 
 RP_ID = "localhost"
 ORIGIN = "http://localhost:3000"
-
-
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def unb64url(text: str) -> bytes:
@@ -78,9 +74,8 @@ class Authenticator:
 
 
 def passkey_pool(idp, rp_id: str | None = RP_ID, factors: list[str] | None = None) -> tuple[dict, dict]:
-    pool, client = new_pool(idp, Policies={"SignInPolicy": {
-        "AllowedFirstAuthFactors": factors or ["PASSWORD", "WEB_AUTHN"]}},
-        client_kwargs={"ExplicitAuthFlows": FLOWS + ["ALLOW_USER_AUTH"]})
+    pool, client = pool_and_client(idp, AUTH_FLOWS + ["ALLOW_USER_AUTH"], Policies={"SignInPolicy": {
+        "AllowedFirstAuthFactors": factors or ["PASSWORD", "WEB_AUTHN"]}})
     if rp_id:
         idp.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration="OFF",
                                      WebAuthnConfiguration={"RelyingPartyId": rp_id, "UserVerification": "preferred"})
@@ -88,8 +83,8 @@ def passkey_pool(idp, rp_id: str | None = RP_ID, factors: list[str] | None = Non
 
 
 def user_token(idp, pool: dict, client: dict) -> tuple[str, str]:
-    username = new_user(idp, pool["Id"], attributes={"email": "pk@example.com"})
-    return username, sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    username = make_user(idp, pool["Id"], attributes={"email": "pk@example.com"})
+    return username, admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
 
 
 def registration_started(idp) -> tuple[str, dict]:
@@ -178,7 +173,7 @@ def test_registration_challenge_expires(idp, clock):
     _username, token = user_token(idp, pool, client)
     options = idp.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
     clock.advance(181)
-    fresh = sign_in(idp, pool["Id"], client["ClientId"], _username)["AccessToken"]
+    fresh = admin_sign_in(idp, pool["Id"], client["ClientId"], _username)["AccessToken"]
     with pytest.raises(ClientError) as exc:
         idp.complete_web_authn_registration(AccessToken=fresh, Credential=Authenticator().register(options))
     assert error(exc)[0] == "WebAuthnChallengeNotFoundException"
@@ -269,8 +264,8 @@ def test_admin_delete_user_removes_passkeys(idp):
     username, token = user_token(idp, pool, client)
     register(idp, token, Authenticator())
     idp.admin_delete_user(UserPoolId=pool["Id"], Username=username)
-    new_user(idp, pool["Id"], username)
-    fresh = sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    make_user(idp, pool["Id"], username)
+    fresh = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     assert idp.list_web_authn_credentials(AccessToken=fresh)["Credentials"] == []
 
 

@@ -26,6 +26,7 @@ import pytest
 import requests
 from botocore.loaders import create_loader
 from conftest import make_client, unique
+from helpers import java_timestamp, pool_client_user
 from node_runner import NODE_DIR, requires_node
 from wire_recorder import RecordingProxy
 
@@ -33,6 +34,7 @@ from emulator.userpools.model import srp
 
 IDP = "AWSCognitoIdentityProviderService."
 PASSWORD = "Passw0rd!Wire"
+FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 # What the emulator needs to see on an admin call (signatures are read, not checked, by default).
 SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAEMULATORTEST/20260101/us-east-1/cognito-idp/"
                            "aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00",
@@ -80,27 +82,11 @@ def refused(response: requests.Response, status: int, code: str) -> str:
     return body.get("message") or body.get("Message")
 
 
-def _pool(idp, **extra) -> tuple[str, str, str]:
-    pool_id = idp.create_user_pool(PoolName=unique("wire"), **extra)["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=[
-        "ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-    username = unique("wire")
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
-    return pool_id, client_id, username
-
-
-def _identity_js_timestamp(now: float) -> str:
-    """DateHelper.getNowString(): the day of the month is not zero-padded."""
-    t = dt.datetime.fromtimestamp(now, dt.UTC)
-    return t.strftime("%a %b ") + str(t.day) + t.strftime(" %H:%M:%S UTC %Y")
-
-
 # -- the JS libraries' own shapes ------------------------------------------------------------------
 def test_identity_js_requests_as_it_sends_them(endpoint, idp, clock):
     """SRP sign-in with "ClientMetadata":{}, the PASSWORD_VERIFIER retry with "DEVICE_KEY":null, a refresh
     with "DEVICE_KEY":null and listDevices(10, null): every null is absent and every request accepted."""
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     a = int.from_bytes(os.urandom(128), "big") % srp.N
     big_a = pow(srp.G, a, srp.N)
     start = ok(send(endpoint, "InitiateAuth", {
@@ -110,7 +96,7 @@ def test_identity_js_requests_as_it_sends_them(endpoint, idp, clock):
     assert start["ChallengeName"] == "PASSWORD_VERIFIER"
     pool_name, user_id = srp.pool_name(pool_id), params["USER_ID_FOR_SRP"]
     key = srp.client_session_key(pool_name, user_id, PASSWORD, a, int(params["SRP_B"], 16), int(params["SALT"], 16))
-    stamp = _identity_js_timestamp(clock.now())
+    stamp = java_timestamp(clock.now())
     done = ok(send(endpoint, "RespondToAuthChallenge", {
         "ChallengeName": "PASSWORD_VERIFIER", "ClientId": client_id, "ChallengeResponses": {
             "USERNAME": user_id, "PASSWORD_CLAIM_SECRET_BLOCK": params["SECRET_BLOCK"], "TIMESTAMP": stamp,
@@ -150,7 +136,7 @@ def test_browser_preflights_and_headers_without_a_user_agent(endpoint, idp):
         allowed = {h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
         assert set(headers.split(",")) <= allowed, (client, set(headers.split(",")) - allowed)
 
-    _pool_id, client_id, username = _pool(idp)
+    _pool_id, client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     r = send(endpoint, "InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "AuthParameters": {
         "USERNAME": username, "PASSWORD": PASSWORD}, "ClientId": client_id}, AMPLIFY)
     assert "AccessToken" in ok(r)["AuthenticationResult"]
@@ -186,7 +172,7 @@ def test_no_client_compresses_cognito_requests():
 def test_what_boto3_sends(endpoint, idp):
     """boto3 through the recording proxy: JSON 1.1, uncompressed, a signed admin call and an unsigned
     public one (botocore does not sign operations whose model says auth none)."""
-    pool_id, client_id, username = _pool(idp)
+    pool_id, client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     proxy = RecordingProxy(endpoint)
     try:
         client = make_client("cognito-idp", proxy.url)
@@ -232,7 +218,7 @@ def test_what_the_js_sdk_v3_sends(endpoint):
 def test_content_type_variants_real_clients_send(endpoint, idp):
     """Every real client sends exactly application/x-amz-json-1.1 (above); a charset parameter, which
     some HTTP stacks append, does not change the media type."""
-    _pool_id, client_id, username = _pool(idp)
+    _pool_id, client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     body = {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
             "AuthParameters": {"USERNAME": username, "PASSWORD": PASSWORD}}
     for ctype in ("application/x-amz-json-1.1", "application/x-amz-json-1.1; charset=utf-8",
@@ -245,7 +231,7 @@ def test_content_type_variants_real_clients_send(endpoint, idp):
 def test_unknown_members_are_ignored(endpoint, idp):
     """A client built from a newer model sends members this model lacks: AWS ignores unknown keys at
     every level (top, nested structure, list element), and so must the emulator."""
-    pool_id, client_id, _ = _pool(idp)
+    pool_id, client_id, _ = pool_client_user(idp, FLOWS, PASSWORD)
     username = unique("extra")
     r = send(endpoint, "SignUp", {
         "ClientId": client_id, "Username": username, "Password": PASSWORD, "FutureTopLevel": {"a": [1, None]},
@@ -260,7 +246,7 @@ def test_unknown_members_are_ignored(endpoint, idp):
 def test_empty_strings_for_optional_members(endpoint, idp):
     """An empty string is a present value: checked against the member's constraints (each failing one
     reported, length before pattern); where the member has no minimum it is accepted."""
-    pool_id, _client_id, username = _pool(idp)
+    pool_id, _client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     r = send(endpoint, "ListUsers", {"UserPoolId": pool_id, "PaginationToken": ""}, {**IDENTITY_JS, **SIGNED})
     assert refused(r, 400, "InvalidParameterException") == (
         "2 validation errors detected: Value '' at 'paginationToken' failed to satisfy constraint: Member must "
@@ -273,7 +259,7 @@ def test_empty_strings_for_optional_members(endpoint, idp):
 
 def test_integral_numbers_sent_as_floats(endpoint, idp):
     """Python's json writes 10.0 for a float; an integer member takes the number's value."""
-    pool_id, _client_id, username = _pool(idp)
+    pool_id, _client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     idp.admin_create_user(UserPoolId=pool_id, Username=unique("second"), MessageAction="SUPPRESS")
     page = ok(send(endpoint, "ListUsers", literal({"UserPoolId": pool_id, "Limit": "@n@"}, n="1.0"), {**IDENTITY_JS, **SIGNED}))
     assert len(page["Users"]) == 1 and page["PaginationToken"]
@@ -304,7 +290,7 @@ def test_integral_numbers_sent_as_floats(endpoint, idp):
     (False, "FALSE_VALUE can not be converted to a String"),
 ])
 def test_non_string_attribute_value(endpoint, idp, value, message):
-    _pool_id, client_id, _ = _pool(idp)
+    _pool_id, client_id, _ = pool_client_user(idp, FLOWS, PASSWORD)
     r = send(endpoint, "SignUp", {"ClientId": client_id, "Username": unique("typed"), "Password": PASSWORD,
                                   "UserAttributes": [{"Name": "custom:age", "Value": value}]}, AMPLIFY)
     assert refused(r, 400, "SerializationException") == message
@@ -315,13 +301,13 @@ def test_non_string_attribute_value(endpoint, idp, value, message):
     ("true", "TRUE_VALUE can not be converted to an Integer"),
 ])
 def test_non_number_limit(endpoint, idp, raw, message):
-    pool_id, _client_id, _ = _pool(idp)
+    pool_id, _client_id, _ = pool_client_user(idp, FLOWS, PASSWORD)
     r = send(endpoint, "ListUsers", literal({"UserPoolId": pool_id, "Limit": "@n@"}, n=raw), {**IDENTITY_JS, **SIGNED})
     assert refused(r, 400, "SerializationException") == message
 
 
 def test_decimal_limit_is_truncated(endpoint, idp):
-    pool_id, _client_id, _ = _pool(idp)
+    pool_id, _client_id, _ = pool_client_user(idp, FLOWS, PASSWORD)
     idp.admin_create_user(UserPoolId=pool_id, Username=unique("second"), MessageAction="SUPPRESS")
     page = ok(send(endpoint, "ListUsers", literal({"UserPoolId": pool_id, "Limit": "@n@"}, n="1.5"), {**IDENTITY_JS, **SIGNED}))
     assert len(page["Users"]) == 1

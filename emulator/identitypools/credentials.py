@@ -4,10 +4,10 @@ STS-shaped temporary credentials, remembered so the emulator knows whose they ar
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 import string
 
+from emulator import digests
 from emulator.identitypools import errors, registry
 from emulator.identitypools.identities import identity_for_request
 from emulator.identitypools.logins import Login, saml_role
@@ -39,10 +39,6 @@ AMBIGUOUS_DENIED = "The ambiguous role mapping rules denied this request."
 _UPPER = string.ascii_uppercase + string.digits
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue(ctx, *, role_arn: str, identity_id: str | None, pool_id: str | None,
           duration: int = CREDENTIALS_SECONDS, details: dict | None = None) -> dict:
     """New temporary credentials for `role_arn`, stored with whose they are."""
@@ -55,7 +51,7 @@ def issue(ctx, *, role_arn: str, identity_id: str | None, pool_id: str | None,
     expiration = float(int(now) + duration)
     ctx.db.execute("INSERT INTO identity_credentials(access_key_id, secret_key, session_token_hash, identity_id, "
                    "pool_id, role_arn, expiration, created, details) VALUES(?,?,?,?,?,?,?,?,?)",
-                   (access_key, secret, _hash(session), identity_id, pool_id, role_arn, expiration, now,
+                   (access_key, secret, digests.digest(session), identity_id, pool_id, role_arn, expiration, now,
                     dumps(details or {})))
     return {"AccessKeyId": access_key, "SecretKey": secret, "SessionToken": session, "Expiration": expiration}
 
@@ -76,15 +72,7 @@ def identity_for_access_key(db, access_key_id: str, now: float, session_token: s
             "Expiration": row["expiration"], "Expired": now >= row["expiration"],
             # Cognito's own role session name is CognitoIdentityCredentials.
             "SessionName": loads(row["details"], {}).get("session_name") or "CognitoIdentityCredentials",
-            "TokenMatches": session_token is not None and row["session_token_hash"] == _hash(session_token)}
-
-
-def forget_identity(db, identity_id: str) -> None:
-    db.execute("DELETE FROM identity_credentials WHERE identity_id = ?", (identity_id,))
-
-
-def forget_pool(db, pool_id: str) -> None:
-    db.execute("DELETE FROM identity_credentials WHERE pool_id = ?", (pool_id,))
+            "TokenMatches": session_token is not None and digests.matches(session_token, row["session_token_hash"])}
 
 
 # -- role choice ------------------------------------------------------------------------

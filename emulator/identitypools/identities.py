@@ -213,11 +213,6 @@ def identity_for_request(ctx, identity_id: str, raw_logins: dict | None) -> tupl
     return pool, identity, logins, resolved
 
 
-def delete_pool_identities(db, pool_id: str) -> None:
-    """Everything of the identity pool's identities (logins, credentials, Sync data)."""
-    delete_owned(db, "identity_pool", pool_id)
-
-
 # -- operations -----------------------------------------------------------------------
 @registry.handler
 def get_id(ctx, req):

@@ -48,10 +48,6 @@ def not_found(pool_id: str) -> ServiceError:
     return errors.ResourceNotFoundException(f"IdentityPool '{pool_id}' not found.")
 
 
-def pool_arn(region: str, account_id: str, pool_id: str) -> str:
-    return f"arn:aws:cognito-identity:{region}:{account_id}:identitypool/{pool_id}"
-
-
 def _row_to_pool(row) -> dict:
     config = loads(row["config"], {})
     pool = {"IdentityPoolId": row["id"], "IdentityPoolName": row["name"],

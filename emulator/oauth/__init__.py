@@ -28,8 +28,9 @@ from emulator.oauth import (
     saml,
 )
 
-# Every route module is imported above: its routes are on its Blueprint.
-ROUTES = (pages, challenge_pages, account_pages)
+# Every route module is imported above: its routes are on its Blueprint (managed login's pages
+# are spread over these three modules).
+MANAGED_LOGIN_PAGES = (pages, challenge_pages, account_pages)
 BLUEPRINTS = (managed_login.blueprint, endpoints.blueprint, federation.blueprint, saml.blueprint)
 
 

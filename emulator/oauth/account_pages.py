@@ -20,8 +20,8 @@ from emulator.oauth.managed_login import (
     page_request,
     require_cognito,
 )
+from emulator.userpools import errors
 from emulator.userpools.model import attributes, users
-from emulator.userpools.ops import signup
 from emulator.userpools.signin import flows
 from protocol import ServiceError
 
@@ -103,8 +103,8 @@ def signup_submit(ctx) -> Response:
         username = attrs.get("email") if "email" in by_attribute and attrs.get("email") else attrs.get(
             "phone_number", "")
     if not username:
-        raise ServiceError("InvalidParameterException", "Username cannot be empty")
-    result = call_operation(signup.sign_up, ctx, areq.client, username, Password=form.get("password") or "",
+        raise errors.InvalidParameterException("Username cannot be empty")
+    result = call_operation("SignUp", ctx, areq.client, username, Password=form.get("password") or "",
                             UserAttributes=[{"Name": k, "Value": v} for k, v in attrs.items()])
     user = find_user(ctx, areq.pool, username)
     if result.get("UserConfirmed"):
@@ -127,12 +127,12 @@ def confirm_submit(ctx) -> Response:
     session = form.get("session") or ""
     areq = page_request(ctx)
     if form.get("resend"):
-        details = call_operation(signup.resend_confirmation_code, ctx, areq.client, username)
+        details = call_operation("ResendConfirmationCode", ctx, areq.client, username)
         return render("confirm.html", areq=areq, username=username, session=session, destination=delivered_to(details))
     code = (form.get("confirmation_code") or form.get("code") or "").strip()
     if not code:
-        raise ServiceError("InvalidParameterException", "Please enter the code.")
-    call_operation(signup.confirm_sign_up, ctx, areq.client, username, ConfirmationCode=code)
+        raise errors.InvalidParameterException("Please enter the code.")
+    call_operation("ConfirmSignUp", ctx, areq.client, username, ConfirmationCode=code)
     user = find_user(ctx, areq.pool, username)
     flow = common.take_flow(ctx, session, "confirm", areq.client["ClientId"])
     if flow is not None and user is not None and flow["username"] == user["username"]:
@@ -154,8 +154,8 @@ def forgot_submit(ctx) -> Response:
     areq = page_request(ctx)
     require_cognito(areq)
     if not username:
-        raise ServiceError("InvalidParameterException", "Username cannot be empty")
-    details = call_operation(signup.forgot_password, ctx, areq.client, username)
+        raise errors.InvalidParameterException("Username cannot be empty")
+    details = call_operation("ForgotPassword", ctx, areq.client, username)
     return render("confirm_forgot_password.html", areq=areq, username=username, destination=delivered_to(details))
 
 
@@ -173,7 +173,7 @@ def confirm_forgot_submit(ctx) -> Response:
     areq = page_request(ctx)
     password = form.get("password") or ""
     if form.get("confirmPassword") is not None and form.get("confirmPassword") != password:
-        raise ServiceError("InvalidParameterException", "Passwords do not match.")
-    call_operation(signup.confirm_forgot_password, ctx, areq.client, username,
+        raise errors.InvalidParameterException("Passwords do not match.")
+    call_operation("ConfirmForgotPassword", ctx, areq.client, username,
                    ConfirmationCode=(form.get("code") or "").strip(), Password=password)
     return login_page(ctx, areq, notice="Your password has been changed. Please sign in.", username=username)

@@ -29,10 +29,10 @@ from werkzeug.wrappers import Response
 
 from emulator.oauth import common
 from emulator.oauth.common import AuthRequest, Outcome, render
-from emulator.oauth.managed_login import blueprint, expired_page, page_request
+from emulator.oauth.managed_login import blueprint, expired_page, page_request, run_operation
+from emulator.userpools import errors
 from emulator.userpools.accounts import mfa
 from emulator.userpools.model import attributes
-from emulator.userpools.ops import mfa as mfa_operations
 from emulator.userpools.signin import challenges
 from emulator.userpools.signin.engine import SignIn, Step
 from protocol import ServiceError
@@ -74,7 +74,7 @@ class NewPasswordPage(ChallengePage):
         password = form.get("password") or form.get("newPassword") or ""
         confirm = form.get("confirmPassword")
         if confirm is not None and confirm != password:
-            raise ServiceError("InvalidParameterException", "Passwords do not match.")
+            raise errors.InvalidParameterException("Passwords do not match.")
         updates = {f"userAttributes.{k}": v for k, v in _required_attributes(form).items() if v}
         return {"NEW_PASSWORD": password, **updates}
 
@@ -119,7 +119,7 @@ class TotpSetupPage(ChallengePage):
     def show(self, ctx, areq, step, error=None, status=200):
         secret, session = step.parameters.get("SECRET_CODE"), step.session
         if not secret:
-            associated = mfa_operations.associate_software_token(ctx, {"Session": session})
+            associated = run_operation(ctx, "AssociateSoftwareToken", {"Session": session})
             secret, session = associated["SecretCode"], associated["Session"]
         uri = pyotp.TOTP(secret).provisioning_uri(name=step.user["username"],
                                                   issuer_name=areq.pool.get("Name") or "Cognito")
@@ -133,7 +133,7 @@ class TotpSetupPage(ChallengePage):
         return {}
 
     def answer(self, ctx, areq, sign_in, form):
-        verified = mfa_operations.verify_software_token(ctx, {
+        verified = run_operation(ctx, "VerifySoftwareToken", {
             "Session": form.get("session"), "UserCode": (form.get("code") or "").strip(),
             "FriendlyDeviceName": form.get("deviceName") or None})
         verified_sign_in = challenges.resume_hosted(ctx, areq.pool, areq.client, verified["Session"])
@@ -165,13 +165,16 @@ def present(ctx, areq: AuthRequest, step: Step) -> Response:
 
 # -- answering a page ----------------------------------------------------------------------------
 def _resumed(ctx, areq: AuthRequest, page: ChallengePage | None = None) -> SignIn | None:
-    """The sign-in the form's session continues (None when it cannot, or waits for another page)."""
+    """The sign-in the form's session continues (None when it cannot: the session is unknown,
+    spent or expired, its user is gone, or it waits for another page's challenge)."""
     try:
         sign_in = challenges.resume_hosted(ctx, areq.pool, areq.client, request.form.get("session"))
     except ServiceError:
         return None
     shown = PAGES.get(sign_in.challenge or "")
-    return sign_in if shown is not None and (page is None or shown is page) else None
+    if sign_in.user is None or shown is None or (page is not None and shown is not page):
+        return None
+    return sign_in
 
 
 def _answer(ctx, page: ChallengePage) -> Response:

@@ -21,6 +21,7 @@ import jinja2
 from flask import current_app, request
 from werkzeug.wrappers import Response
 
+from emulator.digests import digest
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools.accounts import cimd, tokens
 from emulator.userpools.model import clients, domains, pools, secret_hash, users
@@ -85,10 +86,6 @@ _templates = jinja2.Environment(
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -148,21 +145,14 @@ EMULATOR = "cognito_emulator"  # the key of the emulator in the Flask app's exte
 
 
 def _in_transaction(work: Callable[[Any], Response]) -> Response:
-    """`work(ctx)` inside one store transaction with the emulator clock loaded (rolled back when it
-    raises); an Outcome raised by it is answered as is."""
+    """`work(ctx)` in one of the emulator's units of work (rolled back when it raises); an Outcome
+    raised by it is answered as is."""
     emulator = current_app.extensions[EMULATOR]
-    after: list = []
     try:
-        with emulator.store.transaction() as db:
-            emulator.clock.load(db)
-            ctx = emulator.context(db, request._get_current_object(), operation=request.path, service="oauth")
-            ctx.after_commit = after
-            result = work(ctx)
+        with emulator.unit_of_work(request._get_current_object(), operation=request.path, service="oauth") as ctx:
+            return work(ctx)
     except Outcome as outcome:
         return outcome.response
-    for hook in after:
-        hook()
-    return result
 
 
 def unit_of_work(on_error: Callable[[Any, ServiceError], Response] | None = None):

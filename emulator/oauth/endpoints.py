@@ -15,9 +15,11 @@ from flask import Blueprint, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from emulator import digests
 from emulator.oauth import common
+from emulator.userpools import errors
 from emulator.userpools.accounts import tokens
-from emulator.userpools.model import attributes, clients, codes, keys, pools, users
+from emulator.userpools.model import attributes, clients, keys, pools, users
 from emulator.userpools.outbound import triggers
 from protocol import ServiceError
 
@@ -143,13 +145,13 @@ class AuthorizationCode(Grant):
         code, redirect_uri = form.get("code"), form.get("redirect_uri")
         if not code or not redirect_uri:
             raise OAuthError("invalid_request")
-        row = ctx.db.execute("SELECT * FROM oauth_codes WHERE code_hash = ?", (common.digest(code),)).fetchone()
+        row = ctx.db.execute("SELECT * FROM oauth_codes WHERE code_hash = ?", (digests.digest(code),)).fetchone()
         if row is None or row["client_id"] != client["ClientId"] or row["used"] is not None \
                 or ctx.now() >= row["expires"]:
             raise OAuthError("invalid_grant")
         # A code is spent by any attempt to redeem it.
         ctx.db.execute("UPDATE oauth_codes SET used = ? WHERE code_hash = ?", (ctx.now(), row["code_hash"]))
-        codes.commit_now(ctx)
+        ctx.commit_now()
         if row["redirect_uri"] != redirect_uri:
             raise OAuthError("invalid_grant")
         if row["code_challenge"]:
@@ -247,7 +249,7 @@ def client_credentials_token(ctx, pool: dict, client: dict, scopes: list[str],
 
 
 def _m2m_trigger(ctx, pool: dict, client: dict, claims: dict, scopes: list[str], metadata: dict) -> list[str]:
-    bad = ServiceError("InvalidLambdaResponseException", "Invalid lambda response from PreTokenGeneration trigger.")
+    bad = errors.InvalidLambdaResponseException("Invalid lambda response from PreTokenGeneration trigger.")
     response = triggers.run_trigger(
         ctx, pool, "PreTokenGeneration", CC_SOURCE, username=None, client_id=client["ClientId"], version="3",
         request={"userAttributes": {}, "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [],

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from emulator.oauth import common
 from emulator.oauth.common import AuthRequest, Outcome, render
+from emulator.userpools import registry
 from protocol import ServiceError
 
 blueprint = Blueprint("managed_login", __name__)
@@ -54,13 +55,20 @@ def require_cognito(areq: AuthRequest) -> None:
         raise Outcome(common.error_page("invalid_request", NOT_AVAILABLE))
 
 
-def call_operation(handler: Callable[..., dict], ctx, client: dict, username: str, **fields) -> dict:
-    """Call a self-service user pool operation as the managed login does (SECRET_HASH computed)."""
+def run_operation(ctx, operation: str, req: dict) -> dict:
+    """Call the user pool operation `operation` (SignUp, AssociateSoftwareToken, ...) as its API
+    clients do: the managed login is a client of the pool's API like any app (its handler, as
+    registered; the operations sit above what the hosted UI imports)."""
+    return registry.get(operation)(ctx, req)
+
+
+def call_operation(operation: str, ctx, client: dict, username: str, **fields) -> dict:
+    """Call a self-service operation for `username` as the managed login does (SECRET_HASH computed)."""
     req = {"ClientId": client["ClientId"], "Username": username, **fields}
     secret_hash = common.secret_hash_for(ctx, client, username)
     if secret_hash:
         req["SecretHash"] = secret_hash
-    return handler(ctx, req)
+    return run_operation(ctx, operation, req)
 
 
 def form_error(template: str, *fields: str) -> Callable[..., Response]:

@@ -20,7 +20,6 @@ from emulator.oauth.managed_login import (
     require_cognito,
 )
 from emulator.userpools.model import identity_providers
-from emulator.userpools.ops import signup
 from emulator.userpools.signin import flows
 from protocol import ServiceError
 
@@ -81,13 +80,13 @@ def _login_failed(ctx, err: ServiceError) -> Response:
             return login_page(ctx, areq, error=err.message, username=username, status=400)
         try:
             destination = account_pages.delivered_to(
-                call_operation(signup.resend_confirmation_code, ctx, areq.client, username))
+                call_operation("ResendConfirmationCode", ctx, areq.client, username))
         except ServiceError:
             destination = None
         return account_pages.confirmation_page(ctx, areq, username, user, destination)
     if err.code == "PasswordResetRequiredException":
         try:
-            details = call_operation(signup.forgot_password, ctx, areq.client, username)
+            details = call_operation("ForgotPassword", ctx, areq.client, username)
         except ServiceError as other:
             return login_page(ctx, areq, error=other.message, username=username, status=400)
         return render("confirm_forgot_password.html", areq=areq, username=username,
@@ -155,6 +154,6 @@ def error(ctx) -> Response:
 def confirm_user(ctx) -> Response:
     args = request.args
     _pool, client = _named_client(ctx)
-    call_operation(signup.confirm_sign_up, ctx, client, args.get("user_name") or "",
+    call_operation("ConfirmSignUp", ctx, client, args.get("user_name") or "",
                    ConfirmationCode=args.get("confirmation_code") or "")
     return render("message.html", title="Registration confirmed", message="Your registration has been confirmed!")

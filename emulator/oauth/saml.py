@@ -32,6 +32,7 @@ from flask import Blueprint, request
 from lxml import etree
 from werkzeug.wrappers import Response
 
+from emulator import digests
 from emulator.oauth import common, federated_users
 from emulator.oauth.common import IDP_NOT_FOUND, AuthRequest
 from emulator.oauth.saml_protocol import (
@@ -59,7 +60,6 @@ from emulator.oauth.saml_protocol import (
 from emulator.store import register_schema
 from emulator.userpools.model import (
     attributes,
-    codes,
     identity_providers,
     keys,
     pools,
@@ -236,7 +236,7 @@ def sign_in(ctx, areq: AuthRequest, provider: dict, metadata: Metadata, raw: byt
         ctx.db.execute("DELETE FROM saml_sessions WHERE expires < ?", (ctx.now(),))
         ctx.db.execute("INSERT INTO saml_sessions(token_hash, pool_id, provider, name_id, name_id_format, "
                        "session_index, expires) VALUES(?,?,?,?,?,?,?)",
-                       (common.digest(token), areq.pool["Id"], provider["ProviderName"], assertion.name_id,
+                       (digests.digest(token), areq.pool["Id"], provider["ProviderName"], assertion.name_id,
                         assertion.name_id_format, assertion.session_index, ctx.now() + common.SESSION_TTL))
 
     return common.finish(ctx, areq, user, ctx.now(), on_session=remember)
@@ -281,7 +281,7 @@ def logout_redirect(ctx, pool: dict, client: dict, destination: str) -> Response
     token = request.cookies.get(common.SESSION_COOKIE)
     if not token:
         return None
-    row = ctx.db.execute("SELECT * FROM saml_sessions WHERE token_hash = ?", (common.digest(token),)).fetchone()
+    row = ctx.db.execute("SELECT * FROM saml_sessions WHERE token_hash = ?", (digests.digest(token),)).fetchone()
     if row is None or row["pool_id"] != pool["Id"]:
         return None
     ctx.db.execute("DELETE FROM saml_sessions WHERE token_hash = ?", (row["token_hash"],))
@@ -365,7 +365,7 @@ def saml_idp_response(ctx) -> Response:
     if len(value) > MAX_RESPONSE_CHARS * 4 // 3 + 4:
         raise areq.error_redirect("server_error", INVALID + "The SAML response is too large.")
     params = areq.params
-    codes.commit_now(ctx)  # the RelayState is spent, whatever follows
+    ctx.commit_now()  # the RelayState is spent, whatever follows
     try:
         metadata = provider_metadata(ctx, provider.get("ProviderDetails") or {})
         # The metadata may have been fetched with the store released: the app client, the pool and

@@ -20,7 +20,6 @@ import pyotp
 from emulator.userpools import errors
 from emulator.userpools.model import mfa_config, users
 
-FACTORS = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP")
 STEP = 30
 SECRET_LENGTH = 32  # base32 characters: 160 bits
 

@@ -25,7 +25,6 @@ at install time, so their modules need not know about threat protection.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import html
 import ipaddress
 import re
@@ -34,6 +33,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from emulator import digests
 from emulator.store import loads, register_schema
 from emulator.userpools import errors
 from emulator.userpools.accounts import mfa
@@ -258,10 +258,6 @@ def _steering(ctx, pool: dict, user: dict, ip: str) -> dict:
     return {"level": best["level"], "compromised": bool(best["compromised"]), "data": loads(best["data"], {})}
 
 
-def digest(password: str) -> str:
-    return hashlib.sha256(password.encode("utf-8")).hexdigest()
-
-
 def password_compromised(ctx, pool: dict, password: str | None) -> bool:
     """Whether `password` is one the tests named compromised (for this pool or all pools), or the
     call carries `X-Cognito-Emulator-Risk: compromised`."""
@@ -270,7 +266,7 @@ def password_compromised(ctx, pool: dict, password: str | None) -> bool:
     if (_header(ctx) or {}).get("compromised"):
         return True
     return ctx.db.execute("SELECT 1 FROM compromised_passwords WHERE digest = ? AND pool_id IN (?, ?)",
-                          (digest(password), pool["Id"], ALL_POOLS)).fetchone() is not None
+                          (digests.digest(password), pool["Id"], ALL_POOLS)).fetchone() is not None
 
 
 # -- events ----------------------------------------------------------------------------------------
@@ -289,12 +285,6 @@ def record(ctx, pool: dict, user: dict, event: dict) -> str | None:
     return auth_events.record_auth_event(ctx.db, pool["Id"], user["username"], event, now=ctx.now())
 
 
-def _keep(ctx) -> None:
-    """Commit what was recorded (event, notification, user status) although an error follows."""
-    with ctx.emulator.store.suspended():
-        pass
-
-
 def block(ctx, pool: dict, user: dict, event: dict, message: str, notify_config: dict | None = None) -> None:
     event["EventResponse"] = "Fail"
     event["EventRisk"]["RiskDecision"] = "Block"
@@ -304,7 +294,7 @@ def block(ctx, pool: dict, user: dict, event: dict, message: str, notify_config:
         auth_events.save_event(ctx.db, pool["Id"], event)
     if notify_config is not None:
         _notify(ctx, pool, user, event, "BlockEmail", notify_config)
-    _keep(ctx)
+    ctx.commit_now()  # the event, notification and user status stay although the sign-in fails
     raise errors.NotAuthorizedException(message)
 
 

@@ -13,12 +13,12 @@ record of origins and refresh tokens, and each checks what the others wrote.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import uuid
 from typing import Any
 
+from emulator import digests
 from emulator.store import register_schema
 from emulator.userpools import errors
 from emulator.userpools.model import clients, groups, keys, pools, users
@@ -67,9 +67,6 @@ register_schema("userpools.tokens", [
 ], owned={"user_pool": ("refresh_tokens", "token_issues", "token_origins")})
 
 ADMIN_SCOPE = "aws.cognito.signin.user.admin"
-DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
-DEFAULT_VALUES = {"AccessToken": 1, "IdToken": 1, "RefreshToken": 30}
-_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 # Claims a PreTokenGeneration function may not add, change or suppress.
 PROTECTED_CLAIMS = {"acr", "amr", "aud", "at_hash", "auth_time", "azp", "cognito:username", "exp", "iat",
@@ -100,10 +97,10 @@ class TokenInvalid(Exception):
 def validity_seconds(client: dict, kind: str) -> int:
     """Lifetime in seconds of `kind` ('AccessToken', 'IdToken', 'RefreshToken') for a client."""
     value = client.get(f"{kind}Validity")
-    units = (client.get("TokenValidityUnits") or {}).get(kind) or DEFAULT_UNITS[kind]
+    units = (client.get("TokenValidityUnits") or {}).get(kind) or clients.DEFAULT_UNITS[kind]
     if value is None or value == 0:
-        value, units = DEFAULT_VALUES[kind], DEFAULT_UNITS[kind]
-    return int(value) * _UNIT_SECONDS.get(units, 3600)
+        value, units = clients.DEFAULT_VALUES[kind], clients.DEFAULT_UNITS[kind]
+    return int(value) * clients.UNIT_SECONDS.get(units, 3600)
 
 
 def revocation_enabled(client: dict) -> bool:
@@ -276,10 +273,6 @@ def _new_refresh_token() -> str:
     return ".".join([header, *parts])
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 # Called as fn(ctx, pool, client, user) just before a sign-in starts a new origin (session limits).
 on_new_origin: list = []
 
@@ -375,14 +368,14 @@ def _store_refresh(ctx, pool: dict, client: dict, user: dict, origin_jti: str, d
     ctx.db.execute(
         "INSERT INTO refresh_tokens(token_hash, origin_jti, pool_id, client_id, username, sub, device_key, "
         "auth_time, scopes, created, expires, revoked, rotated, grace) VALUES(?,?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL)",
-        (_hash(token), origin_jti, pool["Id"], client["ClientId"], user["username"], user.get("sub"),
+        (digests.digest(token), origin_jti, pool["Id"], client["ClientId"], user["username"], user.get("sub"),
          device_key, auth_time, " ".join(scopes), now, expires))
     return token
 
 
 # -- refresh -------------------------------------------------------------------------------------------
 def refresh_row(ctx, token: str):
-    return ctx.db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (_hash(token),)).fetchone()
+    return ctx.db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (digests.digest(token),)).fetchone()
 
 
 def _usable_refresh_row(ctx, pool: dict, client: dict, token: str):

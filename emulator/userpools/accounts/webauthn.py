@@ -29,7 +29,9 @@ from webauthn.helpers.structs import (
 
 from emulator.store import loads, register_schema
 from emulator.userpools import errors
+from emulator.userpools.accounts import mfa
 from emulator.userpools.model import mfa_config
+from emulator.userpools.model.pools import allowed_first_factors
 from protocol import ServiceError
 
 register_schema("userpools.webauthn", [
@@ -84,11 +86,6 @@ def relying_party_id(ctx, pool: dict) -> str | None:
 
 def user_verification(ctx, pool: dict) -> str:
     return (_webauthn_config(ctx, pool).get("UserVerification") or "preferred").lower()
-
-
-def allowed_first_factors(pool: dict) -> list[str]:
-    policy = ((pool.get("Policies") or {}).get("SignInPolicy") or {})
-    return list(policy.get("AllowedFirstAuthFactors") or ["PASSWORD"])
 
 
 def origin_allowed(origin: str, rp_id: str) -> bool:
@@ -207,3 +204,8 @@ def configured_auth_factors(ctx, pool: dict, user: dict) -> list[str]:
     return out
 
 
+def auth_factors(ctx, pool: dict, user: dict) -> dict:
+    """The answer of GetUserAuthFactors and AdminGetUserAuthFactors for a user."""
+    out = {"Username": user["username"], "ConfiguredUserAuthFactors": configured_auth_factors(ctx, pool, user)}
+    out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
+    return out

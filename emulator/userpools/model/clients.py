@@ -2,8 +2,8 @@
 
 A client is stored as the UserPoolClientType dict DescribeUserPoolClient answers
 (ClientSecret included). Sign-in reads it with `load_client`, checks SECRET_HASH against
-every secret from `client_secrets`, gates flows with `allowed_flows` and sizes tokens with
-`token_validity_seconds`.
+every secret from `client_secrets` and gates flows with `allowed_flows`; its token validity
+settings are read with UNIT_SECONDS, DEFAULT_UNITS and DEFAULT_VALUES (accounts.tokens.validity_seconds).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ DEFAULT_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKE
 STANDARD_SCOPES = {"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"}
 UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
+DEFAULT_VALUES = {"AccessToken": 1, "IdToken": 1, "RefreshToken": 30}
 
 
 # The service accepts this flow although botocore's model does not list it (yet).
@@ -106,16 +107,6 @@ def allowed_flows(client: dict) -> set[str]:
             out.add("ALLOW_USER_PASSWORD_AUTH")
         return out
     return flows
-
-
-def token_validity_seconds(client: dict) -> dict[str, int]:
-    """Lifetimes in seconds: {"id": ..., "access": ..., "refresh": ...}."""
-    units = {**DEFAULT_UNITS, **(client.get("TokenValidityUnits") or {})}
-    return {
-        "id": (client.get("IdTokenValidity") or 1) * UNIT_SECONDS[units["IdToken"]],
-        "access": (client.get("AccessTokenValidity") or 1) * UNIT_SECONDS[units["AccessToken"]],
-        "refresh": (client.get("RefreshTokenValidity") or 30) * UNIT_SECONDS[units["RefreshToken"]],
-    }
 
 
 # -- validation ----------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ other modules may use their own purpose strings.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
+from emulator import digests
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import errors
 
@@ -62,8 +62,16 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def _hash(salt: str, code: str) -> str:
-    return hashlib.sha256((salt + ":" + code.strip()).encode()).hexdigest()
+def code_hash(salt: str, code: str) -> str:
+    """How a one-time code is kept: the salted digest of the code as typed. Nothing is trimmed:
+    the API's code members refuse whitespace ([\\S]+) and the managed login pages trim their
+    fields themselves."""
+    return digests.digest(f"{salt}:{code}")
+
+
+def code_matches(salt: str, code: str, stored: str) -> bool:
+    """Whether `code` is the one kept as `stored` (with `salt`), compared in constant time."""
+    return hmac.compare_digest(code_hash(salt, code), stored)
 
 
 def issue(db, pool_id: str, username: str, purpose: str, *, now: float, ttl: float,
@@ -82,19 +90,9 @@ def issue(db, pool_id: str, username: str, purpose: str, *, now: float, ttl: flo
         "ON CONFLICT(pool_id, username, purpose) DO UPDATE SET code_hash = excluded.code_hash, "
         "salt = excluded.salt, created = excluded.created, expires = excluded.expires, "
         "data = excluded.data, superseded = excluded.superseded",
-        (pool_id, username, purpose, _hash(salt, code), salt, now, now + ttl,
+        (pool_id, username, purpose, code_hash(salt, code), salt, now, now + ttl,
          dumps(data) if data is not None else None, dumps(superseded)))
     return code
-
-
-def pending(db, pool_id: str, username: str, purpose: str) -> dict | None:
-    """The stored (hashed) code row for (user, purpose), or None."""
-    row = db.execute("SELECT * FROM user_codes WHERE pool_id = ? AND username = ? AND purpose = ?",
-                     (pool_id, username, purpose)).fetchone()
-    if row is None:
-        return None
-    return {"created": row["created"], "expires": row["expires"], "failures": row["failures"],
-            "data": loads(row["data"], {})}
 
 
 def consume(ctx, pool_id: str, username: str, purpose: str, code: str, *,
@@ -115,17 +113,17 @@ def consume(ctx, pool_id: str, username: str, purpose: str, code: str, *,
         failures, first_failure = 0, None
     if failures >= max_failures:
         raise errors.LimitExceededException(LIMIT)
-    if hmac.compare_digest(_hash(row["salt"], code), row["code_hash"]):
+    if code_matches(row["salt"], code, row["code_hash"]):
         if now > row["expires"]:
             raise errors.ExpiredCodeException(EXPIRED)
         db.execute("DELETE FROM user_codes WHERE pool_id = ? AND username = ? AND purpose = ?",
                    (pool_id, username, purpose))
         return loads(row["data"], {})
     for old in loads(row["superseded"], []):
-        if hmac.compare_digest(_hash(old["salt"], code), old["hash"]):
+        if code_matches(old["salt"], code, old["hash"]):
             raise errors.ExpiredCodeException(EXPIRED)
     _record_failure(db, pool_id, username, purpose, failures, first_failure, now)
-    commit_now(ctx)
+    ctx.commit_now()
     raise errors.CodeMismatchException(MISMATCH)
 
 
@@ -136,10 +134,6 @@ def _record_failure(db, pool_id: str, username: str, purpose: str, failures: int
                                    pool_id, username, purpose))
 
 
-def commit_now(ctx) -> None:
-    """Commit the operation's work so far (used before answering an error that must leave a trace)."""
-    with ctx.emulator.store.suspended():
-        pass
 
 
 def discard(db, pool_id: str, username: str, purpose: str | None = None) -> None:

@@ -11,7 +11,6 @@ import secrets
 import sqlite3
 import string
 
-from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import errors
 from protocol import ServiceError
@@ -32,6 +31,7 @@ register_schema("userpools.pools", [
 
 MAX_POOLS = 1000
 MAX_CUSTOM_ATTRIBUTES = 50
+MAX_TAGS = 50  # UserPoolTags
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -65,11 +65,6 @@ DEFAULT_PASSWORD_POLICY = {"MinimumLength": 8, "RequireUppercase": True, "Requir
                            "TemporaryPasswordValidityDays": 7}
 
 
-# Pagination tokens, as the list operations of this package (clients.py among them) use them.
-encode_token = paging.encode_token
-decode_token = paging.decode_token
-
-
 # -- storage ----------------------------------------------------------------------------------
 def not_found(pool_id: str) -> ServiceError:
     return errors.ResourceNotFoundException(f"User pool {pool_id} does not exist.")
@@ -95,6 +90,12 @@ def save_pool(db: sqlite3.Connection, pool: dict) -> None:
 
 
 # -- settings ---------------------------------------------------------------------------------
+
+
+def allowed_first_factors(pool: dict) -> list[str]:
+    """The pool's SignInPolicy: the factors a USER_AUTH sign-in may start with."""
+    policy = ((pool.get("Policies") or {}).get("SignInPolicy") or {})
+    return list(policy.get("AllowedFirstAuthFactors") or ["PASSWORD"])
 
 
 def custom_attribute(attr: dict) -> dict:
@@ -141,6 +142,10 @@ def check_range(constraints: dict, kind: str, lo_key: str, hi_key: str, name: st
     if lo_key in values and hi_key in values and values[lo_key] > values[hi_key]:
         what = "length" if kind == "StringAttributeConstraints" else "value"
         raise errors.InvalidParameterException(f"user.{name}: Max {what} cannot be less than min {what}.")
+
+
+def pool_arn(region: str, account_id: str, pool_id: str) -> str:
+    return f"arn:aws:cognito-idp:{region}:{account_id}:userpool/{pool_id}"
 
 
 def new_pool_id(region: str) -> str:

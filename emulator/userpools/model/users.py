@@ -72,8 +72,6 @@ register_schema("userpools.users", [
 ], owned={"user_pool": ("users", "user_links"), "user": ("user_links",)})
 
 NOT_FOUND = "User does not exist."
-STATUSES = ("UNCONFIRMED", "CONFIRMED", "FORCE_CHANGE_PASSWORD", "RESET_REQUIRED", "EXTERNAL_PROVIDER",
-            "ARCHIVED", "COMPROMISED", "UNKNOWN")
 MAX_LIMIT = 60
 MAX_LINKED_IDENTITIES = 5
 _PHONE_SHAPED = re.compile(r"^\+[0-9]+$")

@@ -13,6 +13,7 @@ from emulator.userpools.model.clients import (
     CLIENT_TOKEN_FLOW,
     DEFAULT_FLOWS,
     DEFAULT_UNITS,
+    DEFAULT_VALUES,
     LEGACY_FLOWS,
     LOOPBACK,
     LOWER,
@@ -59,7 +60,7 @@ def _validity(req: dict) -> dict:
         if not low <= value * UNIT_SECONDS[effective[unit_key]] <= high:
             raise errors.InvalidParameterException("Invalid range for token validity.")
         out[key] = value
-    out["RefreshTokenValidity"] = req.get("RefreshTokenValidity") or 30
+    out["RefreshTokenValidity"] = req.get("RefreshTokenValidity") or DEFAULT_VALUES["RefreshToken"]
     return out
 
 

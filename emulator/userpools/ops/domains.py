@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
+from emulator import digests
 from emulator.store import dumps, loads
 from emulator.userpools import errors, registry
 from emulator.userpools.model import pools
@@ -12,7 +12,7 @@ from emulator.userpools.model.domains import RESERVED_WORDS, pool_for_domain
 
 
 def _cloudfront(domain: str) -> str:
-    digest = hashlib.sha256(domain.encode()).hexdigest()
+    digest = digests.digest(domain)
     letters = "".join(c for c in digest if c.isalpha() or c.isdigit())[:13]
     return f"d{letters}.cloudfront.net"
 

@@ -10,14 +10,6 @@ from emulator.userpools.accounts import webauthn as webauthn_ops
 from emulator.userpools.model import users
 
 
-def auth_factors(ctx, pool: dict, user: dict) -> dict:
-    """The answer of (Admin)GetUserAuthFactors for a user."""
-    out = {"Username": user["username"],
-           "ConfiguredUserAuthFactors": webauthn_ops.configured_auth_factors(ctx, pool, user)}
-    out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
-    return out
-
-
 def delete_software_token(user: dict) -> None:
     """Forget the user's TOTP secret (verified or pending); TOTP stops being a factor."""
     settings = mfa.settings(user)
@@ -33,7 +25,7 @@ def delete_software_token(user: dict) -> None:
 @registry.handler
 def admin_get_user_auth_factors(ctx, req):
     pool, user = users.admin_target(ctx.db, req)
-    return auth_factors(ctx, pool, user)
+    return webauthn_ops.auth_factors(ctx, pool, user)
 
 
 @registry.handler

@@ -19,6 +19,7 @@ from emulator.userpools.model.pools import (
     custom_attribute,
     load_pool,
     new_pool_id,
+    pool_arn,
     save_pool,
 )
 
@@ -191,7 +192,7 @@ def create_user_pool(ctx, req):
     pool_id = new_pool_id(ctx.region)
     now = ctx.now()
     pool: dict = {"Id": pool_id, "Name": req["PoolName"],
-                  "Arn": f"arn:aws:cognito-idp:{ctx.region}:{ctx.account_id}:userpool/{pool_id}",
+                  "Arn": pool_arn(ctx.region, ctx.account_id, pool_id),
                   "CreationDate": now, "LastModifiedDate": now, "UserPoolTags": {}}
     pool["SchemaAttributes"] = _schema(req.get("Schema"))
     for key in ("AliasAttributes", "UsernameAttributes"):

@@ -21,10 +21,6 @@ from emulator.userpools.model.replicas import (
 from protocol import ServiceError
 
 
-def _arn(ctx, pool_id: str, region: str) -> str:
-    return f"arn:aws:cognito-idp:{region}:{ctx.account_id}:userpool/{pool_id}"
-
-
 def _cleanup(db: sqlite3.Connection, now: float, pool_id: str) -> None:
     for row in db.execute("SELECT * FROM user_pool_replicas WHERE pool_id = ? AND status = 'DELETING'",
                           (pool_id,)).fetchall():
@@ -33,7 +29,7 @@ def _cleanup(db: sqlite3.Connection, now: float, pool_id: str) -> None:
 
 
 def _answer(ctx, pool_id: str, region: str, status: str, role: str = "SECONDARY") -> dict:
-    return {"RegionName": region, "Status": status, "Role": role, "UserPoolArn": _arn(ctx, pool_id, region)}
+    return {"RegionName": region, "Status": status, "Role": role, "UserPoolArn": pools.pool_arn(region, ctx.account_id, pool_id)}
 
 
 def _check_primary(ctx, pool: dict) -> None:
@@ -65,8 +61,8 @@ def create_user_pool_replica(ctx, req):
     if len(existing) >= MAX_SECONDARY:
         raise errors.LimitExceededException(f"User pool {pool_id} can have at most {MAX_SECONDARY} secondary replica.")
     tags = dict(req.get("UserPoolTags") or {})
-    if len(tags) > 50:
-        raise errors.UserPoolTaggingException("A user pool can have at most 50 tags.")
+    if len(tags) > pools.MAX_TAGS:
+        raise errors.UserPoolTaggingException(f"A user pool can have at most {pools.MAX_TAGS} tags.")
     db.execute("INSERT INTO user_pool_replicas(pool_id, region, status, created, changed, data) "
                "VALUES(?,?,?,?,?,?)", (pool_id, region, "CREATING", now, now, dumps(tags)))
     return {"UserPoolReplica": _answer(ctx, pool_id, region, "CREATING")}

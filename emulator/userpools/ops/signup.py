@@ -8,8 +8,7 @@ simulated answer).
 
 from __future__ import annotations
 
-import hashlib
-
+from emulator import digests
 from emulator.userpools import errors, registry
 from emulator.userpools.accounts import lifecycle as accounts
 from emulator.userpools.model import attributes as attrs_mod
@@ -86,7 +85,7 @@ def _simulated_delivery(pool: dict, username: str) -> dict:
         return delivery.details("email", username)
     if username.startswith("+") and username[1:].isdigit():
         return delivery.details("phone_number", username)
-    digest = hashlib.sha256(username.encode()).hexdigest()
+    digest = digests.digest(username)
     targets = delivery.auto_verified(pool) or ["email"]
     if "phone_number" in targets:
         return delivery.details("phone_number", "+1" + str(int(digest[:12], 16))[:10].rjust(10, "0"))
@@ -106,8 +105,7 @@ def sign_up(ctx, req):
     attrs_mod.validate_values(pool, given, creating=True, admin=False)
     password = req.get("Password")
     if password is None:
-        factors = (pool.get("Policies") or {}).get("SignInPolicy", {}).get("AllowedFirstAuthFactors") or []
-        if not set(factors) & {"EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"}:
+        if not set(pools.allowed_first_factors(pool)) & {"EMAIL_OTP", "SMS_OTP", "WEB_AUTHN"}:
             raise errors.InvalidParameterException("Password is required for this user pool.")
     username = users.resolve_new_username(pool, req["Username"], given)
     if "preferred_username" in users.alias_attributes(pool) and given.get("preferred_username"):

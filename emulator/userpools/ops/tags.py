@@ -12,7 +12,6 @@ from emulator.userpools import errors, registry
 from emulator.userpools.model import pools
 from protocol import ServiceError
 
-MAX_TAGS = 50
 _ARN = re.compile(r"^arn:aws[\w-]*:cognito-idp:([\w-]+):(\d{12}):userpool/([\w-]+_[0-9a-zA-Z]+)$")
 
 
@@ -34,8 +33,8 @@ def _pool_for_arn(ctx, arn: str) -> dict:
 def tag_resource(ctx, req):
     pool = _pool_for_arn(ctx, req["ResourceArn"])
     tags = {**(pool.get("UserPoolTags") or {}), **req["Tags"]}
-    if len(tags) > MAX_TAGS:
-        raise errors.LimitExceededException(f"A resource can have at most {MAX_TAGS} tags.")
+    if len(tags) > pools.MAX_TAGS:
+        raise errors.LimitExceededException(f"A resource can have at most {pools.MAX_TAGS} tags.")
     pool["UserPoolTags"] = tags
     pools.save_pool(ctx.db, pool)
     return {}

@@ -24,8 +24,6 @@ register_schema("userpools.terms", [
     """,
 ], owned={"user_pool": ("user_pool_terms",), "app_client": ("user_pool_terms",)})
 
-MAX_TERMS_PER_CLIENT = 2
-
 
 def _check_links(links: dict | None) -> None:
     # Links is optional in the model, but TermsSource LINK (its only value) needs the default link.

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from emulator import digests
 from emulator.store import dumps, loads
 from emulator.userpools import errors, registry
 from emulator.userpools.accounts.threat_protection import (
@@ -23,7 +24,6 @@ from emulator.userpools.accounts.threat_protection import (
     block,
     client_ip,
     compromised_action,
-    digest,
     exceptions,
     in_ranges,
     mode,
@@ -265,7 +265,7 @@ def install(emulator) -> None:
                 return _json_error("ResourceNotFoundException", f"User pool {pool_id} does not exist.", 404)
             for password in given:
                 db.execute("INSERT OR IGNORE INTO compromised_passwords(pool_id, digest) VALUES(?,?)",
-                           (pool_id, digest(password)))
+                           (pool_id, digests.digest(password)))
             count = db.execute("SELECT COUNT(*) FROM compromised_passwords WHERE pool_id = ?",
                                (pool_id,)).fetchone()[0]
         return jsonify({"pool": pool_id if pool_id != ALL_POOLS else None, "count": count})
@@ -297,9 +297,7 @@ def install(emulator) -> None:
             return _feedback_page("Invalid link", "This feedback link is incomplete.", 400)
         pool_id, username, event_id, token = fields
         try:
-            with store.transaction() as db:
-                clock.load(db)
-                ctx = emulator.context(db, request, operation="UpdateAuthEventFeedback", service="cognito-idp")
+            with emulator.unit_of_work(request, operation="UpdateAuthEventFeedback", service="cognito-idp") as ctx:
                 auth_events.submit_user_feedback(ctx, pool_id, username, event_id, token, value)
         except ServiceError as error:
             return _feedback_page("Feedback not recorded", f"{error.code}: {error.message}", 400)

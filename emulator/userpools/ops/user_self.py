@@ -19,9 +19,7 @@ from emulator.userpools.model import attributes, clients, codes, lockout, passwo
 from emulator.userpools.outbound import delivery
 from protocol import ServiceError
 
-CONTACTS = ("email", "phone_number")
 VERIFY_CODE_LIMIT = 5  # GetUserAttributeVerificationCode per user per hour
-ATTEMPT_LIMIT = "Attempt limit exceeded, please try after some time."
 
 
 def _authenticate(ctx, req) -> tuple[dict, dict, dict]:
@@ -97,7 +95,7 @@ def delete_user_attributes(ctx, req):
     current = user["attributes"]
     for name in names:
         current.pop(name, None)
-        if name in CONTACTS:
+        if name in attributes.CONTACTS:
             current.pop(f"{name}_verified", None)
             _pending(user).pop(name, None)
             codes.discard(ctx.db, pool["Id"], user["username"], _purpose(name))
@@ -122,10 +120,10 @@ def change_password(ctx, req):
             lockout.check(ctx, pool["Id"], user["username"])
         except ServiceError:
             # ChangePassword reports the lock as a rate limit, not as sign-in does.
-            raise errors.LimitExceededException(ATTEMPT_LIMIT) from None
+            raise errors.LimitExceededException(codes.LIMIT) from None
         if previous is None or not passwords.password_matches(pool, user, previous):
             lockout.failure(ctx, pool["Id"], user["username"])
-            codes.commit_now(ctx)
+            ctx.commit_now()
             raise errors.NotAuthorizedException("Incorrect username or password.")
         lockout.success(ctx, pool["Id"], user["username"])
     passwords.check_policy(pool, req["ProposedPassword"], user, prefix=passwords.USER_PREFIX)
@@ -141,7 +139,7 @@ def get_user_attribute_verification_code(ctx, req):
     name = req["AttributeName"]
     pending = _pending(user).get(name)
     value = pending or user["attributes"].get(name)
-    if name not in CONTACTS or not value:
+    if name not in attributes.CONTACTS or not value:
         raise errors.InvalidParameterException(f"Invalid attribute name or the attribute has no value: {name}")
     codes.rate_limit(ctx.db, pool["Id"], user["username"], "attribute_verification_code",
                      now=ctx.now(), limit=VERIFY_CODE_LIMIT)
@@ -154,7 +152,7 @@ def get_user_attribute_verification_code(ctx, req):
 def verify_user_attribute(ctx, req):
     pool, user, _claims = _authenticate(ctx, req)
     name = req["AttributeName"]
-    if name not in CONTACTS:
+    if name not in attributes.CONTACTS:
         raise errors.InvalidParameterException(f"Invalid attribute name or the attribute has no value: {name}")
     data = codes.consume(ctx, pool["Id"], user["username"], _purpose(name), req["Code"])
     value = data.get("value")

@@ -3,11 +3,9 @@ provider links) and ListUsers with its filter over the indexed columns."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 
+from emulator import digests, paging
 from emulator.userpools import errors, registry
 from emulator.userpools.accounts import mfa
 from emulator.userpools.accounts.lifecycle import (
@@ -316,24 +314,7 @@ def admin_disable_provider_for_user(ctx, req):
 
 def _page_scope(pool_id: str, filter_text: str | None) -> str:
     """What a pagination token is valid for: the pool and the filter it was issued with."""
-    return hashlib.sha256(f"{pool_id}\n{filter_text or ''}".encode()).hexdigest()[:16]
-
-
-def _encode_page(cursor: dict, scope: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({**cursor, "scope": scope}).encode()).decode().rstrip("=")
-
-
-def _decode_page(ctx, token: str, scope: str) -> dict:
-    """The cursor a token continues after ({"after": seq[, "key": value]}); AWS's error for a
-    token that is not one of ours or was issued for another pool or filter."""
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(value.get("after"), int) or value.get("scope") != scope or \
-                not isinstance(value.get("key", ""), str):
-            raise ValueError
-        return value
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, binascii.Error):
-        raise errors.InvalidParameterException(f"Paging marker {token} is invalid for request {ctx.request_id}") from None
+    return digests.digest(f"{pool_id}\n{filter_text or ''}")[:16]
 
 
 def _filter_sql(pool: dict, condition: user_filter.Condition,
@@ -368,46 +349,38 @@ def _filter_sql(pool: dict, condition: user_filter.Condition,
     return f"{column} >= ? AND {column} < ?", [lower, upper], column
 
 
+def _where(pool: dict, condition: user_filter.Condition | None,
+           start: str | None = None) -> tuple[str, list, str | None]:
+    """ListUsers' SQL condition: the pool's users, narrowed by the filter (see _filter_sql)."""
+    if condition is None:
+        return "pool_id = ?", [pool["Id"]], None
+    extra, args, keyed = _filter_sql(pool, condition, start)
+    return f"pool_id = ? AND {extra}", [pool["Id"], *args], keyed
+
+
 @registry.handler
 def list_users(ctx, req):
     db = ctx.db
     pool = pools.load_pool(db, req["UserPoolId"])
     condition = user_filter.parse(req.get("Filter"))
     limit = req.get("Limit") or MAX_LIMIT
-    scope = _page_scope(pool["Id"], req.get("Filter"))
-    cursor = _decode_page(ctx, req["PaginationToken"], scope) if req.get("PaginationToken") else None
+    where, args, keyed = _where(pool, condition)
+    # Pages follow the filter's index: a prefix match's column then seq, else seq alone.
+    keys, kinds = (["seq"], [int]) if keyed is None else ([keyed, "seq"], [str, int])
+    token, scope = req.get("PaginationToken"), _page_scope(pool["Id"], req.get("Filter"))
+    position = paging.decode_token(token, len(keys), f"Paging marker {token} is invalid for request {ctx.request_id}",
+                                   scope, kinds)
+    if keyed is not None and position is not None:
+        where, args, keyed = _where(pool, condition, position[0])
     names = req.get("AttributesToGet")
     if names is not None:
         defs = attrs_mod.schema(pool)
         for name in names:
             if name not in defs and name not in attrs_mod.SYSTEM:
                 raise errors.InvalidParameterException("One or more requested attributes do not exist.")
-    where, args = "pool_id = ?", [pool["Id"]]
-    keyed = None
-    if condition is not None:
-        extra, extra_args, keyed = _filter_sql(pool, condition, cursor.get("key") if cursor else None)
-        where += " AND " + extra
-        args += extra_args
-    if keyed is None:
-        if cursor is not None:
-            where += " AND seq > ?"
-            args.append(cursor["after"])
-        order = "seq"
-    else:
-        if cursor is not None:
-            if "key" not in cursor:
-                raise errors.InvalidParameterException(f"Paging marker {req['PaginationToken']} is "
-                                   f"invalid for request {ctx.request_id}")
-            where += f" AND ({keyed} > ? OR seq > ?)"
-            args += [cursor["key"], cursor["after"]]
-        order = f"{keyed}, seq"
-    rows = db.execute(f"SELECT * FROM users WHERE {where} ORDER BY {order} LIMIT ?", [*args, limit + 1]).fetchall()
-    page = rows[:limit]
-    users = [row_user(r) for r in page]
-    out: dict = {"Users": [user_type(pool, u, names) for u in users]}
-    if len(rows) > limit:
-        last = {"after": page[-1]["seq"]}
-        if keyed is not None:
-            last["key"] = page[-1][keyed]
-        out["PaginationToken"] = _encode_page(last, scope)
+    rows, next_token = paging.page_after(db, f"SELECT * FROM users WHERE {where}", args, keys, limit, position,
+                                         scope=scope)
+    out: dict = {"Users": [user_type(pool, row_user(r), names) for r in rows]}
+    if next_token is not None:
+        out["PaginationToken"] = next_token
     return out

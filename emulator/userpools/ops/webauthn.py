@@ -24,14 +24,13 @@ from webauthn.helpers.structs import (
 from emulator import paging
 from emulator.store import dumps
 from emulator.userpools import errors, registry
-from emulator.userpools.accounts import mfa, tokens
+from emulator.userpools.accounts import tokens
 from emulator.userpools.accounts.webauthn import (
     MAX_CREDENTIALS,
     MAX_RESULTS,
     TIMEOUT_MS,
     TRANSPORTS,
-    allowed_first_factors,
-    configured_auth_factors,
+    auth_factors,
     credential_row,
     decoded_client_data,
     origin_allowed,
@@ -39,11 +38,12 @@ from emulator.userpools.accounts.webauthn import (
     user_credentials,
     user_verification,
 )
+from emulator.userpools.model import pools
 
 
 def _require_passkeys(ctx, pool: dict) -> str:
     """The relying party id, or AWS's error when passkeys are off or unconfigured."""
-    if "WEB_AUTHN" not in allowed_first_factors(pool):
+    if "WEB_AUTHN" not in pools.allowed_first_factors(pool):
         raise errors.WebAuthnNotEnabledException("WebAuthn is not enabled for this user pool.")
     rp_id = relying_party_id(ctx, pool)
     if not rp_id:
@@ -175,6 +175,4 @@ def delete_web_authn_credential(ctx, req):
 @registry.handler
 def get_user_auth_factors(ctx, req):
     pool, user, _claims = tokens.authenticate_access_token(ctx, req["AccessToken"])
-    out = {"Username": user["username"], "ConfiguredUserAuthFactors": configured_auth_factors(ctx, pool, user)}
-    out.update({k: v for k, v in mfa.user_mfa_settings(user).items() if k != "MFAOptions"})
-    return out
+    return auth_factors(ctx, pool, user)

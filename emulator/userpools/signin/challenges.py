@@ -10,14 +10,14 @@ SELECT_MFA_TYPE, MFA_SETUP, USER_AUTH's SELECT_CHALLENGE, SMS_OTP and WEB_AUTHN,
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 
+from emulator.userpools import errors
 from emulator.userpools.accounts import mfa, threat_protection
 from emulator.userpools.accounts import webauthn as webauthn_ops
 from emulator.userpools.model import attributes, codes, lockout, mfa_config, passwords, srp, users
 from emulator.userpools.signin import custom, sessions
-from emulator.userpools.signin.engine import INCORRECT, USER_NOT_FOUND, SignIn, Step, code_hash, missing
+from emulator.userpools.signin.engine import INCORRECT, USER_NOT_FOUND, SignIn, Step, missing
 from emulator.userpools.signin.flows import start_factor
 from emulator.userpools.signin.srp_auth import claim_verified, parse_srp_a
 from protocol import ServiceError
@@ -29,7 +29,7 @@ _VERIFIERS = ("PASSWORD_VERIFIER", "DEVICE_PASSWORD_VERIFIER")
 
 
 def _invalid_session() -> ServiceError:
-    return ServiceError("NotAuthorizedException", sessions.INVALID)
+    return errors.NotAuthorizedException(sessions.INVALID)
 
 
 def respond(ctx, pool: dict, client: dict, req: dict, *, admin: bool) -> Step:
@@ -78,8 +78,8 @@ def answer(sign_in: SignIn, name: str, responses: dict, client_metadata: dict | 
     """Answer the challenge `name` of a resumed sign-in with `responses` (ChallengeResponses)."""
     state = sign_in.state
     if state.get("challenge") != name:
-        raise ServiceError("InvalidParameterException",
-                           f"Invalid challenge name {name}; the session expects {state.get('challenge')}.")
+        raise errors.InvalidParameterException(
+            f"Invalid challenge name {name}; the session expects {state.get('challenge')}.")
     given = responses.get("USERNAME")
     if not given:
         raise missing("USERNAME")
@@ -92,19 +92,19 @@ def answer(sign_in: SignIn, name: str, responses: dict, client_metadata: dict | 
     if state.get("fake_user"):
         if name == "PASSWORD_VERIFIER":
             sign_in.consume()
-            codes.commit_now(sign_in.ctx)
-            raise ServiceError("NotAuthorizedException", INCORRECT)
+            sign_in.ctx.commit_now()
+            raise errors.NotAuthorizedException(INCORRECT)
         raise _invalid_session()
     user = sign_in.load_user()
     if user is None:
-        raise ServiceError("UserNotFoundException", USER_NOT_FOUND)
+        raise errors.UserNotFoundException(USER_NOT_FOUND)
     if given not in (state.get("username"), state.get("typed_username")):
         other = sign_in.find_user(given)
         if other is None or other["username"] != user["username"]:
             raise _invalid_session()
     responder = RESPONDERS.get(name)
     if responder is None:
-        raise ServiceError("InvalidParameterException", f"Challenge {name} is not supported here.")
+        raise errors.InvalidParameterException(f"Challenge {name} is not supported here.")
     return responder(sign_in, responses, client_metadata)
 
 
@@ -144,7 +144,7 @@ def _new_password(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     merged = {**current, **updates}
     absent = [n for n in attributes.required_names(pool) if not merged.get(n)]
     if absent:
-        raise ServiceError("InvalidParameterException", f"Invalid attributes given, {absent[0]} is missing")
+        raise errors.InvalidParameterException(f"Invalid attributes given, {absent[0]} is missing")
     passwords.check_policy(pool, new_password, user, prefix=passwords.USER_PREFIX)
     passwords.set_password(sign_in.ctx.db, pool, user, new_password, temporary=False, now=sign_in.ctx.now())
     if updates:
@@ -168,8 +168,8 @@ def _given_code(sign_in: SignIn, responses: dict) -> str:
 def _otp_answer(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     state = sign_in.state
     code = _given_code(sign_in, responses)
-    if not hmac.compare_digest(code_hash(state.get("code_salt", ""), code), state.get("code_hash", "")):
-        raise ServiceError("CodeMismatchException", "Invalid code or auth state for the user.")
+    if not codes.code_matches(state.get("code_salt", ""), code, state.get("code_hash", "")):
+        raise errors.CodeMismatchException("Invalid code or auth state for the user.")
     sign_in.consume()
     state.pop("code_hash", None)
     state.pop("code_salt", None)
@@ -200,8 +200,8 @@ def _totp_answer(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     code = _given_code(sign_in, responses)
     if not mfa.consume_totp(ctx.db, sign_in.pool, user, code, ctx.now()):
         if mfa.totp_already_used(user, code, ctx.now()):
-            raise ServiceError("ExpiredCodeException", "Your software token has already been used once.")
-        raise ServiceError("CodeMismatchException", "Invalid code received for user")
+            raise errors.ExpiredCodeException("Your software token has already been used once.")
+        raise errors.CodeMismatchException("Invalid code received for user")
     sign_in.consume()
     sign_in.user = sign_in.find_user(user["username"]) or user
     sign_in.state["mfa_done"] = True
@@ -216,7 +216,7 @@ def _chosen(sign_in: SignIn, responses: dict, refusal: str) -> str:
     if choice == "EMAIL_MFA" and sign_in.challenge == "SELECT_MFA_TYPE":
         choice = "EMAIL_OTP"  # the API reference's name for the email factor; clients send EMAIL_OTP
     if choice not in (sign_in.state.get("available") or []):
-        raise ServiceError("InvalidParameterException", refusal.format(choice))
+        raise errors.InvalidParameterException(refusal.format(choice))
     return choice
 
 
@@ -232,7 +232,7 @@ def _mfa_setup(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     if email is not None and not verified:
         return _email_mfa_setup(sign_in, email)
     if not verified and not mfa.enabled_factors(sign_in.pool, sign_in.user):
-        raise ServiceError("InvalidParameterException", "MFA has not been set up for the user.")
+        raise errors.InvalidParameterException("MFA has not been set up for the user.")
     sign_in.consume()
     sign_in.state["mfa_done"] = True
     return sign_in.proceed(meta)
@@ -242,9 +242,9 @@ def _email_mfa_setup(sign_in: SignIn, email: str) -> Step:
     """MFA_SETUP answered with an EMAIL address: send an EMAIL_OTP code there; the address
     becomes the user's (verified) email and email MFA when the code comes back."""
     if "EMAIL_OTP" not in mfa_config.enabled_factors(sign_in.pool):
-        raise ServiceError("InvalidParameterException", "Email MFA is not enabled for the user pool.")
+        raise errors.InvalidParameterException("Email MFA is not enabled for the user pool.")
     if not attributes.EMAIL_RE.match(email):
-        raise ServiceError("InvalidParameterException", "Invalid email address format.")
+        raise errors.InvalidParameterException("Invalid email address format.")
     sign_in.consume()
     user = sign_in.user
     target = {**user, "attributes": {**(user.get("attributes") or {}), "email": email}}
@@ -266,7 +266,7 @@ def _web_authn(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     if not webauthn_ops.finish_assertion(sign_in.ctx, sign_in.pool, sign_in.user, credential,
                                          sign_in.state["webauthn_challenge"]):
         sign_in.record_event(False, "WebAuthn")
-        raise ServiceError("NotAuthorizedException", INCORRECT)
+        raise errors.NotAuthorizedException(INCORRECT)
     sign_in.consume()
     sign_in.state["first_factor_otp"] = True
     return sign_in.proceed(meta)
@@ -281,7 +281,7 @@ def _device_srp(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     big_a = parse_srp_a(responses["SRP_A"])
     device = sign_in.load_device(device_key)
     if device is None or not device.get("verifier"):
-        raise ServiceError("ResourceNotFoundException", "Device does not exist.")
+        raise errors.ResourceNotFoundException("Device does not exist.")
     b, big_b = srp.server_challenge(device["verifier"])
     sign_in.consume()
     sign_in.state.update({"device_key": device_key, "challenge": "DEVICE_PASSWORD_VERIFIER",
@@ -300,8 +300,8 @@ def _device_verifier(sign_in: SignIn, responses: dict, meta: dict | None) -> Ste
     sign_in.consume()
     if device is None or not device.get("verifier") or not claim_verified(
             sign_in, responses, device["verifier"], device["DeviceGroupKey"], device_key):
-        codes.commit_now(sign_in.ctx)
-        raise ServiceError("NotAuthorizedException", INCORRECT)
+        sign_in.ctx.commit_now()
+        raise errors.NotAuthorizedException(INCORRECT)
     sign_in.state.update(device_done=True, source="TokenGeneration_AuthenticateDevice")
     return sign_in.proceed(meta)
 

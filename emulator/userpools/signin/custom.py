@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from emulator.userpools import errors
 from emulator.userpools.model import users
 from emulator.userpools.outbound import triggers
 from emulator.userpools.signin import sessions
 from emulator.userpools.signin.engine import INCORRECT, USER_NOT_FOUND, SignIn, Step, missing
 from emulator.userpools.signin.srp_auth import parse_srp_a, password_verifier_challenge
-from protocol import ServiceError
 
 CHALLENGE_TRIGGERS = ("DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse")
 NOT_CONFIGURED = "Custom auth lambda trigger is not configured for the user pool."
@@ -49,7 +49,7 @@ def _run(sign_in: SignIn, trigger: str, request: dict, response: dict) -> dict:
 def start(sign_in: SignIn, params: dict, client_metadata: dict | None) -> Step:
     """InitiateAuth / AdminInitiateAuth with AuthFlow CUSTOM_AUTH."""
     if not all(triggers.has_trigger(sign_in.pool, t) for t in CHALLENGE_TRIGGERS):
-        raise ServiceError("InvalidParameterException", NOT_CONFIGURED)
+        raise errors.InvalidParameterException(NOT_CONFIGURED)
     typed = params["USERNAME"]
     user = sign_in.identify(params)
     state = sign_in.state
@@ -61,16 +61,16 @@ def start(sign_in: SignIn, params: dict, client_metadata: dict | None) -> Step:
         state["srp_A"] = format(parse_srp_a(params["SRP_A"]), "x")
     if user is None:
         if not sign_in.prevents_existence_errors:
-            raise ServiceError("UserNotFoundException", USER_NOT_FOUND)
+            raise errors.UserNotFoundException(USER_NOT_FOUND)
         state.update(username=typed, user_not_found=True)
     else:
         state["username"] = user["username"]
         sign_in.status_before_password()
         sign_in.pre_authentication(client_metadata)
         if user.get("enabled") is False:
-            raise ServiceError("NotAuthorizedException", "User is disabled.")
+            raise errors.NotAuthorizedException("User is disabled.")
         if user.get("status") == "UNCONFIRMED":
-            raise ServiceError("UserNotConfirmedException", "User is not confirmed.")
+            raise errors.UserNotConfirmedException("User is not confirmed.")
     state["custom_session"] = ([{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}]
                                if with_srp else [])
     return _next_round(sign_in, None)
@@ -83,10 +83,10 @@ def _next_round(sign_in: SignIn, meta: dict | None) -> Step:
     response = _run(sign_in, "DefineAuthChallenge", _request(sign_in, meta, session=history),
                     {"challengeName": None, "issueTokens": None, "failAuthentication": None})
     if response.get("failAuthentication") is True:
-        raise ServiceError("NotAuthorizedException", INCORRECT)
+        raise errors.NotAuthorizedException(INCORRECT)
     if response.get("issueTokens") is True:
         if sign_in.user is None:
-            raise ServiceError("NotAuthorizedException", INCORRECT)
+            raise errors.NotAuthorizedException(INCORRECT)
         # The challenge functions ran with the store released: no tokens for a user deleted or
         # disabled meanwhile, and what follows (MFA, device, tokens) sees the current record.
         sign_in.reload_after_trigger()
@@ -131,7 +131,7 @@ def respond(sign_in: SignIn, responses: dict, meta: dict | None) -> Step:
     an unknown user under PreventUserExistenceErrors)."""
     state = sign_in.state
     if state.get("flow") != "CUSTOM_AUTH" or "custom_private" not in state:
-        raise ServiceError("NotAuthorizedException", sessions.INVALID)
+        raise errors.NotAuthorizedException(sessions.INVALID)
     answer = responses.get("ANSWER")
     if answer is None:
         raise missing("ANSWER")

@@ -20,11 +20,11 @@ completes its auth event.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import secrets
 from typing import Any
 
+from emulator.userpools import errors
 from emulator.userpools.accounts import lifecycle as accounts
 from emulator.userpools.accounts import mfa, threat_protection, tokens
 from emulator.userpools.model import (
@@ -48,11 +48,7 @@ MFA_FACTORS = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP")
 
 
 def missing(name: str) -> ServiceError:
-    return ServiceError("InvalidParameterException", f"Missing required parameter {name}")
-
-
-def code_hash(salt: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+    return errors.InvalidParameterException(f"Missing required parameter {name}")
 
 
 @dataclasses.dataclass
@@ -112,7 +108,7 @@ class SignIn:
         surface (managed login, API)."""
         if state.get("pool_id") != pool["Id"] or bool(state.get("admin")) != admin \
                 or bool(state.get("hosted")) != hosted:
-            raise ServiceError("NotAuthorizedException", sessions.INVALID)
+            raise errors.NotAuthorizedException(sessions.INVALID)
         return cls(ctx, pool, client, state)
 
     # -- what the sign-in knows ------------------------------------------------------------------
@@ -164,18 +160,18 @@ class SignIn:
         # AWS's stated intent, so apps can route to confirmation; measured again in ministack#1758).
         status = self.user.get("status")
         if status == "UNCONFIRMED":
-            raise ServiceError("UserNotConfirmedException", "User is not confirmed.")
+            raise errors.UserNotConfirmedException("User is not confirmed.")
         if status == "RESET_REQUIRED":
-            raise ServiceError("PasswordResetRequiredException", "Password reset required for the user")
+            raise errors.PasswordResetRequiredException("Password reset required for the user")
 
     def status_after_password(self) -> None:
         if self.user.get("enabled") is False:
-            raise ServiceError("NotAuthorizedException", "User is disabled.")
+            raise errors.NotAuthorizedException("User is disabled.")
         self.status_before_password()
         if self.user.get("status") == "FORCE_CHANGE_PASSWORD" and \
                 passwords.temporary_expired(self.user, self.ctx.now()):
-            raise ServiceError("NotAuthorizedException",
-                               "Temporary password has expired and must be reset by an administrator.")
+            raise errors.NotAuthorizedException(
+                "Temporary password has expired and must be reset by an administrator.")
 
     def check_lockout(self) -> None:
         lockout.check(self.ctx, self.pool["Id"], self.user["username"])
@@ -184,8 +180,8 @@ class SignIn:
         """Count a wrong password (lockout, auth event), kept although the operation fails."""
         lockout.failure(self.ctx, self.pool["Id"], self.user["username"])
         self.record_event(False)
-        codes.commit_now(self.ctx)
-        return ServiceError("NotAuthorizedException", INCORRECT)
+        self.ctx.commit_now()
+        return errors.NotAuthorizedException(INCORRECT)
 
     def record_event(self, passed: bool, challenge: str = "Password", *, with_state: bool = False) -> None:
         """The SignIn auth event of a pool with threat protection: the one the state carries
@@ -236,10 +232,10 @@ class SignIn:
             users.reload_user(self.ctx.db, self.pool, self.user)
         except ServiceError:
             if self.prevents_existence_errors:
-                raise ServiceError("NotAuthorizedException", INCORRECT) from None
+                raise errors.NotAuthorizedException(INCORRECT) from None
             raise
         if enabled and self.user.get("enabled") is False:
-            raise ServiceError("NotAuthorizedException", "User is disabled.")
+            raise errors.NotAuthorizedException("User is disabled.")
 
     def migrate_user(self, name: str, password: str, client_metadata: dict | None) -> dict | None:
         """UserMigration_Authentication: create the user the function vouches for (it becomes
@@ -257,7 +253,7 @@ class SignIn:
         if not response or response.get("userAttributes") is None:
             return None
         user = accounts.migrate_user(self.ctx, self.pool, name, password, response)
-        codes.commit_now(self.ctx)  # the migrated user stays although the sign-in may still fail
+        self.ctx.commit_now()  # the migrated user stays although the sign-in may still fail
         self.user = users.reload_user(self.ctx.db, self.pool, user)  # the commit released the store
         return self.user
 
@@ -362,7 +358,7 @@ class SignIn:
         details = delivery.send_code(self.ctx, self.pool, user or self.user, "Authentication",
                                      OTP_ATTRIBUTE[challenge], code, client_id=self.client["ClientId"])
         salt = secrets.token_hex(8)
-        self.state.update(code_salt=salt, code_hash=code_hash(salt, code))
+        self.state.update(code_salt=salt, code_hash=codes.code_hash(salt, code))
         return {"CODE_DELIVERY_DELIVERY_MEDIUM": details.get("DeliveryMedium"),
                 "CODE_DELIVERY_DESTINATION": details.get("Destination")}
 

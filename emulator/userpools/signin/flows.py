@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 
+from emulator.userpools import errors
 from emulator.userpools.accounts import tokens
 from emulator.userpools.accounts import webauthn as webauthn_ops
 from emulator.userpools.model import clients, passwords
 from emulator.userpools.signin import custom, sessions
 from emulator.userpools.signin.engine import INCORRECT, USER_NOT_FOUND, SignIn, Step, missing
 from emulator.userpools.signin.srp_auth import parse_srp_a, password_verifier_challenge
-from protocol import ServiceError
 
 REFRESH_FLOWS = ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN")
 ADMIN_PASSWORD_FLOWS = ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH")
@@ -33,11 +33,11 @@ HOSTED_FLOW = "USER_PASSWORD_AUTH"
 def _gate(pool: dict, client: dict, flow: str) -> None:
     if FLOW_PERMISSION[flow] not in clients.allowed_flows(client):
         if flow == "USER_PASSWORD_AUTH":
-            raise ServiceError("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
-        raise ServiceError("InvalidParameterException", "Auth flow not enabled for this client")
+            raise errors.InvalidParameterException("USER_PASSWORD_AUTH flow not enabled for this client")
+        raise errors.InvalidParameterException("Auth flow not enabled for this client")
     if flow == "USER_AUTH" and pool.get("UserPoolTier") == "LITE":
-        raise ServiceError("FeatureUnavailableInTierException",
-                           "This feature is not available in the current tier of the user pool.")
+        raise errors.FeatureUnavailableInTierException(
+            "This feature is not available in the current tier of the user pool.")
 
 
 def initiate(ctx, pool: dict, client: dict, req: dict, *, admin: bool) -> Step:
@@ -71,7 +71,7 @@ def _srp(sign_in: SignIn, params: dict, meta: dict | None) -> Step:
     sign_in.state["device_key"] = params.get("DEVICE_KEY")
     if user is None:
         if not sign_in.prevents_existence_errors:
-            raise ServiceError("UserNotFoundException", USER_NOT_FOUND)
+            raise errors.UserNotFoundException(USER_NOT_FOUND)
         return password_verifier_challenge(sign_in, big_a, with_session=False)
     sign_in.check_lockout()
     sign_in.status_before_password()
@@ -91,11 +91,11 @@ def password(sign_in: SignIn, params: dict, meta: dict | None) -> Step:
         user = sign_in.migrate_user(typed, given, meta)
         if user is None:
             if sign_in.prevents_existence_errors:
-                raise ServiceError("NotAuthorizedException", INCORRECT)
-            raise ServiceError("UserNotFoundException", USER_NOT_FOUND)
+                raise errors.NotAuthorizedException(INCORRECT)
+            raise errors.UserNotFoundException(USER_NOT_FOUND)
     if sign_in.hosted and user.get("status") == "EXTERNAL_PROVIDER":
         # A federated user has no password to type into the managed login's form.
-        raise ServiceError("NotAuthorizedException", INCORRECT)
+        raise errors.NotAuthorizedException(INCORRECT)
     sign_in.check_password(given, meta)
     return sign_in.proceed()
 
@@ -105,11 +105,11 @@ def _refresh(ctx, pool: dict, client: dict, params: dict, meta: dict | None) -> 
     if not token:
         raise missing("REFRESH_TOKEN")
     if tokens.rotation(client)[0]:
-        raise ServiceError("NotAuthorizedException",
-                           "Refresh token rotation is enabled for this app client; use GetTokensFromRefreshToken.")
+        raise errors.NotAuthorizedException(
+            "Refresh token rotation is enabled for this app client; use GetTokensFromRefreshToken.")
     info = tokens.refresh_token_info(ctx, token)
     if info is None or info["client_id"] != client["ClientId"]:
-        raise ServiceError("NotAuthorizedException", tokens.INVALID_REFRESH)
+        raise errors.NotAuthorizedException(tokens.INVALID_REFRESH)
     sign_in = SignIn(ctx, pool, client, {})
     user = sign_in.find_user(info["username"])
     names = [params.get("USERNAME"), info["username"]]
@@ -144,8 +144,8 @@ def _user_auth(sign_in: SignIn, params: dict, meta: dict | None) -> Step:
         if sign_in.prevents_existence_errors:
             if params.get("PREFERRED_CHALLENGE") == "PASSWORD_SRP" and params.get("SRP_A"):
                 return password_verifier_challenge(sign_in, parse_srp_a(params["SRP_A"]), with_session=True)
-            raise ServiceError("NotAuthorizedException", INCORRECT)
-        raise ServiceError("UserNotFoundException", USER_NOT_FOUND)
+            raise errors.NotAuthorizedException(INCORRECT)
+        raise errors.UserNotFoundException(USER_NOT_FOUND)
     sign_in.state["username"] = user["username"]
     sign_in.check_lockout()
     sign_in.status_before_password()
@@ -166,7 +166,7 @@ def _auto_sign_in(sign_in: SignIn, params: dict, session: str, meta: dict | None
     saved = sessions.load(ctx, session, client["ClientId"])
     if not saved.get("auto_sign_in") or saved.get("pool_id") != pool["Id"] or user is None \
             or saved.get("username") != user["username"]:
-        raise ServiceError("NotAuthorizedException", sessions.INVALID)
+        raise errors.NotAuthorizedException(sessions.INVALID)
     sessions.consume(ctx, saved)
     sign_in.check_lockout()
     sign_in.status_before_password()
@@ -196,7 +196,7 @@ def start_factor(sign_in: SignIn, factor: str, inputs: dict) -> Step:
         options = webauthn_ops.begin_assertion(sign_in.ctx, sign_in.pool, sign_in.user)
         sign_in.state["webauthn_challenge"] = options["challenge"]
         return sign_in.issue("WEB_AUTHN", {"CREDENTIAL_REQUEST_OPTIONS": json.dumps(options)})
-    raise ServiceError("InvalidParameterException", f"The challenge {factor} is not available for the user.")
+    raise errors.InvalidParameterException(f"The challenge {factor} is not available for the user.")
 
 
 # -- managed login -------------------------------------------------------------------------------------

@@ -18,11 +18,11 @@ State keys the sign-in engine writes (others may read them, and add their own):
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 
+from emulator.digests import digest
 from emulator.store import dumps, loads, register_schema
-from protocol import ServiceError
+from emulator.userpools import errors
 
 register_schema("userpools.auth_sessions", [
     """
@@ -50,10 +50,6 @@ DEFAULT_VALIDITY_MINUTES = 3
 _KEEP_AFTER_EXPIRY = 3600.0
 
 
-def _hash(session: str) -> str:
-    return hashlib.sha256(session.encode()).hexdigest()
-
-
 def validity_seconds(client: dict | None) -> float:
     minutes = (client or {}).get("AuthSessionValidity") or DEFAULT_VALIDITY_MINUTES
     return float(minutes) * 60.0
@@ -75,7 +71,7 @@ def issue(ctx, state: dict, client: dict, *, lifetime: float | None = None) -> s
     ctx.db.execute(
         "INSERT INTO auth_sessions(id_hash, pool_id, client_id, username, state, created, expires, used) "
         "VALUES(?,?,?,?,?,?,?,NULL)",
-        (_hash(session), clean.get("pool_id", client.get("UserPoolId")), clean["client_id"],
+        (digest(session), clean.get("pool_id", client.get("UserPoolId")), clean["client_id"],
          clean.get("username"), dumps(clean), now, now + ttl))
     return session
 
@@ -86,14 +82,14 @@ def load(ctx, session: str | None, client_id: str | None = None) -> dict:
     The returned dict carries `_session` (the string) so it can be consumed later.
     """
     if not session:
-        raise ServiceError("NotAuthorizedException", INVALID)
-    row = ctx.db.execute("SELECT * FROM auth_sessions WHERE id_hash = ?", (_hash(session),)).fetchone()
+        raise errors.NotAuthorizedException(INVALID)
+    row = ctx.db.execute("SELECT * FROM auth_sessions WHERE id_hash = ?", (digest(session),)).fetchone()
     if row is None or (client_id is not None and row["client_id"] != client_id):
-        raise ServiceError("NotAuthorizedException", INVALID)
+        raise errors.NotAuthorizedException(INVALID)
     if row["used"] is not None:
-        raise ServiceError("NotAuthorizedException", REUSED)
+        raise errors.NotAuthorizedException(REUSED)
     if ctx.now() >= row["expires"]:
-        raise ServiceError("NotAuthorizedException", EXPIRED)
+        raise errors.NotAuthorizedException(EXPIRED)
     state = loads(row["state"], {})
     state["_session"] = session
     state["_expires"] = row["expires"]
@@ -124,15 +120,15 @@ def consume(ctx, session: str | dict) -> None:
     request used it first, this one loses with AWS's reuse error.
     """
     if isinstance(session, dict):
-        id_hash = session.get("_id_hash") or (_hash(session["_session"]) if session.get("_session") else None)
+        id_hash = session.get("_id_hash") or (digest(session["_session"]) if session.get("_session") else None)
     else:
-        id_hash = _hash(session) if session else None
+        id_hash = digest(session) if session else None
     if not id_hash:
         return
     done = ctx.db.execute("UPDATE auth_sessions SET used = ? WHERE id_hash = ? AND used IS NULL",
                           (ctx.now(), id_hash))
     if done.rowcount == 0:
         row = ctx.db.execute("SELECT used FROM auth_sessions WHERE id_hash = ?", (id_hash,)).fetchone()
-        raise ServiceError("NotAuthorizedException", REUSED if row is not None else INVALID)
+        raise errors.NotAuthorizedException(REUSED if row is not None else INVALID)
 
 

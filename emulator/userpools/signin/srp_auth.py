@@ -11,10 +11,10 @@ import re
 import time
 import uuid
 
+from emulator.userpools import errors
 from emulator.userpools.model import passwords, srp
 from emulator.userpools.signin import sessions
 from emulator.userpools.signin.engine import INCORRECT, SignIn, Step, missing
-from protocol import ServiceError
 
 TIMESTAMP_SKEW_SECONDS = 300.0
 
@@ -28,9 +28,9 @@ def parse_srp_a(value: str | None) -> int:
     try:
         big_a = int(value or "", 16)
     except ValueError:
-        raise ServiceError("InvalidParameterException", "SRP_A is not a valid hex value.") from None
+        raise errors.InvalidParameterException("SRP_A is not a valid hex value.") from None
     if big_a % srp.N == 0:
-        raise ServiceError("NotAuthorizedException", INCORRECT)
+        raise errors.NotAuthorizedException(INCORRECT)
     return big_a
 
 
@@ -53,7 +53,7 @@ def password_verifier_challenge(sign_in: SignIn, big_a: int, *, with_session: bo
     else:
         material = passwords.srp_material(user)
         if material is None:
-            raise ServiceError("NotAuthorizedException", INCORRECT)
+            raise errors.NotAuthorizedException(INCORRECT)
         salt, verifier = material
         user_id = user["username"]
         state["username"] = user_id

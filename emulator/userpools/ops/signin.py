@@ -3,10 +3,9 @@ AdminRespondToAuthChallenge. Each finds the pool and app client and hands over t
 
 from __future__ import annotations
 
-from emulator.userpools import registry
+from emulator.userpools import errors, registry
 from emulator.userpools.model import clients, pools
 from emulator.userpools.signin import challenges, flows
-from protocol import ServiceError
 
 NOT_SUPPORTED = "Initiate Auth method not supported."
 
@@ -16,7 +15,7 @@ def initiate_auth(ctx, req):
     client = clients.load_client(ctx.db, req["ClientId"])
     pool = pools.load_pool(ctx.db, client["UserPoolId"])
     if req["AuthFlow"] in flows.ADMIN_PASSWORD_FLOWS:
-        raise ServiceError("InvalidParameterException", NOT_SUPPORTED)
+        raise errors.InvalidParameterException(NOT_SUPPORTED)
     return flows.initiate(ctx, pool, client, req, admin=False).answer()
 
 
@@ -24,7 +23,7 @@ def initiate_auth(ctx, req):
 def admin_initiate_auth(ctx, req):
     pool, client = clients.pool_and_client(ctx.db, req)
     if req["AuthFlow"] == "USER_PASSWORD_AUTH":
-        raise ServiceError("InvalidParameterException", NOT_SUPPORTED)
+        raise errors.InvalidParameterException(NOT_SUPPORTED)
     return flows.initiate(ctx, pool, client, req, admin=True).answer()
 
 
