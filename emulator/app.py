@@ -19,7 +19,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from emulator import devtools, signing
+from emulator import devtools, signing, throttling
 from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
@@ -94,6 +94,7 @@ class Emulator:
                 install = getattr(module, "install", None)
                 if install:
                     install(self)
+        throttling.install(self)  # --throttle aws: AWS's request-rate quotas, checked before the others
 
     def add_service(self, registry: Registry) -> None:
         """Serve another AWS API on the emulator's port through the same dispatcher (e.g. STS)."""
@@ -135,13 +136,6 @@ class Emulator:
         if request is None:
             return f"http://{self.config.host}:{self.config.port}"
         return request.host_url.rstrip("/")
-
-    def context(self, db, request: Request | None = None, operation: str = "-",
-                service: str = "emulator") -> Context:
-        """A Context for work outside an API call (pages, dev endpoints)."""
-        return Context(db=db, clock=self.clock, config=self.config, caller=Caller(signed=False),
-                       service=service, operation=operation, request_id="-", request=request,
-                       emulator=self)
 
     # -- WSGI ------------------------------------------------------------------------
     def __call__(self, environ, start_response):

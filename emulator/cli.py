@@ -51,9 +51,10 @@ def serve(config: Config) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from emulator.signing import CredentialsError
+    from emulator.throttling import ThrottleSettingsError
     try:
         app = create_app(config)
-    except CredentialsError as err:
+    except (CredentialsError, ThrottleSettingsError) as err:
         sys.exit(f"cognito-emulator: {err}")
     from emulator import certs
     tls = certs.ssl_context(config)

@@ -33,6 +33,9 @@ class Config:
     credentials: str | None = None  # JSON {"AKID": "secret", ...}: keys strict mode knows (and the file's)
     lambda_timeout: float = 5.0  # seconds a trigger may run before the invocation fails (and is retried)
     max_request_bytes: int = MAX_BODY_BYTES  # larger request bodies are refused with 413 unread
+    throttle: str = "off"  # "aws": refuse requests over AWS's request-rate quotas (emulator/throttling.py)
+    throttle_scale: float = 1.0  # multiplies AWS's quotas (and provisioned limits) under --throttle aws
+    throttle_rates: str | None = None  # JSON {"UserAuthentication": 5, "GetId": 2, ...}: quotas set outright
 
     @property
     def database_path(self) -> str | None:
@@ -65,6 +68,10 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "credentials": (str, 'JSON {"ACCESS_KEY_ID": "secret", ...} of credentials strict mode accepts'),
     "lambda_timeout": (float, "seconds a Lambda trigger may take per attempt (AWS: 5)"),
     "max_request_bytes": (int, "largest request body accepted (bytes; larger ones get 413 unread)"),
+    "throttle": (str, "'off' or 'aws': answer TooManyRequestsException over AWS's request-rate quotas"),
+    "throttle_scale": (float, "multiply AWS's request-rate quotas by this (e.g. 0.1) under --throttle aws"),
+    "throttle_rates": (str, 'JSON {"UserAuthentication": 5, "GetId": 2, "PerUserPool": 1}: quotas in requests '
+                       "per second that replace AWS's (categories, identity pool operations)"),
 }
 
 

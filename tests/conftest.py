@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers import boto_client, make_pool, unique, wait_for  # noqa: F401 (unique and wait_for: still imported from here)
+from helpers import boto_client, make_pool, unique, wait_for  # noqa: F401 (unique, wait_for: re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
-# The older name of helpers.boto_client, for the test files that still import it from here.
+# unique, wait_for and make_client (helpers.boto_client) live in helpers.py; some test files still import
+# them from here.
 make_client = boto_client
 
 

@@ -34,7 +34,7 @@ ROLES = {"unauthenticated": "arn:aws:iam::000000000000:role/Unauth",
          "authenticated": "arn:aws:iam::000000000000:role/Auth"}
 
 
-# -- names and waiting ------------------------------------------------------------------------------
+# -- names, waiting, emulators of a test's own -----------------------------------------------------
 def unique(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
@@ -50,15 +50,28 @@ def wait_for(predicate, timeout: float = 5.0):
     raise AssertionError("condition not met in time")
 
 
-# -- boto3 clients ----------------------------------------------------------------------------------
-def boto_client(service: str, endpoint_url: str, region: str = REGION, *, access_key: str = "AKIAEMULATORTEST",
-                secret_key: str = "secret", session_token: str | None = None,
+def emulator_now(url: str) -> float:
+    """The clock of the emulator at `url`."""
+    return requests.get(url + "/_emulator/clock", timeout=10).json()["epoch"]
+
+
+def stop_checked(process) -> None:
+    """Stop an emulator a test started itself; fail when it answered anything with an internal error."""
+    health = requests.get(process.url + "/_emulator/health", timeout=10).json()
+    process.stop()
+    assert health["internal_errors"] == 0, process.log()
+
+
+# -- boto3 clients ---------------------------------------------------------------------------------
+def boto_client(service: str, endpoint_url: str, region: str = REGION, *,
+                access_key: str = "AKIAEMULATORTEST", secret_key: str = "secret", session_token: str | None = None,
                 max_pool_connections: int | None = None, **kwargs):
     """A boto3 client of the emulator that does not retry (`max_pool_connections` for many threads)."""
     config = BotoConfig(retries={"max_attempts": 1},
                         **({"max_pool_connections": max_pool_connections} if max_pool_connections else {}))
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
-                        aws_secret_access_key=secret_key, aws_session_token=session_token, config=config, **kwargs)
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config,
+                        aws_access_key_id=access_key, aws_secret_access_key=secret_key,
+                        aws_session_token=session_token, **kwargs)
 
 
 def client_as(service: str, endpoint_url: str, creds: dict, **kwargs):
@@ -67,7 +80,7 @@ def client_as(service: str, endpoint_url: str, creds: dict, **kwargs):
                        session_token=creds["SessionToken"], **kwargs)
 
 
-# -- errors -----------------------------------------------------------------------------------------
+# -- errors ----------------------------------------------------------------------------------------
 def error(excinfo) -> tuple[str, str]:
     """(code, message) of the ClientError that `pytest.raises(ClientError) as excinfo` caught."""
     err = excinfo.value.response["Error"]
@@ -81,7 +94,7 @@ def error_from(call, *args, **kwargs) -> tuple[str, str]:
     return error(excinfo)
 
 
-# -- user pools, app clients, users -----------------------------------------------------------------
+# -- user pools, app clients, users ----------------------------------------------------------------
 def make_pool(idp, *, tier: str | None = None, **kwargs) -> str:
     """A new user pool's id (`tier`: its UserPoolTier)."""
     kwargs.setdefault("PoolName", unique("pool"))
@@ -99,7 +112,7 @@ def make_client(idp, pool_id: str, flows=AUTH_FLOWS, **kwargs) -> dict:
 
 def make_user(idp, pool_id: str, username: str | None = None, password: str = PASSWORD, *,
               permanent: bool = True, attributes: dict | None = None) -> str:
-    """A CONFIRMED user with the permanent `password` (permanent=False: FORCE_CHANGE_PASSWORD with it)."""
+    """A new user's name: CONFIRMED with the permanent `password` (permanent=False: FORCE_CHANGE_PASSWORD)."""
     username = username or unique("user")
     attrs = [{"Name": k, "Value": v} for k, v in (attributes or {}).items()]
     idp.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=attrs,
@@ -110,11 +123,11 @@ def make_user(idp, pool_id: str, username: str | None = None, password: str = PA
     return username
 
 
-def pool_and_client(idp, flows=AUTH_FLOWS, client_kwargs: dict | None = None, **pool_kwargs) -> tuple[dict, dict]:
+def pool_and_client(idp, flows=AUTH_FLOWS, **pool_kwargs) -> tuple[dict, dict]:
     """A new pool (the UserPool of CreateUserPool) and a public app client with the sign-in `flows`."""
     pool_kwargs.setdefault("PoolName", unique("pool"))
     pool = idp.create_user_pool(**pool_kwargs)["UserPool"]
-    return pool, make_client(idp, pool["Id"], flows, **(client_kwargs or {}))
+    return pool, make_client(idp, pool["Id"], flows)
 
 
 def pool_client_user(idp, flows=AUTH_FLOWS, password: str = PASSWORD, *, username: str | None = None,
@@ -130,7 +143,7 @@ def attrs_of(user: dict) -> dict:
     return {a["Name"]: a["Value"] for a in user.get("UserAttributes", user.get("Attributes", []))}
 
 
-# -- signing in -------------------------------------------------------------------------------------
+# -- signing in ------------------------------------------------------------------------------------
 def secret_hash(client: dict, username: str, secret: str | None = None) -> str:
     """SECRET_HASH of `username` for the client (with its own secret unless `secret` is given)."""
     key = secret if secret is not None else client["ClientSecret"]
@@ -141,7 +154,8 @@ def secret_hash(client: dict, username: str, secret: str | None = None) -> str:
 def password_auth(idp, client: dict, username: str, password: str = PASSWORD, **extra) -> dict:
     """InitiateAuth with USER_PASSWORD_AUTH (`extra`: more AuthParameters); the whole answer."""
     params = {"USERNAME": username, "PASSWORD": password, **extra}
-    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+    return idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters=params)
 
 
 def tokens_for(idp, client: dict, username: str, password: str = PASSWORD) -> dict:
@@ -151,7 +165,8 @@ def tokens_for(idp, client: dict, username: str, password: str = PASSWORD) -> di
 
 def admin_sign_in(idp, pool_id: str, client_id: str, username: str, password: str = PASSWORD) -> dict:
     """The AuthenticationResult of AdminInitiateAuth with ADMIN_USER_PASSWORD_AUTH (no challenge expected)."""
-    result = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+    result = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id,
+                                     AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                                      AuthParameters={"USERNAME": username, "PASSWORD": password})
     assert "AuthenticationResult" in result, result
     return result["AuthenticationResult"]
@@ -174,8 +189,8 @@ def refresh(idp, client: dict, refresh_token: str) -> dict:
 def answer_code(idp, client: dict, challenge: dict, username: str, key: str, code: str) -> dict:
     """A wrong code for the `challenge` initiate_auth answered is refused; `code` then signs in."""
     def respond(value: str) -> dict:
-        return idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName=challenge["ChallengeName"],
-                                             Session=challenge["Session"],
+        return idp.respond_to_auth_challenge(ClientId=client["ClientId"],
+                                             ChallengeName=challenge["ChallengeName"], Session=challenge["Session"],
                                              ChallengeResponses={"USERNAME": username, key: value})
     with pytest.raises(ClientError) as e:
         respond("000000" if code != "000000" else "111111")
@@ -247,6 +262,7 @@ def device_verifier(group_key: str, device_key: str) -> tuple[str, int, dict]:
     return password, salt, {"Salt": b64(salt), "PasswordVerifier": b64(verifier)}
 
 
+# -- trigger events --------------------------------------------------------------------------------
 def envelope(event: dict, source: str, pool_id: str, username: str, client_id: str | None) -> None:
     """Check the common part of every user pool trigger event."""
     assert event["version"] == "1"
@@ -258,7 +274,7 @@ def envelope(event: dict, source: str, pool_id: str, username: str, client_id: s
     assert event["callerContext"]["awsSdkVersion"].startswith("aws-sdk-")
 
 
-# -- tokens and URLs --------------------------------------------------------------------------------
+# -- tokens and URLs -------------------------------------------------------------------------------
 def claims(token: str) -> dict:
     """The payload of a JWT, unverified."""
     payload = token.split(".")[1]
@@ -285,7 +301,7 @@ def query_of(url: str) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-# -- identity pools ---------------------------------------------------------------------------------
+# -- identity pools --------------------------------------------------------------------------------
 def make_identity_pool(identity, roles: dict | None = ROLES, **config) -> str:
     """A new identity pool's id, open to guests unless `config` says otherwise, with `roles` set."""
     config.setdefault("IdentityPoolName", unique("pool"))
@@ -296,17 +312,12 @@ def make_identity_pool(identity, roles: dict | None = ROLES, **config) -> str:
     return pool_id
 
 
-def emulator_now(url: str) -> float:
-    """The emulator's clock."""
-    return requests.get(url + "/_emulator/clock", timeout=10).json()["epoch"]
-
-
-# -- raw requests -----------------------------------------------------------------------------------
+# -- raw requests ----------------------------------------------------------------------------------
 def auth_header(service: str = "cognito-idp", region: str = REGION) -> dict:
     """An Authorization header that looks signed: the emulator reads its scope and checks the signature
     only with --verify-signatures."""
-    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/{region}/{service}/aws4_request, "
-                             "SignedHeaders=host, Signature=00"}
+    scope = f"AKIDEXAMPLE/20260101/{region}/{service}/aws4_request"
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=00"}
 
 
 def post_json(endpoint: str, target: str, body, *, service: str = "cognito-idp", headers: dict | None = None,

@@ -9,7 +9,6 @@ import json
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
 from helpers import (
     PASSWORD,
     Srp,
@@ -22,6 +21,8 @@ from helpers import (
     make_user,
     password_auth,
     secret_hash,
+    tokens_for,
+    unique,
 )
 from pycognito import aws_srp
 
@@ -280,7 +281,7 @@ def test_force_change_password_new_password_required(idp):
                                       Session=session,
                                       ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": "N3wPassword!"})
     assert error(e) == ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
-    assert "AccessToken" in password_auth(idp, client, username, "N3wPassword!")["AuthenticationResult"]
+    assert "AccessToken" in tokens_for(idp, client, username, "N3wPassword!")
 
 
 def test_new_password_required_lists_required_attributes(idp):
@@ -477,7 +478,7 @@ def test_lockout_after_five_failures(idp, setup, clock):
         password_auth(idp, client, username)
     assert error(e) == ("NotAuthorizedException", "Password attempts exceeded")
     clock.advance(2)
-    assert "AccessToken" in password_auth(idp, client, username)["AuthenticationResult"]
+    assert "AccessToken" in tokens_for(idp, client, username)
 
 
 def test_lockout_doubles(idp, setup, clock):
@@ -494,7 +495,7 @@ def test_lockout_doubles(idp, setup, clock):
         password_auth(idp, client, username)
     assert error(e) == ("NotAuthorizedException", "Password attempts exceeded")
     clock.advance(1.5)
-    assert "AccessToken" in password_auth(idp, client, username)["AuthenticationResult"]
+    assert "AccessToken" in tokens_for(idp, client, username)
 
 
 def test_lockout_counts_srp_failures(idp, setup, clock):
@@ -627,7 +628,7 @@ def test_srp_new_password_required(idp):
 
 # -- MFA -----------------------------------------------------------------------------------------------------------------
 def _totp_user(idp, pool_id, client, username):
-    token = password_auth(idp, client, username)["AuthenticationResult"]["AccessToken"]
+    token = tokens_for(idp, client, username)["AccessToken"]
     secret = idp.associate_software_token(AccessToken=token)["SecretCode"]
     idp.verify_software_token(AccessToken=token, UserCode=pyotp.TOTP(secret).now())
     idp.set_user_mfa_preference(AccessToken=token,
@@ -771,7 +772,7 @@ def test_device_srp_with_session(idp):
                                                   "DeviceOnlyRememberedOnUserPrompt": False})
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    first = password_auth(idp, client, username)["AuthenticationResult"]
+    first = tokens_for(idp, client, username)
     device = first["NewDeviceMetadata"]
     device_password, verifier_config = aws_srp.generate_hash_device(device["DeviceGroupKey"], device["DeviceKey"])
     idp.confirm_device(AccessToken=first["AccessToken"], DeviceKey=device["DeviceKey"],

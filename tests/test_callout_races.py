@@ -33,6 +33,7 @@ from helpers import (
     make_user,
     password_auth,
     query_of,
+    tokens_for,
     unique,
 )
 from lambda_fixtures import user_pool_functions as functions
@@ -306,7 +307,7 @@ def test_one_refresh_token_rotated_concurrently(fx, idp):
     pool_id = make_pool(idp, LambdaConfig={"PreTokenGeneration": fx.add(slow())})
     client = make_client(idp, pool_id, RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 0})
     username = make_user(idp, pool_id)
-    refresh = password_auth(idp, client, username)["AuthenticationResult"]["RefreshToken"]
+    refresh = tokens_for(idp, client, username)["RefreshToken"]
     results = race(8, lambda i: idp.get_tokens_from_refresh_token(ClientId=client["ClientId"],
                                                                   RefreshToken=refresh))
     won = one_winner(results, ("RefreshTokenReuseException", "Refresh token has already been used."))

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import unique
+from helpers import unique
 from node_runner import NODE_DIR
 
 SDK_V3 = NODE_DIR / "node_modules" / "@aws-sdk" / "client-cognito-identity-provider"

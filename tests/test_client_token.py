@@ -8,8 +8,7 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import error, unique
 
 
 @pytest.fixture

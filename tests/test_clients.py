@@ -6,8 +6,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import error, unique
 
 
 def test_client_defaults(idp, pool_id):

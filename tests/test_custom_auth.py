@@ -9,8 +9,7 @@ import hmac
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import PASSWORD, claims, envelope, error, make_pool, make_user
+from helpers import PASSWORD, claims, envelope, error, make_pool, make_user, unique
 from lambda_fixtures import user_pool_functions as functions
 from pycognito import aws_srp
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import make_client as boto_client
-from conftest import unique, wait_for
-from helpers import PASSWORD, envelope, make_client, make_pool, make_user, password_auth
+from helpers import (
+    PASSWORD,
+    boto_client,
+    envelope,
+    make_client,
+    make_pool,
+    make_user,
+    password_auth,
+    tokens_for,
+    unique,
+    wait_for,
+)
 from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.servers import RecordingServer
 from lambda_fixtures.user_pool_functions import Functions, messages
@@ -69,7 +78,7 @@ def test_email_sender_for_sign_up_and_recovery(fx, idp):
     assert event["triggerSource"] == "CustomEmailSender_ForgotPassword"
     idp.confirm_forgot_password(ClientId=client["ClientId"], Username=username, ConfirmationCode=code_of(event),
                                 Password="An0ther!pass")
-    tokens = password_auth(idp, client, username, "An0ther!pass")["AuthenticationResult"]
+    tokens = tokens_for(idp, client, username, "An0ther!pass")
 
     idp.update_user_attributes(AccessToken=tokens["AccessToken"],
                                UserAttributes=[{"Name": "email", "Value": "amy2@example.com"}])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import PASSWORD, claims, error
+from helpers import PASSWORD, claims, error, unique
 
 
 @pytest.fixture

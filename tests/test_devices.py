@@ -14,8 +14,8 @@ from helpers import (
     error,
     java_timestamp,
     make_user,
-    password_auth,
     pool_and_client,
+    tokens_for,
 )
 
 from emulator.userpools.model import srp
@@ -29,7 +29,7 @@ def device_pool(idp, **device_config) -> tuple[dict, dict, str]:
 
 
 def sign_in_new_device(idp, client: dict, username: str) -> dict:
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     assert "NewDeviceMetadata" in result, result
     return result
 

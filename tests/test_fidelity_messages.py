@@ -5,8 +5,7 @@ its source in docs/fidelity.md."""
 from __future__ import annotations
 
 import pytest
-from conftest import unique
-from helpers import PASSWORD, admin_sign_in, error_from, make_user, pool_and_client, signed_in
+from helpers import PASSWORD, admin_sign_in, error_from, make_user, pool_and_client, signed_in, unique
 
 NOT_IN_SCHEMA = "Attribute does not exist in the schema."
 
@@ -182,7 +181,8 @@ def test_password_policy_message_per_operation(idp, outbox):
     out = idp.admin_initiate_auth(UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                                   AuthParameters={"USERNAME": temporary, "PASSWORD": "Temp0rary!pw"})
     assert error_from(idp.admin_respond_to_auth_challenge, UserPoolId=pool_id, ClientId=client_id,
-                      ChallengeName="NEW_PASSWORD_REQUIRED", Session=out["Session"], ChallengeResponses={"USERNAME": temporary, "NEW_PASSWORD": weak}) == (
+                      ChallengeName="NEW_PASSWORD_REQUIRED", Session=out["Session"],
+                      ChallengeResponses={"USERNAME": temporary, "NEW_PASSWORD": weak}) == (
         "InvalidPasswordException", user + rule)
 
 

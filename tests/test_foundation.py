@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ROOT, EmulatorProcess, make_client, unique
-from helpers import auth_header, post_json
+from conftest import ROOT, EmulatorProcess
+from helpers import auth_header, boto_client, post_json, unique
 
 
 def test_health(http):
@@ -111,7 +111,7 @@ def test_wrong_content_type_is_a_serialization_error(endpoint):
 def test_one_log_line_per_api_call(tmp_path):
     server = EmulatorProcess("--in-memory", "--log-level", "INFO")
     try:
-        idp = make_client("cognito-idp", server.url)
+        idp = boto_client("cognito-idp", server.url)
         idp.list_user_pools(MaxResults=1)
         with pytest.raises(ClientError):
             idp.describe_user_pool(UserPoolId="us-east-1_nothere1")
@@ -183,7 +183,7 @@ def test_reset_wipes_everything_and_clock(tmp_path):
     try:
         s = requests.Session()
         s.post(server.url + "/_emulator/clock", json={"advance_seconds": 500})
-        idp = make_client("cognito-idp", server.url)
+        idp = boto_client("cognito-idp", server.url)
         pool = idp.create_user_pool(PoolName="to-wipe")["UserPool"]["Id"]
         for path in ("/_emulator/reset", "/moto-api/reset"):
             r = s.post(server.url + path)
@@ -201,7 +201,7 @@ def test_state_survives_restart_with_data_dir(tmp_path):
     data = str(tmp_path / "state")
     server = EmulatorProcess("--data-dir", data)
     try:
-        idp = make_client("cognito-idp", server.url)
+        idp = boto_client("cognito-idp", server.url)
         pool = idp.create_user_pool(PoolName="durable")["UserPool"]["Id"]
         jwks = requests.get(f"{server.url}/{pool}/.well-known/jwks.json").json()
         requests.post(server.url + "/_emulator/clock", json={"advance_seconds": 1234})
@@ -209,7 +209,7 @@ def test_state_survives_restart_with_data_dir(tmp_path):
         server.stop()
     server = EmulatorProcess("--data-dir", data)
     try:
-        idp = make_client("cognito-idp", server.url)
+        idp = boto_client("cognito-idp", server.url)
         assert idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Name"] == "durable"
         assert requests.get(f"{server.url}/{pool}/.well-known/jwks.json").json() == jwks
         offset = requests.get(server.url + "/_emulator/clock").json()["offset_seconds"]
@@ -222,7 +222,7 @@ def test_reset_command_deletes_a_data_dir_state(tmp_path):
     data = str(tmp_path / "state")
     server = EmulatorProcess("--data-dir", data)
     try:
-        pool = make_client("cognito-idp", server.url).create_user_pool(PoolName="doomed")["UserPool"]["Id"]
+        pool = boto_client("cognito-idp", server.url).create_user_pool(PoolName="doomed")["UserPool"]["Id"]
     finally:
         server.stop()
     out = subprocess.run([sys.executable, "-m", "emulator", "reset", "--data-dir", data], cwd=ROOT,
@@ -230,7 +230,7 @@ def test_reset_command_deletes_a_data_dir_state(tmp_path):
     assert "deleted" in out
     server = EmulatorProcess("--data-dir", data)
     try:
-        idp = make_client("cognito-idp", server.url)
+        idp = boto_client("cognito-idp", server.url)
         with pytest.raises(ClientError) as err:
             idp.describe_user_pool(UserPoolId=pool)
         assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -282,7 +282,7 @@ def test_two_processes_share_one_data_dir(tmp_path):
     first = EmulatorProcess("--data-dir", data)
     second = EmulatorProcess("--data-dir", data)
     try:
-        clients = [make_client("cognito-idp", p.url) for p in (first, second)]
+        clients = [boto_client("cognito-idp", p.url) for p in (first, second)]
 
         def create(i):
             return clients[i % 2].create_user_pool(PoolName=f"shared{i}")["UserPool"]["Id"]
@@ -318,7 +318,7 @@ def test_serves_https_with_a_generated_certificate(tmp_path):
         assert cert.exists()
         r = requests.get(server.url + "/_emulator/health", verify=str(cert))
         assert r.status_code == 200 and r.json()["status"] == "ok"
-        idp = make_client("cognito-idp", server.url, verify=str(cert))
+        idp = boto_client("cognito-idp", server.url, verify=str(cert))
         assert idp.list_user_pools(MaxResults=1)["UserPools"] == []
     finally:
         server.stop()

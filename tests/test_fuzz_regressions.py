@@ -9,8 +9,7 @@ import socket
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import PASSWORD, auth_header, make_user, pool_and_client
+from helpers import PASSWORD, auth_header, make_user, pool_and_client, unique
 from test_mfa import totp_pool, totp_user
 from test_oauth_endpoints import CALLBACK, Browser, authorize_query, location, token_request
 from test_oauth_endpoints import setup as oauth_setup  # noqa: F401  (a fixture)

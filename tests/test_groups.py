@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import error, unique
 
 
 def _user(idp, pool_id, name=None):

@@ -184,8 +184,8 @@ def test_null_list_element(endpoint, target, body, path):
 
 
 def test_refresh_with_a_null_device_key_as_browsers_send_it(endpoint, idp):
-    _pool, client, _ = pool_client_user(idp, ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], PASSWORD,
-                                        username="alice")
+    flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    _pool, client, _ = pool_client_user(idp, flows, PASSWORD, username="alice")
     tokens = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH",
                                AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD})["AuthenticationResult"]
     response = post_json(endpoint, IDP + "InitiateAuth", json.dumps({

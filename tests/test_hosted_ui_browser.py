@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import queue
@@ -20,6 +18,7 @@ import jwt
 import pytest
 import requests
 from conftest import unique
+from helpers import pkce
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 if not CHROMIUM:
@@ -163,13 +162,6 @@ def test_sign_up_through_the_pages(page, app, idp, endpoint, callback, outbox):
     assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
 
 
-def _pkce() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge) the way Amplify v6 makes them (64 random url-safe chars)."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
 def test_amplify_redirect_sign_in_with_pkce(page, app, idp, endpoint, callback):
     """The flow Amplify v6's signInWithRedirect performs: authorize with PKCE S256 + state, the managed
     login form in the browser, the callback, then the code exchange with code_verifier; the tokens verify
@@ -180,7 +172,7 @@ def test_amplify_redirect_sign_in_with_pkce(page, app, idp, endpoint, callback):
                           UserAttributes=[{"Name": "email", "Value": f"{username}@example.com"},
                                           {"Name": "email_verified", "Value": "true"}])
     idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce()
     state = secrets.token_urlsafe(24)
     page.goto(endpoint + "/oauth2/authorize?" + urlencode({
         "redirect_uri": callback.url, "response_type": "code", "client_id": client["ClientId"],
@@ -198,13 +190,13 @@ def test_amplify_redirect_sign_in_with_pkce(page, app, idp, endpoint, callback):
     form = {"grant_type": "authorization_code", "code": hit["code"], "client_id": client["ClientId"],
             "redirect_uri": callback.url}
     # Without the verifier (or with a wrong one) the code is refused, and spent.
-    wrong = requests.post(token_url, data={**form, "code_verifier": _pkce()[0]}, timeout=10)
+    wrong = requests.post(token_url, data={**form, "code_verifier": pkce()[0]}, timeout=10)
     assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_grant"})
     again = requests.post(token_url, data={**form, "code_verifier": verifier}, timeout=10)
     assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
 
     # A fresh sign-in (the session cookie skips the form) and the right verifier.
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce()
     page.goto(endpoint + "/oauth2/authorize?" + urlencode({
         "redirect_uri": callback.url, "response_type": "code", "client_id": client["ClientId"],
         "scope": "openid email profile", "state": state, "code_challenge": challenge,

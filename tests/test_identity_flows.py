@@ -16,7 +16,16 @@ import requests
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import b64url_uint, boto_client, client_as, emulator_now, error, make_identity_pool, unique
+from helpers import (
+    b64url_uint,
+    boto_client,
+    client_as,
+    emulator_now,
+    error,
+    make_identity_pool,
+    stop_checked,
+    unique,
+)
 
 AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
 UNAUTH_ROLE = "arn:aws:iam::000000000000:role/unauthenticated"
@@ -88,9 +97,7 @@ def oidc_emulator(oidc):
     mapping = json.dumps({OIDC_A: oidc.url, OIDC_B: oidc.url, "accounts.google.com": oidc.url})
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_OIDC_ISSUERS": mapping})
     yield process
-    health = requests.get(process.url + "/_emulator/health", timeout=10).json()
-    process.stop()
-    assert health["internal_errors"] == 0, process.log()
+    stop_checked(process)
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +112,8 @@ def oidc_pool(identity, **kwargs) -> str:
 
 
 def guest_pool(identity, allow: bool = True, roles: dict | None = None, **kwargs) -> str:
-    return make_identity_pool(identity, roles if roles is not None else ROLES, AllowUnauthenticatedIdentities=allow,
-                              **kwargs)
+    roles = roles if roles is not None else ROLES
+    return make_identity_pool(identity, roles, AllowUnauthenticatedIdentities=allow, **kwargs)
 
 
 def assert_credentials(creds: dict, now: float) -> None:

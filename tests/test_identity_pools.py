@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client, unique
-from helpers import error
+from helpers import boto_client, error, unique
 
 UP = "cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf123"
 AUTH_ROLE = "arn:aws:iam::000000000000:role/authenticated"
@@ -156,7 +155,7 @@ def test_list_pools_paginates(identity):
 
 
 def test_list_pools_is_regional(identity, endpoint):
-    west = make_client("cognito-identity", endpoint, region="us-west-2")
+    west = boto_client("cognito-identity", endpoint, region="us-west-2")
     pool_id = west.create_identity_pool(IdentityPoolName=unique("west"),
                                         AllowUnauthenticatedIdentities=False)["IdentityPoolId"]
     assert pool_id.startswith("us-west-2:")

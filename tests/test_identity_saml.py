@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from conftest import EmulatorProcess
-from helpers import boto_client, client_as, emulator_now, error, make_identity_pool, unique
+from helpers import boto_client, client_as, emulator_now, error, make_identity_pool, stop_checked, unique
 from saml_idp import SamlIdp, new_key_and_cert
 
 ACCOUNT = "000000000000"
@@ -40,9 +40,7 @@ def saml_emulator(idps):
     mapping = json.dumps({SAML_ARN: main.metadata_url, INLINE_ARN: inline.metadata()})
     process = EmulatorProcess("--in-memory", env={"COGNITO_EMULATOR_SAML_PROVIDERS": mapping})
     yield process
-    health = requests.get(process.url + "/_emulator/health", timeout=10).json()
-    process.stop()
-    assert health["internal_errors"] == 0, process.log()
+    stop_checked(process)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +49,9 @@ def saml_identity(saml_emulator):
 
 
 def _pool(identity, **kwargs) -> str:
-    return make_identity_pool(identity, {"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE}, **{
-        "AllowUnauthenticatedIdentities": False, "SamlProviderARNs": [SAML_ARN, INLINE_ARN, UNMAPPED_ARN], **kwargs})
+    roles = {"authenticated": AUTH_ROLE, "unauthenticated": UNAUTH_ROLE}
+    return make_identity_pool(identity, roles, **{"AllowUnauthenticatedIdentities": False,
+                                                  "SamlProviderARNs": [SAML_ARN, INLINE_ARN, UNMAPPED_ARN], **kwargs})
 
 
 def _response(url: str, idp: SamlIdp, **kw) -> str:

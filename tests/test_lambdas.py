@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
-from helpers import client_as, make_identity_pool
+from conftest import EmulatorProcess
+from helpers import boto_client, client_as, make_identity_pool, unique
 from lambda_fixtures.servers import RecordingServer
 
 from emulator import lambdas
@@ -17,6 +17,8 @@ from emulator.config import Config
 
 TESTS = Path(__file__).resolve().parent
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"
+
+
 def lambda_api(method, path, headers, body):
     """A Lambda Invoke API: `echo` answers {"got": event}, `fails` throws, `slow` sleeps, others 404."""
     name = path.split("/functions/", 1)[1].split("/", 1)[0]
@@ -187,8 +189,8 @@ def trigger_emulator(tmp_path_factory, api):
 
 
 def _setup(process, trigger_arn):
-    identity = make_client("cognito-identity", process.url)
-    developer = make_client("cognito-sync", process.url)
+    identity = boto_client("cognito-identity", process.url)
+    developer = boto_client("cognito-sync", process.url)
     pool = make_identity_pool(identity)
     developer.set_cognito_events(IdentityPoolId=pool, Events={"SyncTrigger": trigger_arn})
     me = identity.get_id(IdentityPoolId=pool)["IdentityId"]
@@ -408,7 +410,7 @@ def retry_emulator(tmp_path_factory):
 
 
 def _sign_up(process, function: str) -> dict:
-    idp = make_client("cognito-idp", process.url)
+    idp = boto_client("cognito-idp", process.url)
     pool = idp.create_user_pool(PoolName=unique("retry"), LambdaConfig={"PreSignUp": ARN.format(function)})
     client = idp.create_user_pool_client(UserPoolId=pool["UserPool"]["Id"], ClientName="app")
     return idp.sign_up(ClientId=client["UserPoolClient"]["ClientId"], Username=unique("u"),

@@ -6,8 +6,7 @@ import threading
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client, unique
-from helpers import error, post_json
+from helpers import boto_client, error, post_json, unique
 
 
 def add(idp, pool_id, username, **attrs):
@@ -116,7 +115,8 @@ def test_attributes_to_get(idp, people):
 def test_limit_bounds(idp, endpoint, people):
     assert len(idp.list_users(UserPoolId=people, Limit=2)["Users"]) == 2
     # boto3 validates Limit client-side only for min; send the raw request to see the server's answer.
-    r = post_json(endpoint, "AWSCognitoIdentityProviderService.ListUsers", {"UserPoolId": people, "Limit": 61})
+    r = post_json(endpoint, "AWSCognitoIdentityProviderService.ListUsers",
+                  {"UserPoolId": people, "Limit": 61})
     assert r.status_code == 400
     assert r.json()["__type"] == "InvalidParameterException"
     assert r.json()["message"] == ("1 validation error detected: Value '61' at 'limit' failed to satisfy "
@@ -177,7 +177,7 @@ def test_pagination_250_users_with_concurrent_inserts(idp, endpoint):
     pool_id = idp.create_user_pool(PoolName=unique("pool"))["UserPool"]["Id"]
     for i in range(250):
         add(idp, pool_id, f"user{i:03d}", given_name=f"G{i % 7}")
-    writer = make_client("cognito-idp", endpoint)
+    writer = boto_client("cognito-idp", endpoint)
     stop = threading.Event()
     inserted: list[str] = []
 

@@ -340,7 +340,8 @@ def test_mfa_setup_lists_email_and_sets_it_up(idp, outbox):
 
 def test_required_email_mfa_uses_the_email_on_file(idp, outbox):
     pool, client = email_mfa_pool(idp)
-    username = make_user(idp, pool["Id"], attributes={"email": "on-file@example.com", "email_verified": "true"})
+    username = make_user(idp, pool["Id"],
+                         attributes={"email": "on-file@example.com", "email_verified": "true"})
     start = idp.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
     assert start["ChallengeName"] == "EMAIL_OTP"

@@ -4,7 +4,7 @@ against the running emulator (tests/node/auto_sign_in.mjs)."""
 from __future__ import annotations
 
 import pytest
-from conftest import unique
+from helpers import unique
 from test_node_clients import PASSWORD, _skip_reason, run_script
 
 pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")

@@ -3,7 +3,7 @@ aws-amplify v6 (scripts in tests/node, installed with `npm ci --prefix tests/nod
 
 from __future__ import annotations
 
-from conftest import unique
+from helpers import unique
 from node_runner import PASSWORD, requires_node, run_script
 from node_runner import skip_reason as _skip_reason  # noqa: F401 (test_node_auto_sign_in imports it from here)
 

@@ -3,8 +3,7 @@ CUSTOM_AUTH flow type with SRP first), the challenge triggers played by the test
 
 from __future__ import annotations
 
-from conftest import make_client as boto_client
-from helpers import make_pool, make_user
+from helpers import boto_client, make_pool, make_user
 from lambda_fixtures import user_pool_functions as functions
 from node_runner import PASSWORD, requires_node, run_script
 from test_custom_auth import CUSTOM_FLOWS, create, define, verify

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 
-from conftest import make_client, unique
+from helpers import boto_client, unique
 from node_runner import NODE_DIR, PASSWORD, requires_node, run_script
 
 AUTH_ROLE = "arn:aws:iam::000000000000:role/amplify-authenticated"
@@ -19,7 +19,7 @@ pytestmark = requires_node
 
 def role_of(endpoint: str, creds: dict) -> str:
     """The role the credentials act as, asked of the emulator's STS with those credentials."""
-    sts = make_client("sts", endpoint, access_key=creds["accessKeyId"], secret_key=creds["secretAccessKey"],
+    sts = boto_client("sts", endpoint, access_key=creds["accessKeyId"], secret_key=creds["secretAccessKey"],
                       session_token=creds["sessionToken"])
     arn = sts.get_caller_identity()["Arn"]
     role_name = arn.split(":assumed-role/", 1)[1].split("/")[0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import secrets
@@ -18,6 +16,7 @@ import pytest
 import requests
 from conftest import unique
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import claims, pkce, query_of
 from lambda_fixtures.servers import FunctionServer
 
 CALLBACK = "http://localhost:3000/callback"
@@ -58,12 +57,6 @@ def make_user(idp, pool_id: str, username: str | None = None, email: str | None 
     return username
 
 
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
 def authorize_query(client: dict, **extra) -> dict:
     params = {"response_type": "code", "client_id": client["ClientId"], "redirect_uri": CALLBACK,
               "state": "st-123"}
@@ -86,10 +79,6 @@ def hidden(html: str, name: str) -> str:
 def location(response) -> str:
     assert response.status_code == 302, (response.status_code, response.text)
     return response.headers["Location"]
-
-
-def query_of(url: str) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 def fragment_of(url: str) -> dict:
@@ -133,10 +122,6 @@ class Browser:
 
 def token_request(endpoint: str, data: dict, auth: tuple | None = None, **kw):
     return requests.post(endpoint + "/oauth2/token", data=data, auth=auth, timeout=30, **kw)
-
-
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
 
 
 @pytest.fixture

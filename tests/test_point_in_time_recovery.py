@@ -8,8 +8,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import PASSWORD, error, make_client, make_pool, make_user
+from helpers import PASSWORD, error, make_client, make_pool, make_user, unique
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TIER = "Point-in-time recovery is available only in the ESSENTIALS and PLUS feature plans."

@@ -8,8 +8,7 @@ import re
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import error, unique
 
 CERT = "arn:aws:acm:us-east-1:000000000000:certificate/abcd"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

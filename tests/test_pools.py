@@ -6,8 +6,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import boto_client, error, unique
 
 
 @pytest.fixture
@@ -214,9 +213,8 @@ def test_delete_pool_with_domain_refused(idp, pool):
 
 
 def test_list_user_pools_pagination_with_inserts(idp, endpoint):
-    from conftest import make_client
     region = "eu-west-3"
-    client = make_client("cognito-idp", endpoint, region=region)
+    client = boto_client("cognito-idp", endpoint, region=region)
     created = [client.create_user_pool(PoolName=unique("lp"))["UserPool"]["Id"] for _ in range(5)]
     seen = []
     page = client.list_user_pools(MaxResults=2)

@@ -7,8 +7,7 @@ import json
 
 import pytest
 import requests
-from conftest import unique
-from helpers import auth_header
+from helpers import auth_header, unique
 
 TARGET = "AWSCognitoIdentityProviderService."
 SIGNED = {"Content-Type": "application/x-amz-json-1.1", **auth_header()}

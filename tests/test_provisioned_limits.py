@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client
-from helpers import error
+from helpers import boto_client, error
 
 
 def _definition(category: str) -> dict:
@@ -20,7 +19,7 @@ def test_default_limit(idp):
 
 
 def test_update_and_read_back_per_region(idp, endpoint):
-    other_region = make_client("cognito-idp", endpoint, region="eu-west-1")
+    other_region = boto_client("cognito-idp", endpoint, region="eu-west-1")
     before = other_region.get_provisioned_limit(LimitDefinition=_definition("UserPoolRead"))["Limit"]
     out = idp.update_provisioned_limit(LimitDefinition=_definition("UserPoolRead"), RequestedLimitValue=40)["Limit"]
     assert out == {"LimitDefinition": _definition("UserPoolRead"), "ProvisionedLimitValue": 40, "FreeLimitValue": 15}

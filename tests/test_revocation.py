@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client as boto_client
-from helpers import error, make_client, make_pool, make_user, password_auth, refresh, secret_hash
+from helpers import (
+    boto_client,
+    error,
+    make_client,
+    make_pool,
+    make_user,
+    refresh,
+    secret_hash,
+    tokens_for,
+)
 
 
 def assert_revoked(idp, client, result: dict) -> None:
@@ -23,8 +31,8 @@ def two_sessions(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    first = password_auth(idp, client, username)["AuthenticationResult"]
-    second = password_auth(idp, client, username)["AuthenticationResult"]
+    first = tokens_for(idp, client, username)
+    second = tokens_for(idp, client, username)
     return pool_id, client, username, first, second
 
 
@@ -51,7 +59,7 @@ def test_revoke_token_errors(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     with pytest.raises(ClientError) as e:
         idp.revoke_token(Token=result["AccessToken"], ClientId=client["ClientId"])
     assert error(e) == ("UnsupportedTokenTypeException", "Unsupported token type.")
@@ -60,7 +68,7 @@ def test_revoke_token_errors(idp):
         idp.revoke_token(Token=result["RefreshToken"], ClientId=other["ClientId"])
     assert error(e) == ("UnauthorizedException", "Invalid client id or client secret.")
     no_revocation = make_client(idp, pool_id, EnableTokenRevocation=False)
-    token = password_auth(idp, no_revocation, username)["AuthenticationResult"]["RefreshToken"]
+    token = tokens_for(idp, no_revocation, username)["RefreshToken"]
     with pytest.raises(ClientError) as e:
         idp.revoke_token(Token=token, ClientId=no_revocation["ClientId"])
     assert error(e) == ("UnsupportedOperationException",
@@ -82,7 +90,7 @@ def test_tokens_without_revocation_have_no_origin_jti(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, EnableTokenRevocation=False)
     username = make_user(idp, pool_id)
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     assert "origin_jti" not in jwt.decode(result["AccessToken"], options={"verify_signature": False})
 
 
@@ -96,7 +104,7 @@ def test_global_sign_out(idp, two_sessions):
         idp.global_sign_out(AccessToken=first["AccessToken"])
     assert error(e) == ("NotAuthorizedException", "Access Token has been revoked")
     # A sign-in right after (same second) is not caught by the sign-out.
-    fresh = password_auth(idp, client, username)["AuthenticationResult"]
+    fresh = tokens_for(idp, client, username)
     assert idp.get_user(AccessToken=fresh["AccessToken"])["Username"] == username
     assert "AccessToken" in refresh(idp, client, fresh["RefreshToken"])["AuthenticationResult"]
 
@@ -105,10 +113,10 @@ def test_admin_user_global_sign_out_all_clients(idp):
     pool_id = make_pool(idp)
     client_a, client_b = make_client(idp, pool_id), make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    a = password_auth(idp, client_a, username)["AuthenticationResult"]
-    b = password_auth(idp, client_b, username)["AuthenticationResult"]
+    a = tokens_for(idp, client_a, username)
+    b = tokens_for(idp, client_b, username)
     other_user = make_user(idp, pool_id)
-    c = password_auth(idp, client_a, other_user)["AuthenticationResult"]
+    c = tokens_for(idp, client_a, other_user)
     idp.admin_user_global_sign_out(UserPoolId=pool_id, Username=username)
     for client, result in ((client_a, a), (client_b, b)):
         assert_revoked(idp, client, result)
@@ -137,7 +145,7 @@ def test_rotation(idp, clock):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 10})
     username = make_user(idp, pool_id)
-    original = password_auth(idp, client, username)["AuthenticationResult"]["RefreshToken"]
+    original = tokens_for(idp, client, username)["RefreshToken"]
     with pytest.raises(ClientError) as e:
         refresh(idp, client, original)
     assert error(e) == ("NotAuthorizedException",
@@ -160,7 +168,7 @@ def test_rotation_without_grace(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 0})
     username = make_user(idp, pool_id)
-    original = password_auth(idp, client, username)["AuthenticationResult"]["RefreshToken"]
+    original = tokens_for(idp, client, username)["RefreshToken"]
     idp.get_tokens_from_refresh_token(RefreshToken=original, ClientId=client["ClientId"])
     with pytest.raises(ClientError) as e:
         idp.get_tokens_from_refresh_token(RefreshToken=original, ClientId=client["ClientId"])

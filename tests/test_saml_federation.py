@@ -8,7 +8,6 @@ import base64
 import json
 from urllib.parse import urlencode
 
-import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
@@ -16,6 +15,7 @@ from conftest import unique
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from helpers import claims, error, query_of
 from saml_idp import SamlIdp, new_key_and_cert, request_from_redirect
 
 CALLBACK = "http://localhost:3000/callback"
@@ -31,10 +31,6 @@ def saml_idp():
     provider = SamlIdp()
     yield provider
     provider.close()
-
-
-def _err(exc) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
 
 
 class Setup:
@@ -102,15 +98,6 @@ class Setup:
             "redirect_uri": CALLBACK})
         assert r.status_code == 200, r.text
         return r.json()
-
-
-def query_of(url: str) -> dict:
-    from urllib.parse import parse_qs, urlsplit
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def claims(token: str) -> dict:
-    return jwt.decode(token, options={"verify_signature": False})
 
 
 def _sign_in(setup: Setup, **kw) -> dict:
@@ -425,7 +412,7 @@ def test_saml_provider_details_validation(idp, endpoint, saml_idp):
         with pytest.raises(ClientError) as exc:
             idp.create_identity_provider(UserPoolId=setup.pool_id, ProviderName=unique("S"), ProviderType="SAML",
                                          ProviderDetails=details)
-        assert _err(exc) == expected
+        assert error(exc) == expected
     # Turning encryption off withdraws the certificate.
     updated = idp.update_identity_provider(
         UserPoolId=setup.pool_id, ProviderName="Corp",

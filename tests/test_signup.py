@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import PASSWORD, boto_client, error, make_client, make_pool, secret_hash
+from conftest import EmulatorProcess
+from helpers import PASSWORD, boto_client, error, make_client, make_pool, secret_hash, unique
 from lambda_fixtures.servers import FunctionServer
 
 
@@ -554,7 +554,6 @@ def test_case_sensitive_by_default(idp):
 # -- Lambda triggers (functions served over HTTP by the test) -----------------------------------------
 @pytest.fixture(scope="module")
 def trigger_env():
-    from conftest import EmulatorProcess
     functions = FunctionServer()
     names = ["PreSignUp", "PostConfirmation", "CustomMessage", "UserMigration"]
     env = {f"COGNITO_EMULATOR_LAMBDA_{n.upper()}": f"{functions.url}/{n}" for n in names}

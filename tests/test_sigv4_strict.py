@@ -18,8 +18,8 @@ import pytest
 import requests
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client, unique
-from helpers import ROLES, make_identity_pool
+from conftest import EmulatorProcess
+from helpers import ROLES, boto_client, make_identity_pool, unique
 from node_runner import requires_node, run_script
 
 GOOD = ("AKIDSTRICTGOOD", "right-secret")
@@ -58,7 +58,7 @@ def clock(strict):
 
 
 def client(strict, service: str, creds=GOOD, token: str | None = None):
-    return make_client(service, strict.url, access_key=creds[0], secret_key=creds[1], session_token=token)
+    return boto_client(service, strict.url, access_key=creds[0], secret_key=creds[1], session_token=token)
 
 
 def unsigned(strict, service: str):
@@ -285,7 +285,7 @@ def test_unreadable_credentials_setting_stops_start_up():
 
 
 def test_signatures_are_not_checked_by_default(idp):
-    make_client("cognito-idp", idp.meta.endpoint_url, access_key="AKIDANYTHING",
+    boto_client("cognito-idp", idp.meta.endpoint_url, access_key="AKIDANYTHING",
                 secret_key="any-secret").list_user_pools(MaxResults=1)
 
 

@@ -6,8 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client, unique
-from helpers import client_as, error, make_identity_pool
+from helpers import boto_client, client_as, error, make_identity_pool, unique
 
 PUSH = {"ApplicationArns": ["arn:aws:sns:us-east-1:000000000000:app/GCM/MyApp"],
         "RoleArn": "arn:aws:iam::000000000000:role/CognitoPush"}
@@ -299,7 +298,7 @@ def test_expired_and_forged_identity_credentials(identity, endpoint, pool, as_id
     me, client = as_identity(pool)
     assert client.list_datasets(IdentityPoolId=pool, IdentityId=me)["Count"] == 0
     creds = identity.get_credentials_for_identity(IdentityId=me)["Credentials"]
-    forged = make_client("cognito-sync", endpoint, access_key=creds["AccessKeyId"], secret_key="x",
+    forged = boto_client("cognito-sync", endpoint, access_key=creds["AccessKeyId"], secret_key="x",
                          session_token="not-the-token")
     with pytest.raises(ClientError) as e:
         forged.list_datasets(IdentityPoolId=pool, IdentityId=me)

@@ -8,8 +8,8 @@ import json
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, make_client
-from helpers import make_identity_pool
+from conftest import EmulatorProcess
+from helpers import boto_client, make_identity_pool
 from lambda_fixtures.servers import RecordingServer
 
 STREAM_ROLE = "arn:aws:iam::000000000000:role/CognitoStreams"
@@ -43,8 +43,8 @@ def streaming_emulator(kinesis):
 class Setup:
     def __init__(self, url: str, stream: str | None = "cognito-updates", status: str = "ENABLED") -> None:
         self.url = url
-        self.identity = make_client("cognito-identity", url)
-        self.sync = make_client("cognito-sync", url)
+        self.identity = boto_client("cognito-identity", url)
+        self.sync = boto_client("cognito-sync", url)
         self.pool = make_identity_pool(self.identity)
         if stream:
             self.sync.set_identity_pool_configuration(IdentityPoolId=self.pool, CognitoStreams={

@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client, unique
-from helpers import Srp, error
+from helpers import Srp, boto_client, error, unique
 
 PASSWORD = "Corr3ct-Horse!"
 LEAKED = "Summer2024!Leak"
@@ -68,7 +67,7 @@ def arm(http, pool_id: str, **body) -> dict:
 
 def client_with(endpoint: str, **headers):
     """A boto3 client that sends `headers` (X-Forwarded-For, X-Cognito-Emulator-Risk) on every call."""
-    idp = make_client("cognito-idp", endpoint)
+    idp = boto_client("cognito-idp", endpoint)
 
     def add(request, **_kw):
         for name, value in headers.items():

@@ -9,9 +9,21 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import EmulatorProcess, unique
-from conftest import make_client as boto_client
-from helpers import PASSWORD, Srp, claims, error, make_client, make_pool, make_user, password_auth, refresh
+from conftest import EmulatorProcess
+from helpers import (
+    PASSWORD,
+    Srp,
+    boto_client,
+    claims,
+    error,
+    make_client,
+    make_pool,
+    make_user,
+    password_auth,
+    refresh,
+    tokens_for,
+    unique,
+)
 from lambda_fixtures.servers import FunctionServer
 
 
@@ -31,7 +43,7 @@ def signed_in(idp):
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id, attributes={"email": f"{unique('t')}@example.com", "email_verified": "true",
                                                     "custom:tier": "3", "name": "Tess"})
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     return pool_id, client, username, result
 
 
@@ -95,7 +107,7 @@ def test_group_claims(idp):
     idp.create_group(UserPoolId=pool_id, GroupName="plain")
     for group in ("users", "admins", "plain"):
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["cognito:groups"] == ["admins", "users", "plain"]
     assert access["cognito:groups"] == ["admins", "users", "plain"]
@@ -111,7 +123,7 @@ def test_preferred_role_omitted_on_tie(idp):
     for name, role in (("g1", "arn:aws:iam::000000000000:role/x"), ("g2", "arn:aws:iam::000000000000:role/y")):
         idp.create_group(UserPoolId=pool_id, GroupName=name, RoleArn=role, Precedence=2)
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=name)
-    id_claims = claims(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
+    id_claims = claims(tokens_for(idp, client, username)["IdToken"])
     assert len(id_claims["cognito:roles"]) == 2
     assert "cognito:preferred_role" not in id_claims
 
@@ -120,7 +132,7 @@ def test_read_attributes_limit_id_token(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, ReadAttributes=["email", "email_verified"])
     username = make_user(idp, pool_id, attributes={"email": "r@example.com", "name": "Hidden"})
-    id_claims = claims(password_auth(idp, client, username)["AuthenticationResult"]["IdToken"])
+    id_claims = claims(tokens_for(idp, client, username)["IdToken"])
     assert id_claims["email"] == "r@example.com"
     assert "name" not in id_claims
 
@@ -131,7 +143,7 @@ def test_validity_from_client_settings(idp):
                          TokenValidityUnits={"IdToken": "minutes", "AccessToken": "hours",
                                              "RefreshToken": "minutes"})
     username = make_user(idp, pool_id)
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     id_claims, access = claims(result["IdToken"]), claims(result["AccessToken"])
     assert id_claims["exp"] - id_claims["iat"] == 300
     assert access["exp"] - access["iat"] == 7200
@@ -162,7 +174,7 @@ def test_access_token_of_deleted_or_disabled_user(idp):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    token = password_auth(idp, client, username)["AuthenticationResult"]["AccessToken"]
+    token = tokens_for(idp, client, username)["AccessToken"]
     idp.admin_disable_user(UserPoolId=pool_id, Username=username)
     with pytest.raises(ClientError) as e:
         idp.get_user(AccessToken=token)
@@ -219,7 +231,7 @@ def test_refresh_token_expiry(idp, clock):
     pool_id = make_pool(idp)
     client = make_client(idp, pool_id, RefreshTokenValidity=60, TokenValidityUnits={"RefreshToken": "minutes"})
     username = make_user(idp, pool_id)
-    token = password_auth(idp, client, username)["AuthenticationResult"]["RefreshToken"]
+    token = tokens_for(idp, client, username)["RefreshToken"]
     clock.advance(3500)
     refresh(idp, client, token)
     clock.advance(101)
@@ -243,7 +255,7 @@ def test_aws_issuer_style():
         pool_id = make_pool(idp)
         client = make_client(idp, pool_id)
         username = make_user(idp, pool_id)
-        token = password_auth(idp, client, username)["AuthenticationResult"]["AccessToken"]
+        token = tokens_for(idp, client, username)["AccessToken"]
         assert claims(token)["iss"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
         assert idp.get_user(AccessToken=token)["Username"] == username
     finally:
@@ -257,7 +269,7 @@ def test_public_url_fixes_the_issuer_base():
         pool_id = make_pool(idp)
         client = make_client(idp, pool_id)
         username = make_user(idp, pool_id)
-        result = password_auth(idp, client, username)["AuthenticationResult"]
+        result = tokens_for(idp, client, username)
         issuer = f"https://cognito.example.test:8443/{pool_id}"
         assert claims(result["AccessToken"])["iss"] == issuer and claims(result["IdToken"])["iss"] == issuer
         discovery = requests.get(f"{process.url}/{pool_id}/.well-known/openid-configuration").json()
@@ -275,7 +287,7 @@ def test_tokens_survive_a_restart(tmp_path):
         pool_id = make_pool(idp)
         client = make_client(idp, pool_id)
         username = make_user(idp, pool_id)
-        result = password_auth(idp, client, username)["AuthenticationResult"]
+        result = tokens_for(idp, client, username)
     finally:
         process.stop()
     process = EmulatorProcess("--data-dir", data)
@@ -338,7 +350,7 @@ def test_pre_token_generation_v1(trigger_env):
     idp.create_group(UserPoolId=pool_id, GroupName="staff")
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName="staff")
     functions.events.clear()
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     event = functions.events[-1]
     assert event["triggerSource"] == "TokenGeneration_Authentication"
     assert event["version"] == "1"
@@ -365,7 +377,7 @@ def test_pre_token_generation_v2(trigger_env):
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
     functions.events.clear()
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     event = functions.events[-1]
     assert event["version"] == "2"
     assert event["request"]["scopes"] == ["aws.cognito.signin.user.admin"]
@@ -398,7 +410,7 @@ def test_user_migration_on_password_sign_in(trigger_env):
                                                             "c1Migrate"})
     client = make_client(idp, pool_id)
     functions.events.clear()
-    result = password_auth(idp, client, "legacy-user", "Legacy1!x")["AuthenticationResult"]
+    result = tokens_for(idp, client, "legacy-user", "Legacy1!x")
     event = functions.events[-1]
     assert event["triggerSource"] == "UserMigration_Authentication"
     assert event["userName"] == "legacy-user"

@@ -9,12 +9,11 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client as boto_client
-from conftest import unique
 from helpers import (
     PASSWORD,
     Srp,
     attrs_of,
+    boto_client,
     claims,
     device_verifier,
     envelope,
@@ -24,6 +23,8 @@ from helpers import (
     make_pool,
     make_user,
     password_auth,
+    tokens_for,
+    unique,
 )
 from lambda_fixtures import user_pool_functions as functions
 from lambda_fixtures.user_pool_functions import messages
@@ -230,7 +231,7 @@ def test_function_may_call_back_into_the_emulator(fx, idp):
     idp.admin_confirm_sign_up(UserPoolId=pool_id, Username=username)
     groups = idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=username)["Groups"]
     assert [g["GroupName"] for g in groups] == ["members"]
-    tokens = password_auth(idp, client, username)["AuthenticationResult"]
+    tokens = tokens_for(idp, client, username)
     assert claims(tokens["AccessToken"])["cognito:groups"] == ["members"]
 
 
@@ -285,7 +286,7 @@ def test_post_authentication_new_device_used(fx, idp):
                                              "DeviceOnlyRememberedOnUserPrompt": False})
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    result = password_auth(idp, client, username)["AuthenticationResult"]
+    result = tokens_for(idp, client, username)
     assert "NewDeviceMetadata" in result
     assert fx.last(post)["request"]["newDeviceUsed"] is True
 
@@ -315,7 +316,7 @@ def test_pre_token_generation_v1_every_source(fx, idp, tmp_path):
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id, attributes={"email": "kim@example.com", "name": "Kim"})
     idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName="staff")
-    out = password_auth(idp, client, username)["AuthenticationResult"]
+    out = tokens_for(idp, client, username)
     event = fx.last(arn)
     envelope(event, "TokenGeneration_Authentication", pool_id, username, client["ClientId"])
     assert event["request"]["userAttributes"]["email"] == "kim@example.com"
@@ -347,7 +348,7 @@ def test_pre_token_generation_authenticate_device(fx, idp):
                                              "DeviceOnlyRememberedOnUserPrompt": False})
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id)
-    tokens = password_auth(idp, client, username)["AuthenticationResult"]
+    tokens = tokens_for(idp, client, username)
     meta = tokens["NewDeviceMetadata"]
     device_password, _salt, config = device_verifier(meta["DeviceGroupKey"], meta["DeviceKey"])
     idp.confirm_device(AccessToken=tokens["AccessToken"], DeviceKey=meta["DeviceKey"],
@@ -388,7 +389,7 @@ def test_pre_token_generation_v2_v3(fx, idp, version):
                         LambdaConfig={"PreTokenGenerationConfig": {"LambdaArn": arn, "LambdaVersion": version}})
     client = make_client(idp, pool_id)
     username = make_user(idp, pool_id, attributes={"email": "lee@example.com"})
-    out = password_auth(idp, client, username)["AuthenticationResult"]
+    out = tokens_for(idp, client, username)
     event = fx.last(arn)
     assert event["version"] == version[1]
     assert event["triggerSource"] == "TokenGeneration_Authentication"
@@ -452,7 +453,7 @@ def test_custom_message_every_source(fx, idp):
     assert message["body"] == f"[ForgotPassword] email {message['code']}"
     assert fx.last(arn)["request"]["userAttributes"]["email_verified"] == "true"
 
-    tokens = password_auth(idp, client, username)["AuthenticationResult"]
+    tokens = tokens_for(idp, client, username)
     idp.update_user_attributes(AccessToken=tokens["AccessToken"],
                                UserAttributes=[{"Name": "email", "Value": "max2@example.com"}])
     message = messages(fx, username=username)[0]
@@ -575,7 +576,7 @@ def test_user_migration_forgot_password(fx, idp):
     code = messages(fx, username="ray", kind="ForgotPassword")[0]["code"]
     idp.confirm_forgot_password(ClientId=client["ClientId"], Username="ray", ConfirmationCode=code,
                                 Password="Fresh1!pass")
-    assert password_auth(idp, client, "ray", "Fresh1!pass")["AuthenticationResult"]["AccessToken"]
+    assert tokens_for(idp, client, "ray", "Fresh1!pass")["AccessToken"]
 
 
 def test_user_migration_invalid_response(fx, idp):

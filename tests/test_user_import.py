@@ -8,8 +8,7 @@ import io
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import error
+from helpers import error, unique
 
 ROLE = "arn:aws:iam::000000000000:role/CognitoImport"
 

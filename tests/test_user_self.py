@@ -10,11 +10,11 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 from helpers import (
-    AUTH_FLOWS,
     PASSWORD,
     admin_sign_in,
     attrs_of,
     error,
+    make_client,
     make_user,
     pool_and_client,
     signed_in,
@@ -37,8 +37,7 @@ def test_get_user_returns_username_and_attributes(idp):
 
 def test_get_user_filters_by_client_read_attributes(idp):
     pool, _client = pool_and_client(idp)
-    client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="narrow", ExplicitAuthFlows=AUTH_FLOWS,
-                                         ReadAttributes=["email"])["UserPoolClient"]
+    client = make_client(idp, pool["Id"], ReadAttributes=["email"])
     username = make_user(idp, pool["Id"], attributes={"email": "a@example.com", "given_name": "Al"})
     token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     attrs = attrs_of(idp.get_user(AccessToken=token))
@@ -235,8 +234,8 @@ def test_delete_user_attributes(idp):
 
 
 def test_delete_required_attribute_refused(idp):
-    pool, client = pool_and_client(idp, Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True,
-                                                 "Mutable": True}])
+    pool, client = pool_and_client(idp, Schema=[{"Name": "email", "AttributeDataType": "String",
+                                                 "Required": True, "Mutable": True}])
     username = make_user(idp, pool["Id"], attributes={"email": "req@example.com"})
     token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
     with pytest.raises(ClientError) as exc:

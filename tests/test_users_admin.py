@@ -6,8 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import unique
-from helpers import attrs_of, error
+from helpers import attrs_of, error, unique
 
 PASSWORD = "Passw0rd!"
 

@@ -25,8 +25,7 @@ import uuid
 import pytest
 import requests
 from botocore.loaders import create_loader
-from conftest import make_client, unique
-from helpers import java_timestamp, pool_client_user
+from helpers import boto_client, java_timestamp, pool_client_user, unique
 from node_runner import NODE_DIR, requires_node
 from wire_recorder import RecordingProxy
 
@@ -175,7 +174,7 @@ def test_what_boto3_sends(endpoint, idp):
     pool_id, client_id, username = pool_client_user(idp, FLOWS, PASSWORD)
     proxy = RecordingProxy(endpoint)
     try:
-        client = make_client("cognito-idp", proxy.url)
+        client = boto_client("cognito-idp", proxy.url)
         client.admin_get_user(UserPoolId=pool_id, Username=username)
         client.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
                              AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})
@@ -322,7 +321,7 @@ def test_sync_timestamps_as_the_sdks_send_them(endpoint, identity):
     me = identity.get_id(IdentityPoolId=pool_id)["IdentityId"]
     proxy = RecordingProxy(endpoint)
     try:
-        sync = make_client("cognito-sync", proxy.url)
+        sync = boto_client("cognito-sync", proxy.url)
         token = sync.list_records(IdentityPoolId=pool_id, IdentityId=me, DatasetName="d")["SyncSessionToken"]
         when = dt.datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=dt.UTC)
         sync.update_records(IdentityPoolId=pool_id, IdentityId=me, DatasetName="d", SyncSessionToken=token,
@@ -335,7 +334,7 @@ def test_sync_timestamps_as_the_sdks_send_them(endpoint, identity):
     assert b'"DeviceLastModifiedDate": 1772600767.891}' in update.body  # epoch seconds, milliseconds kept
 
     # the JS SDK v3's form, sent raw: String(date.getTime() / 1000), a whole number for a whole second
-    sync = make_client("cognito-sync", endpoint)
+    sync = boto_client("cognito-sync", endpoint)
     path = f"/identitypools/{pool_id}/identities/{me}/datasets/d"
     for key, stamp in (("js", "1772600767.891"), ("js-whole", "1772600767")):
         token = sync.list_records(IdentityPoolId=pool_id, IdentityId=me, DatasetName="d")["SyncSessionToken"]

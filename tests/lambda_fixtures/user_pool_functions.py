@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import EmulatorProcess, make_client, unique
+from conftest import EmulatorProcess
+from helpers import boto_client, unique
 
 from lambda_fixtures.servers import RecordingServer
 
@@ -140,7 +141,7 @@ def fx(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def idp(fx):
-    return make_client("cognito-idp", fx.url)
+    return boto_client("cognito-idp", fx.url)
 
 
 @pytest.fixture(autouse=True)

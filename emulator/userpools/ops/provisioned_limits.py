@@ -1,32 +1,16 @@
 """GetProvisionedLimit / UpdateProvisionedLimit: the provisioned request rate (RPS) of a user pool
-API category, per account and region. The emulator stores and echoes it (it does not throttle);
-the value must lie between the category's free (default) rate and the account maximum.
+API category, per account and region. The value must lie between the category's free (default)
+rate and the account maximum; with `--throttle aws` it is the category's quota (emulator/throttling.py).
 """
 
 from __future__ import annotations
 
-from emulator.store import register_schema
+from emulator.quotas import USER_POOL_RATES
 from emulator.userpools import errors, registry
-
-register_schema("userpools.provisioned_limits", [
-    """
-    CREATE TABLE provisioned_limits (
-        account_id TEXT NOT NULL,
-        region TEXT NOT NULL,
-        category TEXT NOT NULL,
-        value INTEGER NOT NULL,
-        PRIMARY KEY (account_id, region, category)
-    );
-    """,
-])
+from emulator.userpools.model import provisioned_limits
 
 # Default (free) request rates of the user pool API categories, from the Cognito quotas page.
-FREE_LIMITS = {
-    "UserAuthentication": 120, "UserCreation": 50, "UserFederation": 25, "UserAccountRecovery": 30,
-    "UserRead": 120, "UserUpdate": 25, "UserResourceRead": 50, "UserResourceUpdate": 25, "UserList": 30,
-    "UserPoolRead": 15, "UserPoolUpdate": 15, "UserPoolResourceRead": 20, "UserPoolResourceUpdate": 15,
-    "UserPoolClientRead": 15, "UserPoolClientUpdate": 15, "ClientAuthentication": 150,
-}
+FREE_LIMITS = USER_POOL_RATES
 # The account-level Service Quotas maximum, as a multiple of the free rate (the emulator's choice).
 MAX_FACTOR = 10
 
@@ -42,11 +26,10 @@ def _category(definition: dict) -> str:
 
 
 def _limit(ctx, category: str) -> dict:
-    row = ctx.db.execute("SELECT value FROM provisioned_limits WHERE account_id = ? AND region = ? AND category = ?",
-                         (ctx.account_id, ctx.region, category)).fetchone()
+    value = provisioned_limits.provisioned(ctx.db, ctx.account_id, ctx.region, category)
     free = FREE_LIMITS[category]
     return {"LimitDefinition": {"LimitClass": "API_CATEGORY", "Attributes": {"Category": category}},
-            "ProvisionedLimitValue": row["value"] if row is not None else free,
+            "ProvisionedLimitValue": value if value is not None else free,
             "FreeLimitValue": free}
 
 
@@ -65,8 +48,5 @@ def update_provisioned_limit(ctx, req):
     maximum = free * MAX_FACTOR
     if value > maximum:
         raise errors.ServiceQuotaExceededException(f"RequestedLimitValue {value} exceeds the account maximum of {maximum} for {category}.")
-    ctx.db.execute("DELETE FROM provisioned_limits WHERE account_id = ? AND region = ? AND category = ?",
-                   (ctx.account_id, ctx.region, category))
-    ctx.db.execute("INSERT INTO provisioned_limits(account_id, region, category, value) VALUES(?,?,?,?)",
-                   (ctx.account_id, ctx.region, category, value))
+    provisioned_limits.provision(ctx.db, ctx.account_id, ctx.region, category, value)
     return {"Limit": _limit(ctx, category)}
