@@ -67,7 +67,7 @@ def boto_client(service: str, endpoint_url: str, region: str = REGION, *,
                 access_key: str = "AKIAEMULATORTEST", secret_key: str = "secret", session_token: str | None = None,
                 max_pool_connections: int | None = None, **kwargs):
     """A boto3 client of the emulator that does not retry (`max_pool_connections` for many threads)."""
-    config = BotoConfig(retries={"max_attempts": 1},
+    config = BotoConfig(retries={"total_max_attempts": 1},
                         **({"max_pool_connections": max_pool_connections} if max_pool_connections else {}))
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config,
                         aws_access_key_id=access_key, aws_secret_access_key=secret_key,
