@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
-import flask
 from flask import Flask, jsonify
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
@@ -46,19 +45,6 @@ CORS_EXPOSE_HEADERS = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, 
 # or None to pass the request on.
 Surface = Callable[[Request], Response | None]
 
-BODY_LIMIT_KEY = "cognito_emulator.body_limit"
-
-
-class _FlaskRequest(flask.Request):
-    """Flask's request, bounded by the same body limit as the rest of the emulator."""
-
-    @property
-    def max_content_length(self) -> int | None:
-        # One byte more than allowed, so that a handler can tell a streamed body was cut.
-        limit = self.environ.get(BODY_LIMIT_KEY)
-        return None if limit is None else limit + 1
-
-
 class Emulator:
     """The whole emulator: store, clock, services and the WSGI entry point."""
 
@@ -85,7 +71,6 @@ class Emulator:
         # to a pool under recovery: fn(ctx, params) raising a ServiceError to refuse.
         self.before_invoke: list[Callable[[Context, dict], None]] = []
         self.flask = Flask("cognito_emulator")
-        self.flask.request_class = _FlaskRequest
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
         devtools.install(self)
@@ -140,10 +125,8 @@ class Emulator:
     # -- WSGI ------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
-        environ[BODY_LIMIT_KEY] = self._body_limit(request.path)
-        request.max_content_length = environ[BODY_LIMIT_KEY] + 1
         try:
-            response = self._respond(request, environ)
+            response = self._respond(request, environ, self._body_limit(request.path))
         except ServiceError as err:  # a body over the limit or unreadable, before any surface read it
             response = self.dispatcher.error_response(None, err, JSON, "-")
         except Exception:
@@ -159,14 +142,17 @@ class Emulator:
                 return limit
         return self.config.max_request_bytes
 
-    def _respond(self, request: Request, environ):
+    def _respond(self, request: Request, environ, limit: int):
         """The Response for `request`, or the WSGI app (Flask) that answers it."""
-        limit = environ[BODY_LIMIT_KEY]
         if request.content_length is not None and request.content_length > limit:
             read_body(request, limit)  # raises the 413 without reading the body
-        if self.signature_verifier is not None:
-            # The signed body stays readable after form parsing, and for the Flask surfaces.
-            environ["wsgi.input"] = io.BytesIO(read_body(request, limit))
+        streamed = request.content_length is None and environ.get("wsgi.input_terminated")
+        if self.signature_verifier is not None or streamed:
+            # Read once, bounded: the signed body stays readable after form parsing, and the
+            # Flask pages see a streamed (chunked) body whole or not at all.
+            body = read_body(request, limit)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
         if request.method == "OPTIONS":
             return Response("", 200)
         try:  # routing reads a query form; a surface may read the body

@@ -8,8 +8,16 @@ import logging
 import os
 import sys
 
-from emulator import __version__
+from werkzeug.serving import make_server
+
+from emulator import __version__, certs
+from emulator.app import create_app
 from emulator.config import SETTINGS, Config, env_name, from_environment
+from emulator.service_modules import load_services
+from emulator.serving import RequestHandler
+from emulator.signing import CredentialsError
+from emulator.store import Store
+from emulator.throttling import ThrottleSettingsError
 
 
 def _serve_parser(sub) -> None:
@@ -42,21 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(config: Config) -> None:
-    from werkzeug.serving import make_server
 
-    from emulator.app import create_app
-    from emulator.serving import RequestHandler
 
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from emulator.signing import CredentialsError
-    from emulator.throttling import ThrottleSettingsError
     try:
         app = create_app(config)
     except (CredentialsError, ThrottleSettingsError) as err:
         sys.exit(f"cognito-emulator: {err}")
-    from emulator import certs
     tls = certs.ssl_context(config)
     server = make_server(config.host, config.port, app, threaded=True, request_handler=RequestHandler,
                          ssl_context=tls)
@@ -85,7 +87,6 @@ def readme_with_coverage(text: str, table: str) -> str:
 
 
 def coverage() -> str:
-    from emulator.service_modules import load_services
     lines = []
     for service in load_services():
         registry = service.registry
@@ -117,7 +118,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(table)
     elif args.command == "reset":
-        from emulator.store import Store
         cfg = Config(data_dir=args.data_dir)
         Store(cfg.database_path).reset()
         print(f"state in {os.path.abspath(args.data_dir)} deleted")

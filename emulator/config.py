@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from protocol.dispatch import MAX_BODY_BYTES
+from protocol.body import MAX_BODY_BYTES
 
 
 @dataclasses.dataclass

@@ -24,6 +24,8 @@ class RunningEmulator:
     """A server started in this process, on a free port."""
 
     def __init__(self) -> None:
+        # Imported here: pytest loads this plugin in every session of a project that has the
+        # package installed, and only sessions that use the fixtures should pay for the app.
         from werkzeug.serving import make_server
 
         from emulator.app import create_app

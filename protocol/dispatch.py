@@ -18,16 +18,7 @@ from typing import Any
 from botocore.model import OperationModel
 from werkzeug.wrappers import Request, Response
 
-# Body helpers live in protocol.body; these names stay importable from here (see __all__).
-from protocol.body import (
-    MAX_BODY_BYTES,
-    MAX_JSON_DEPTH,
-    body_error,
-    header_safe,
-    parse_json,
-    read_body,
-    too_large,
-)
+from protocol.body import MAX_BODY_BYTES, header_safe
 from protocol.errors import ServiceError, common
 from protocol.model import error_status
 from protocol.protocols import JSON, Protocol
@@ -35,9 +26,6 @@ from protocol.registry import Registry
 from protocol.router import Route, Router
 from protocol.sigv4 import Caller, SignatureError, Verifier, read_caller
 from protocol.validate import validate_input
-
-__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "Call", "Dispatcher", "Invoker", "body_error", "header_safe",
-           "parse_json", "read_body", "too_large"]
 
 log = logging.getLogger("cognito_emulator.api")
 

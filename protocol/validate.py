@@ -58,9 +58,11 @@ def pattern_matches(pattern: str, value: str) -> bool:
 
 
 def _java_string_hash(text: str) -> int:
+    """Java's String.hashCode over UTF-16 code units, as an unsigned 32-bit value."""
+    data = text.encode("utf-16-be")
     h = 0
-    for unit in text.encode("utf-16-be").hex(" ", 2).split():
-        h = (31 * h + int(unit, 16)) & 0xFFFFFFFF
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
     return h
 
 

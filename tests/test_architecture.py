@@ -58,6 +58,10 @@ def _imports(name: str, path: Path) -> list[tuple[str, bool]]:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([base] if base else []))
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        if isinstance(node, ast.ImportFrom) and base in MODULES and base != name:
+            # `from package import module` imports the package as well: a package whose
+            # __init__ imports its modules, which import it this way, is a cycle.
+            out.append((base, id(node) in top))
         out += [(t, id(node) in top) for t in targets if t in MODULES and t != name]
     return out
 
@@ -85,12 +89,6 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
         if node not in state and (found := visit(node)):
             return found
     return None
-
-
-def _parents_of(name: str) -> set[str]:
-    """A module's import also runs its packages' __init__ modules."""
-    parts = name.split(".")
-    return {".".join(parts[:i]) for i in range(1, len(parts))} & set(MODULES)
 
 
 def test_protocol_knows_nothing_of_the_emulator():

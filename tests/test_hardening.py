@@ -15,7 +15,7 @@ from werkzeug.test import Client
 
 from emulator.app import create_app
 from emulator.config import Config
-from protocol.dispatch import MAX_JSON_DEPTH, header_safe, parse_json
+from protocol.body import MAX_JSON_DEPTH, header_safe, parse_json
 from protocol.errors import ServiceError
 from protocol.model import service_model
 from protocol.validate import _enum_order, storable, validate_input
@@ -241,6 +241,12 @@ def test_oversized_bodies_are_refused_unread_and_memory_stays_flat(emulator, end
     # Dev endpoints and the hosted UI have the same limit.
     dev = requests.post(endpoint + "/_emulator/clock", data=big, timeout=60)
     assert _json_error(dev, 413, "RequestEntityTooLargeException")
+    dev_streamed = requests.post(endpoint + "/_emulator/clock", data=chunks(), timeout=60)
+    assert _json_error(dev_streamed, 413, "RequestEntityTooLargeException")["message"] == \
+        f"Request body exceeds the maximum of {limit} bytes."
+    # A streamed body within the limit reaches the page whole.
+    small = requests.post(endpoint + "/_emulator/clock", data=iter([b'{"advance_', b'seconds": 0}']), timeout=10)
+    assert small.status_code == 200, small.text
     assert requests.get(endpoint + "/_emulator/health", timeout=10).json()["status"] == "ok"
 
 
@@ -276,6 +282,13 @@ def test_structure_given_a_scalar_and_decimals_for_integers():
     out = validate_input(_input("ListUsers"), {"UserPoolId": "us-east-1_abc", "Limit": 1.9},
                          "InvalidParameterException")
     assert out["Limit"] == 1
+
+
+def test_blob_that_is_not_base64():
+    with pytest.raises(ServiceError) as err:
+        validate_input(_input("SetUICustomization"), {"UserPoolId": "us-east-1_abc", "ImageFile": "not base64!"},
+                       "InvalidParameterException")
+    assert (err.value.code, err.value.message) == ("SerializationException", "Failed to decode base64 value")
 
 
 @pytest.mark.parametrize("raw", [b'{"Limit": NaN}', b'{"Limit": Infinity}', b'{"Limit": -Infinity}'])

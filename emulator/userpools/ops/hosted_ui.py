@@ -6,9 +6,8 @@ are registered in time.
 
 from __future__ import annotations
 
-from emulator import oauth
-from emulator.oauth import common  # noqa: F401  (registers the oauth tables)
+from emulator.oauth import mount
 
 
 def install(emulator) -> None:
-    oauth.install(emulator)
+    mount.install(emulator)

@@ -266,11 +266,6 @@ def install(emulator) -> None:
     def upload_csv(pool_id: str, job_id: str):
         token = request.args.get("X-Amz-Signature", "")
         body = request.get_data(cache=False)
-        if len(body) > MAX_CSV_BYTES:
-            response = jsonify({"__type": "EntityTooLarge",
-                                "message": "Your proposed upload exceeds the maximum allowed size"})
-            response.status_code = 400
-            return response
         with emulator.store.transaction() as db:
             emulator.clock.load(db)
             row = db.execute("SELECT upload_token, data FROM user_import_jobs WHERE job_id = ? AND pool_id = ?",
