@@ -174,4 +174,8 @@ def test_every_table_of_a_pool_or_identity_pool_is_owned():
     owned = set(OWNED["user_pool"]) | set(OWNED["identity_pool"])
     missing = sorted(t for t in tables if "pool_id" in columns[t] and t not in owned | outlives)
     assert missing == []
-    assert all(t in tables for kind in OWNED.values() for t in kind)
+    # every declared table exists and has the owner's key columns
+    from emulator.store import OWNER_COLUMNS
+    wrong = [(kind, t) for kind, owned_tables in OWNED.items() for t in owned_tables
+             if t not in columns or not set(OWNER_COLUMNS[kind]) <= columns[t]]
+    assert wrong == []
