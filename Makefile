@@ -27,6 +27,9 @@ run: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
 		|| echo "chromium missing: browser tests will skip"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq postgresql) \
+		|| echo "postgresql missing: PostgreSQL tests will skip"
 	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -50,6 +53,7 @@ $(BENCH_NODE_STAMP): bench/package.json bench/package-lock.json
 		else echo "npm not found: cognito-local will not be measured"; fi
 
 bench: $(BENCH_STAMP) $(BENCH_NODE_STAMP)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk) || true
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 coverage: $(STAMP)

@@ -1,348 +1,178 @@
-"""`make bench`: the emulator's speed on realistic work, side by side with moto and cognito-local.
+"""`make bench`: the emulator's speed, side by side with moto_server and cognito-local, in one run.
 
-Each server is started fresh on a free loopback port, one after the other, and driven by the
-same boto3 client code (no retries, keep-alive connections). Every scenario is a bounded number
-of calls or a bounded time; latencies are reported as median / p95. Answers are checked: a
-server that returns a wrong result, accepts a wrong password or cannot do an operation is shown
-as such in the table, never silently skipped. See bench/README.md for how to read the results.
+Sections (see bench/README.md for how each is measured and how to read it):
 
-    python bench/run.py                  # defaults: 10,000 users, ~5 minutes
-    python bench/run.py --quick          # ~1 minute
-    python bench/run.py --users 50000 --servers emulator-file,moto
+1. server stacks: a hello-world Flask app under werkzeug's threaded dev server, gunicorn gthread and
+   granian, and how close the emulator's AdminGetUser comes to hello-world on its own stack;
+2. point operations at each pool size (--users, default 1,000 and 100,000 users): AdminGetUser,
+   GetUser, InitiateAuth USER_PASSWORD_AUTH, full USER_SRP_AUTH logins, SignUp and AdminCreateUser on
+   an empty pool, a write mix; ListUsers Filter email = "..." latency; the time to populate the pool;
+   the memory of each worker process;
+3. cold start: process start to the first answered ListUserPools, median of --cold-starts;
+4. with --database-url: PostgreSQL against SQLite on point reads, one node against two on the write mix.
+
+Load: wrk (or, without it, Python processes) over --connections keep-alive connections for --seconds
+per row. Answers are checked before each row (right user, tokens, a wrong password refused); a row
+whose answers fail says so. The issue's targets are printed beside the figures, met or not met.
+
+    python bench/run.py                                  # about 11 minutes on 2 cores
+    python bench/run.py --quick                          # about a minute: 1,000 users, short rows
+    python bench/run.py --users 1000,20000 --servers emulator,moto --output -
+    python bench/run.py --database-url postgresql://bench@127.0.0.1/bench
 """
 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
+import csv
 import datetime
 import importlib.metadata
-import itertools
-import json
-import math
+import io
 import os
 import platform
-import re
+import resource
 import shutil
-import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import boto3
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from load import (
+    Api,
+    ApiError,
+    Load,
+    Spec,
+    http_load,
+    load_tool,
+    median_load,
+    spec,
+    srp_client_cost,
+    srp_load,
+    wrk_path,
+)
+from servers import BENCH, CognitoLocal, Emulator, Hello, Moto, Server
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-REGION = "us-east-1"
 PASSWORD = "Bench-Passw0rd!"
 WRONG_PASSWORD = "Wrong-Passw0rd!"
-STARTUP_TIMEOUT = 60.0
+SIGNIN = "signin"
+ROLE = "arn:aws:iam::000000000000:role/bench-import"
 
 
 # ---------------------------------------------------------------------------------------------
-# Servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = STARTUP_TIMEOUT) -> None:
-    """Wait until something answers HTTP at url (any status counts)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"did not answer on {url} within {timeout:.0f}s")
-
-
-class Server:
-    """One peer: started fresh in its own temp dir, stopped after its scenarios."""
-
-    key = ""
-    label = ""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-        self.tmp: Path | None = None
-        self.url = ""
-
-    def available(self) -> str | None:
-        """None when it can run here; else why not."""
-        return None
-
-    def version(self) -> str:
-        return "?"
-
-    def command(self, port: int) -> tuple[list[str], dict]:
-        raise NotImplementedError
-
-    def prepare(self) -> None:
-        """Write what the server reads from its working directory (self.tmp) at start."""
-
-    def start(self) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{self.key}-"))
-        port = free_port()
-        self.prepare()
-        cmd, env = self.command(port)
-        log = self.tmp / "server.log"
-        self._log = open(log, "w")
-        self.proc = subprocess.Popen(cmd, cwd=self.tmp, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env={**os.environ, **env})
-        self.url = f"http://127.0.0.1:{port}"
-        try:
-            wait_http(self.url + "/", self.proc, log)
-        except Exception:
-            self.stop()
-            raise
-
-    def usage(self) -> str:
-        """CPU time and peak memory of the server process so far (Linux /proc), or ''."""
-        if not self.proc or self.proc.poll() is not None:
-            return ""
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-            peak = re.search(r"VmHWM:\s+(\d+) kB", status)
-        except (OSError, ValueError, IndexError):
-            return ""
-        return f"server CPU {cpu:.0f}s" + (f", peak memory {int(peak.group(1)) // 1024} MB" if peak else "")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Emulator(Server):
-    def __init__(self, in_memory: bool) -> None:
-        super().__init__()
-        self.in_memory = in_memory
-        self.key = "emulator-memory" if in_memory else "emulator-file"
-        self.label = "emulator (in-memory)" if in_memory else "emulator (file, default)"
-
-    def version(self) -> str:
-        text = (ROOT / "emulator" / "__init__.py").read_text()
-        match = re.search(r'__version__ = "([^"]+)"', text)
-        return f"cognito-emulator {match.group(1) if match else '?'}"
-
-    def command(self, port: int) -> tuple[list[str], dict]:
-        store = ["--in-memory"] if self.in_memory else ["--data-dir", str(self.tmp / "data")]
-        cmd = [sys.executable, "-m", "emulator", "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "WARNING", *store]
-        return cmd, {"PYTHONPATH": str(ROOT)}
-
-
-class Moto(Server):
-    key = "moto"
-    label = "moto (server mode)"
-
-    def available(self) -> str | None:
-        try:
-            importlib.metadata.version("moto")
-            import flask_cors  # noqa: F401  (moto[server] extra)
-        except (importlib.metadata.PackageNotFoundError, ImportError):
-            return "not installed: pip install -e '.[bench]'"
-        return None
-
-    def version(self) -> str:
-        return f"moto {importlib.metadata.version('moto')}"
-
-    def command(self, port: int) -> tuple[list[str], dict]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], {}
-
-
-class CognitoLocal(Server):
-    key = "cognito-local"
-    label = "cognito-local"
-    package = BENCH / "node_modules" / "cognito-local"
-
-    def available(self) -> str | None:
-        if not shutil.which("node"):
-            return "node not found"
-        if not (self.package / "package.json").exists():
-            return "not installed: npm ci --prefix bench"
-        return None
-
-    def version(self) -> str:
-        meta = json.loads((self.package / "package.json").read_text())
-        node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-        return f"cognito-local {meta['version']} (node {node})"
-
-    def prepare(self) -> None:
-        # Its pools default to UsernameAttributes ["email"], unlike AWS (plain usernames); its
-        # documented config file sets the default back so the same calls work everywhere.
-        (self.tmp / ".cognito").mkdir()
-        (self.tmp / ".cognito" / "config.json").write_text(
-            json.dumps({"UserPoolDefaults": {"UsernameAttributes": []}}))
-
-    def command(self, port: int) -> tuple[list[str], dict]:
-        return ["node", str(self.package / "lib" / "bin" / "start.js")], {"PORT": str(port), "HOST": "127.0.0.1"}
-
-
-SERVERS: dict[str, Callable[[], Server]] = {
-    "emulator-file": lambda: Emulator(in_memory=False),
-    "emulator-memory": lambda: Emulator(in_memory=True),
-    "moto": Moto,
-    "cognito-local": CognitoLocal,
-}
-
-
-def client(service: str, url: str):
-    return boto3.client(service, endpoint_url=url, region_name=REGION, aws_access_key_id="AKIABENCHMARK",
-                        aws_secret_access_key="secret",
-                        config=BotoConfig(retries={"max_attempts": 1}, max_pool_connections=16,
-                                          read_timeout=120, connect_timeout=10))
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass
-class Cell:
-    text: str
-    note: str = ""          # becomes a footnote under the table
-
-
-def ms(seconds: float) -> str:
-    value = seconds * 1000
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
-
-
-def latency(samples: list[float], note: str = "", planned: int = 0) -> Cell:
-    if planned and len(samples) < planned:
-        note = f"{len(samples)} of {planned} repetitions within the time bound. {note}".strip()
-    return Cell(f"{ms(statistics.median(samples))} / {ms(p95(samples))} ms", note)
-
-
-class Unavailable(Exception):
-    """The server cannot do this operation; carries the cell to show."""
-
-    def __init__(self, cell: Cell) -> None:
-        super().__init__(cell.text)
-        self.cell = cell
-
-
-UNSUPPORTED = {"Unsupported", "UnsupportedOperation", "NotImplemented", "NotImplementedError"}
-
-
-def classify(error: Exception) -> Cell:
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "?")
-        message = error.response.get("Error", {}).get("Message", "")
-        if code in UNSUPPORTED:
-            return Cell("n/a (not supported)", f"answers {code}: {message}")
-        if code == "NotImplementedException":
-            return Cell("NotImplementedException", message)
-        return Cell(f"error: {code}", message)
-    return Cell(f"error: {type(error).__name__}", str(error)[:300])
-
-
-def call(fn: Callable, *args, **kwargs):
-    """Run one request; any failure becomes an Unavailable cell."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as error:  # noqa: BLE001  (every failure is reported in the table)
-        raise Unavailable(classify(error)) from error
-
-
-def repeat(fn: Callable[[int], object], times: int, budget: float = 15.0) -> list[float]:
-    """Time fn(i) for i in range(times), stopping early once `budget` seconds are spent.
-
-    The first failure stops and is reported. A row cut short by the budget says so (see `latency`).
-    """
-    samples = []
-    began = time.perf_counter()
-    for i in range(times):
-        start = time.perf_counter()
-        call(fn, i)
-        samples.append(time.perf_counter() - start)
-        if time.perf_counter() - began > budget:
-            break
-    return samples
-
-
-# ---------------------------------------------------------------------------------------------
-# Scenarios
+# Plan and figures
 
 
 @dataclass
 class Plan:
-    users: int
-    pairs: int = 20
-    creates: int = 300
-    signins: int = 100
-    srp: int = 30
-    list_filtered: int = 20
-    walks: int = 3
-    get_user: int = 200
-    identities: int = 50
-    throughput_seconds: float = 10.0
-    populate_seconds: float = 50.0
-    threads: int = 4
+    sizes: list[int] = field(default_factory=lambda: [1000, 100_000])
+    seconds: float = 2.0               # per run of a load row
+    runs: int = 3                      # runs per load row (the median is reported)
+    warmup: float = 1.0
+    connections: int = 8
+    populate_seconds: float = 120.0    # bound on filling a pool, over all sizes
+    populate: str = "auto"             # auto: the import job for the emulator, AdminCreateUser for peers
+    list_repetitions: int = 50
+    list_budget: float = 10.0
+    cold_starts: int = 5
+    profile_seconds: float = 10.0
+    database_url: str = ""
+    sections: tuple[str, ...] = ("stacks", "ops", "cold", "postgres")
 
     @classmethod
-    def quick(cls, users: int) -> Plan:
-        return cls(users=users, pairs=5, creates=100, signins=20, srp=5, list_filtered=10, walks=1,
-                   get_user=50, identities=10, throughput_seconds=2.0, populate_seconds=10.0)
-
-
-ROWS = [
-    ("pool", "CreateUserPool + CreateUserPoolClient"),
-    ("create", "AdminCreateUser (SUPPRESS)"),
-    ("admin_auth", "Sign-in ADMIN_USER_PASSWORD_AUTH"),
-    ("user_auth", "Sign-in USER_PASSWORD_AUTH"),
-    ("srp", "Sign-in USER_SRP_AUTH (pycognito AWSSRP, full round-trip)"),
-    ("get_user", "GetUser (access token)"),
-    ("populate", "Create the pool's users (4 threads)"),
-    ("list_filter", 'ListUsers Filter email ^= "user1234"'),
-    ("walk", "ListUsers full paginated walk (Limit=60)"),
-    ("throughput", "AdminGetUser throughput, 4 threads"),
-    ("identity", "Identity pool GetId + GetCredentialsForIdentity"),
-]
+    def quick(cls) -> Plan:
+        return cls(sizes=[1000], seconds=2.0, runs=1, warmup=0.5, populate_seconds=30.0, list_repetitions=20,
+                   list_budget=3.0, cold_starts=3, profile_seconds=0.0)
 
 
 @dataclass
-class Outcome:
-    server: Server
-    cells: dict[str, Cell] = field(default_factory=dict)
-    error: str = ""
-    seconds: float = 0.0
-    usage: str = ""
+class Figure:
+    value: float | None          # the number compared (req/s, ms, s, MiB); None: no number
+    text: str
+    note: str = ""
+    other: float | None = None   # cores other work on the machine took meanwhile (see Meter)
+
+
+def fail(error: BaseException) -> Figure:
+    if isinstance(error, ApiError):
+        if error.code in ("NotImplementedException", "Unsupported", "UnsupportedOperation"):
+            return Figure(None, "n/a (not supported)", f"answers {error.code}: {error.message}")
+        return Figure(None, f"error: {error.code}", error.message)
+    return Figure(None, f"error: {type(error).__name__}", str(error)[:300])
+
+
+def guard(fn: Callable[[], Figure]) -> Figure:
+    try:
+        return fn()
+    except Exception as error:  # noqa: BLE001  (every failure is shown in its row)
+        return fail(error)
+
+
+def rate_figure(load: Load, unit: str = "req/s", note: str = "") -> Figure:
+    text = f"{load.rate:,.0f} {unit}"
+    notes = [note] if note else []
+    errors, requests = load.all_errors or load.errors, load.all_requests or load.requests
+    if errors:
+        text += f" ({errors} errors)"
+        notes.append(f"{errors} of {requests} requests failed: {'; '.join(load.details)[:300]}")
+    if len(load.rates) > 1 and min(load.rates) > 0 and max(load.rates) / min(load.rates) > 1.15:
+        notes.append(f"the {len(load.rates)} runs gave {', '.join(f'{r:,.0f}' for r in load.rates)} {unit}")
+    return Figure(load.rate, text, " ".join(notes))
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat; idle and iowait excluded)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its finished children (wrk, the Python load generators)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class Meter:
+    """What else ran on the machine during a row: the busy CPU time of the whole machine less the
+    server's processes and the benchmark's own (its load generators included). A row during which
+    other work took a noticeable share of the cores gets a note, since its figure is then low."""
+
+    THRESHOLD = 0.10      # cores, on average over the row
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.other = 0.0
+
+    def __enter__(self) -> Meter:
+        self.began, self.busy, self.cpu, self.own = time.perf_counter(), busy_seconds(), self.server.cpu(), own_cpu()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        elapsed = time.perf_counter() - self.began
+        other = (busy_seconds() - self.busy) - (self.server.cpu() - self.cpu) - (own_cpu() - self.own)
+        self.other = max(0.0, other) / elapsed if elapsed > 0 else 0.0
+
+    def mark(self, figure: Figure) -> Figure:
+        if getattr(self.server, "store", "") == "postgres":
+            return figure        # PostgreSQL's own processes are part of the server, not other work
+        figure.other = self.other
+        if self.other >= self.THRESHOLD:
+            note = f"other work on the machine took {self.other:.2f} of a core on average during this row"
+            figure.note = f"{figure.note} {note}".strip()
+            figure.text += " (disturbed)"
+        return figure
 
 
 def email(n: int) -> str:
@@ -353,407 +183,1039 @@ def username(n: int) -> str:
     return f"user{n:06d}"
 
 
-class Bench:
+def human(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else f"{n:,}"
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Server stacks
+
+
+@dataclass
+class StackResult:
+    label: str
+    version: str = ""
+    figure: Figure | None = None
+
+
+def measure_stacks(plan: Plan, log: Callable[[str], None]) -> list[StackResult]:
+    results = []
+    for stack in Hello.STACKS:
+        server = Hello(stack)
+        result = StackResult(server.label)
+        results.append(result)
+        missing = server.available()
+        if missing:
+            result.figure = Figure(None, "not measured", missing + (" — add gunicorn>=23 to the bench extra"
+                                                                     if stack == "gunicorn" else ""))
+            log(f"  {stack}: {missing}")
+            continue
+        result.version = server.version()
+        try:
+            server.start()
+            body = spec(None, {"hello": "bench"})
+            http_load(server.url, [body], plan.connections, plan.warmup)
+            with Meter(server) as meter:
+                load = median_load(lambda s=server, b=body: http_load(s.url, [b], plan.connections, plan.seconds),
+                                   plan.runs)
+            result.figure = rate_figure(load)
+            result.figure.text += f", p50 {load.p50_ms:.2f} ms"
+            meter.mark(result.figure)
+        except Exception as error:  # noqa: BLE001
+            result.figure = fail(error)
+        finally:
+            server.stop()
+        log(f"  {stack}: {result.figure.text}" + (f"  (other work {result.figure.other:.2f} cores)"
+                                                  if result.figure.other is not None else ""))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Point operations at each size
+
+
+OPS = [
+    ("admin_get_user", "AdminGetUser", "req/s"),
+    ("get_user", "GetUser (access token)", "req/s"),
+    ("user_password_auth", "InitiateAuth USER_PASSWORD_AUTH", "req/s"),
+    ("srp", "USER_SRP_AUTH login (InitiateAuth + RespondToAuthChallenge)", "logins/s"),
+    ("sign_up", "SignUp (empty pool)", "req/s"),
+    ("admin_create_user", "AdminCreateUser SUPPRESS (empty pool)", "req/s"),
+    ("write_mix", "Write mix: AdminCreateUser + AdminUpdateUserAttributes", "req/s"),
+    ("list_filter", 'ListUsers Filter email = "…", p50 / p95 latency', "ms"),
+]
+
+
+@dataclass
+class SizeResult:
+    target: int
+    users: int = 0                   # users in the pool when measured (besides the sign-in user)
+    populate: Figure | None = None
+    populate_total: float = 0.0      # seconds to fill the pool from empty to `users`
+    ops: dict[str, Figure] = field(default_factory=dict)
+    memory: dict[int, tuple[float, float]] = field(default_factory=dict)
+    profile: list[tuple[str, float]] = field(default_factory=list)
+    profile_areas: list[tuple[str, float]] = field(default_factory=list)
+    profile_note: str = ""
+    memory_note: str = ""
+
+
+@dataclass
+class ServerResult:
+    server: Server
+    version: str = ""
+    error: str = ""
+    sizes: list[SizeResult] = field(default_factory=list)
+    cold: list[float] = field(default_factory=list)
+    cold_error: str = ""
+    cpu: float = 0.0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, op: str, index: int) -> Figure | None:
+        if index < len(self.sizes):
+            return self.sizes[index].ops.get(op)
+        return None
+
+
+class PointOps:
+    """The pool, its sign-in user and the rows of section 2 on one running server."""
+
     def __init__(self, server: Server, plan: Plan, log: Callable[[str], None]) -> None:
-        self.server = server
-        self.plan = plan
-        self.log = log
-        self.idp = client("cognito-idp", server.url)
-        self.cells: dict[str, Cell] = {}
-        self.pool_id = ""
-        self.client_id = ""
-        self.created = 0            # users user000000..user{created-1}, besides the sign-in user
-        self.next_user = 0
-        self.access_token = ""
+        self.server, self.plan, self.log = server, plan, log
+        self.url = server.url
+        self.api = Api(self.url, timeout=600)
+        self.pool_id = self.client_id = self.access_token = ""
+        self.created = 0                # users user000000 .. user{created-1}
+        self.populate_spent = 0.0
+        self.emulator = isinstance(server, Emulator)
+        self.extra_pools = 0
 
-    def run(self) -> dict[str, Cell]:
-        steps = [
-            ("pool", self.pool_pairs),
-            ("setup", self.setup),
-            ("create", self.admin_create_user),
-            ("signin", self.sign_in),
-            ("get_user", self.get_user),
-            ("populate", self.populate),
-            ("list_filter", self.list_filtered),
-            ("walk", self.walk),
-            ("throughput", self.throughput),
-            ("identity", self.identity),
-        ]
-        for key, step in steps:
-            started = time.perf_counter()
-            try:
-                cell = step()
-                if cell is not None:
-                    self.cells[key] = cell
-            except Unavailable as failure:
-                self.cells.setdefault(key, failure.cell)
-                if key == "setup":      # nothing else can run without the pool
-                    for row, _ in ROWS:
-                        self.cells.setdefault(row, Cell("not run", f"pool setup failed: {failure.cell.text}"))
-                    break
-            except Exception as error:  # noqa: BLE001  (a bench bug must not lose the other servers' rows)
-                self.cells.setdefault(key, classify(error))
-            self.log(f"  {key:<12} {time.perf_counter() - started:6.1f}s  {self.cells.get(key, Cell('')).text}")
-        return self.cells
-
-    # 1. CreateUserPool + CreateUserPoolClient
-    def pool_pairs(self) -> Cell:
-        def pair(i: int) -> None:
-            pool = self.idp.create_user_pool(PoolName=f"pair{i}")["UserPool"]["Id"]
-            self.idp.create_user_pool_client(UserPoolId=pool, ClientName="app")
-        return latency(repeat(pair, self.plan.pairs), planned=self.plan.pairs)
+    # -- setup -------------------------------------------------------------------------------
+    def new_pool(self, name: str) -> tuple[str, str]:
+        pool = self.api.call("CreateUserPool", {"PoolName": name})["UserPool"]["Id"]
+        client = self.api.call("CreateUserPoolClient", {
+            "UserPoolId": pool, "ClientName": "bench",
+            "ExplicitAuthFlows": ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                  "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]})["UserPoolClient"]["ClientId"]
+        return pool, client
 
     def setup(self) -> None:
-        self.pool_id = call(self.idp.create_user_pool, PoolName="bench")["UserPool"]["Id"]
-        self.client_id = call(self.idp.create_user_pool_client, UserPoolId=self.pool_id, ClientName="bench",
-                              ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                                                 "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-                              )["UserPoolClient"]["ClientId"]
+        self.pool_id, self.client_id = self.new_pool("bench")
+        self.api.call("AdminCreateUser", {"UserPoolId": self.pool_id, "Username": SIGNIN, "MessageAction": "SUPPRESS",
+                                          "UserAttributes": [{"Name": "email", "Value": "signin@example.com"}]})
+        self.api.call("AdminSetUserPassword", {"UserPoolId": self.pool_id, "Username": SIGNIN, "Password": PASSWORD,
+                                               "Permanent": True})
 
-    def create(self, _i: int) -> None:
-        """Create the next user of the pool (sequentially numbered)."""
-        self.create_user(self.idp, self.next_user)
-        self.next_user += 1
+    # -- population --------------------------------------------------------------------------
+    def populate(self, target: int) -> Figure:
+        if self.created >= target:
+            return Figure(self.populate_spent, f"— ({self.created:,} users already)")
+        method = self.plan.populate
+        if method == "auto":
+            method = "import" if self.emulator else "create"
+        began = time.perf_counter()
+        before = self.created
+        if method == "import":
+            self.import_users(target)
+        else:
+            self.create_users(target)
+        elapsed = time.perf_counter() - began
+        self.populate_spent += elapsed
+        added = self.created - before
+        how = "CSV import job" if method == "import" else f"AdminCreateUser × {self.plan.connections} connections"
+        text = f"{self.populate_spent:.1f} s to {self.created:,} users ({added / elapsed:,.0f} users/s, {how})"
+        note = ""
+        if self.created < target:
+            note = (f"stopped at the {self.plan.populate_seconds:.0f} s population bound with {self.created:,} of "
+                    f"{target:,} users: this column's rows for {human(target)} are measured over {self.created:,} users")
+        return Figure(self.populate_spent, text, note)
 
-    def create_user(self, idp, n: int) -> None:
-        idp.admin_create_user(UserPoolId=self.pool_id, Username=username(n), MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email(n)}])
+    def import_users(self, target: int) -> None:
+        header = self.api.call("GetCSVHeader", {"UserPoolId": self.pool_id})["CSVHeader"]
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        column = {name: i for i, name in enumerate(header)}
+        for n in range(self.created, target):
+            row = [""] * len(header)
+            row[column["cognito:username"]] = username(n)
+            row[column["email"]] = email(n)
+            row[column["email_verified"]] = "true"
+            row[column["cognito:mfa_enabled"]] = "false"
+            writer.writerow(row)
+        job = self.api.call("CreateUserImportJob", {"UserPoolId": self.pool_id, "JobName": f"bench{target}",
+                                                    "CloudWatchLogsRoleArn": ROLE})["UserImportJob"]
+        put = urllib.request.Request(job["PreSignedUrl"], data=out.getvalue().encode(), method="PUT",
+                                     headers={"Content-Type": "text/csv"})
+        urllib.request.urlopen(put, timeout=600).close()
+        self.api.call("StartUserImportJob", {"UserPoolId": self.pool_id, "JobId": job["JobId"]})
+        deadline = time.monotonic() + self.plan.populate_seconds
+        while True:
+            job = self.api.call("DescribeUserImportJob", {"UserPoolId": self.pool_id,
+                                                          "JobId": job["JobId"]})["UserImportJob"]
+            if job["Status"] not in ("Pending", "InProgress", "Created"):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"import job still {job['Status']} after {self.plan.populate_seconds:.0f} s")
+            time.sleep(0.1)
+        if job["Status"] != "Succeeded" or job["ImportedUsers"] != target - self.created:
+            raise RuntimeError(f"import job {job['Status']}: {job.get('ImportedUsers')} of {target - self.created} "
+                               f"users imported ({job.get('CompletionMessage')})")
+        self.created = target
 
-    # 2. AdminCreateUser
-    def admin_create_user(self) -> Cell:
-        try:
-            samples = repeat(lambda i: self.create(i), self.plan.creates)
-        finally:
-            self.created = self.next_user
-        return latency(samples, planned=self.plan.creates)
+    def create_users(self, target: int) -> None:
+        """AdminCreateUser over `connections` threads, numbers handed out in order, bounded in time."""
+        lock = threading.Lock()
+        numbers = iter(range(self.created, target))
+        deadline = time.monotonic() + max(0.0, self.plan.populate_seconds - self.populate_spent)
+        errors: list[Exception] = []
+        done: list[int] = []
 
-    # 3. Sign-in
+        def worker() -> None:
+            api = Api(self.url, timeout=60)
+            while time.monotonic() < deadline and not errors:
+                with lock:
+                    n = next(numbers, None)
+                if n is None:
+                    break
+                try:
+                    api.call("AdminCreateUser", {"UserPoolId": self.pool_id, "Username": username(n),
+                                                 "MessageAction": "SUPPRESS",
+                                                 "UserAttributes": [{"Name": "email", "Value": email(n)}]})
+                except Exception as error:  # noqa: BLE001
+                    errors.append(error)
+                    break
+                with lock:
+                    done.append(n)
+            api.close()
+        threads = [threading.Thread(target=worker) for _ in range(self.plan.connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        # Numbers are handed out in order; the pool holds 0..k-1 where k is the first number not created.
+        made = set(done)
+        k = self.created
+        while k in made:
+            k += 1
+        self.created = k
+
+    # -- rows ----------------------------------------------------------------------------------
+    def load(self, specs: list[Spec] | Callable[[], list[Spec]], unit: str = "req/s", note: str = "") -> Figure:
+        """A load row: the median of `runs` runs; `specs` may be a function giving each run its own."""
+        make = specs if callable(specs) else lambda: specs
+        with Meter(self.server) as meter:
+            load = median_load(lambda: http_load(self.url, make(), self.plan.connections, self.plan.seconds),
+                               self.plan.runs)
+        return meter.mark(rate_figure(load, unit, note))
+
+    def admin_get_user(self) -> Figure:
+        probe = username(min(self.created - 1, 123))
+        answer = self.api.call("AdminGetUser", {"UserPoolId": self.pool_id, "Username": probe})
+        if answer.get("Username") != probe:
+            return Figure(None, "wrong result", f"AdminGetUser {probe} answered {answer.get('Username')!r}")
+        template = spec("AdminGetUser", {"UserPoolId": self.pool_id, "Username": "user{n}"}, "cycle", self.created)
+        return self.load([template])
+
     def sign_in(self) -> None:
+        answer = self.api.call("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": self.client_id,
+                                                "AuthParameters": {"USERNAME": SIGNIN, "PASSWORD": PASSWORD}})
+        token = (answer.get("AuthenticationResult") or {}).get("AccessToken")
+        if not token:
+            raise RuntimeError(f"InitiateAuth gave no tokens: {sorted(answer)}")
+        self.access_token = token
+
+    def get_user(self) -> Figure:
+        if not self.access_token:
+            self.sign_in()
+        answer = self.api.call("GetUser", {"AccessToken": self.access_token})
+        if answer.get("Username") != SIGNIN:
+            return Figure(None, "wrong result", f"GetUser answered {answer.get('Username')!r}")
+        return self.load([spec("GetUser", {"AccessToken": self.access_token})])
+
+    def wrong_password_note(self, attempt: Callable[[], object]) -> str:
         try:
-            call(self.idp.admin_create_user, UserPoolId=self.pool_id, Username="signin",
-                 MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": "signin@example.com"}])
-            call(self.idp.admin_set_user_password, UserPoolId=self.pool_id, Username="signin",
-                 Password=PASSWORD, Permanent=True)
-        except Unavailable as failure:
-            for key in ("admin_auth", "user_auth", "srp"):
-                self.cells[key] = Cell("not run", f"creating the user with a permanent password failed: "
-                                                  f"{failure.cell.text} {failure.cell.note}")
-            return
-
-        def admin(password: str) -> dict:
-            return self.idp.admin_initiate_auth(UserPoolId=self.pool_id, ClientId=self.client_id,
-                                                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                                                AuthParameters={"USERNAME": "signin", "PASSWORD": password})
-
-        def user(password: str) -> dict:
-            return self.idp.initiate_auth(ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                          AuthParameters={"USERNAME": "signin", "PASSWORD": password})
-
-        def srp(password: str) -> dict:
-            from pycognito.aws_srp import AWSSRP
-            return AWSSRP("signin", password, self.pool_id, self.client_id, client=self.idp).authenticate_user()
-
-        for key, fn, times in (("admin_auth", admin, self.plan.signins), ("user_auth", user, self.plan.signins),
-                               ("srp", srp, self.plan.srp)):
-            try:
-                samples = repeat(lambda _i, fn=fn: self.check_tokens(fn(PASSWORD)), times)
-            except Unavailable as failure:
-                self.cells[key] = failure.cell
-                continue
-            self.cells[key] = latency(samples, self.wrong_password_note(fn), planned=times)
-
-    def check_tokens(self, answer: dict) -> None:
-        result = answer.get("AuthenticationResult") or {}
-        if not result.get("AccessToken"):
-            raise RuntimeError(f"no tokens in answer: {sorted(answer)} {answer.get('ChallengeName')}")
-        self.access_token = result["AccessToken"]
-
-    @staticmethod
-    def wrong_password_note(fn: Callable[[str], dict]) -> str:
-        try:
-            fn(WRONG_PASSWORD)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "NotAuthorizedException":
+            attempt()
+        except ApiError as error:
+            if error.code == "NotAuthorizedException":
                 return ""
-            return f"a wrong password answers {error.response['Error']['Code']}, not NotAuthorizedException"
+            return f"a wrong password answers {error.code}, not NotAuthorizedException"
         except Exception as error:  # noqa: BLE001
             return f"a wrong password fails with {type(error).__name__}: {error}"
         return "does not check the password: a wrong password signs in too"
 
-    # 5. GetUser with an access token
-    def get_user(self) -> Cell:
-        if not self.access_token:
-            return Cell("n/a (no access token)", "no sign-in flow gave an access token")
+    def user_password_auth(self) -> Figure:
+        def attempt(password: str) -> dict:
+            return self.api.call("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": self.client_id,
+                                                  "AuthParameters": {"USERNAME": SIGNIN, "PASSWORD": password}})
+        if not (attempt(PASSWORD).get("AuthenticationResult") or {}).get("AccessToken"):
+            return Figure(None, "wrong result", "InitiateAuth with the right password gave no tokens")
+        note = self.wrong_password_note(lambda: attempt(WRONG_PASSWORD))
+        return self.load([spec("InitiateAuth", {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": self.client_id,
+                                                "AuthParameters": {"USERNAME": SIGNIN, "PASSWORD": PASSWORD}})],
+                         note=note)
 
-        def one(_i: int) -> None:
-            answer = self.idp.get_user(AccessToken=self.access_token)
-            if answer["Username"] != "signin":
-                raise RuntimeError(f"GetUser answered user {answer['Username']!r}")
-        return latency(repeat(one, self.plan.get_user), planned=self.plan.get_user)
+    def srp(self) -> Figure:
+        from load import SrpClient
+        client = SrpClient(self.pool_id, self.client_id)
+        client.login(self.api, SIGNIN, PASSWORD)
+        note = self.wrong_password_note(lambda: client.login(self.api, SIGNIN, WRONG_PASSWORD))
+        with Meter(self.server) as meter:
+            load = median_load(lambda: srp_load(self.url, self.pool_id, self.client_id, SIGNIN, PASSWORD,
+                                                self.plan.connections, self.plan.seconds), self.plan.runs)
+        return meter.mark(rate_figure(load, "logins/s", note))
 
-    # 4. the pool of N users, filtered ListUsers, full walk
-    def populate(self) -> Cell:
-        target = self.plan.users
-        if self.created >= target:
-            return Cell(f"— ({self.created} users from the AdminCreateUser row)")
-        todo = iter(range(self.created, target))
-        lock = threading.Lock()
-        deadline = time.monotonic() + self.plan.populate_seconds
-        errors: list[Exception] = []
-        done = [0]
+    def empty_pool(self) -> tuple[str, str]:
+        self.extra_pools += 1
+        return self.new_pool(f"empty{self.extra_pools}")
 
-        def worker() -> None:
-            idp = client("cognito-idp", self.server.url)
-            while time.monotonic() < deadline and not errors:
-                with lock:
-                    n = next(todo, None)
-                if n is None:
-                    return
-                try:
-                    self.create_user(idp, n)
-                except Exception as error:  # noqa: BLE001
-                    errors.append(error)
-                    return
-                with lock:
-                    done[0] += 1
+    def sign_up(self) -> Figure:
+        def body(client: str) -> dict:
+            return {"ClientId": client, "Username": "new{n}", "Password": PASSWORD,
+                    "UserAttributes": [{"Name": "email", "Value": "new{n}@example.com"}]}
+        _pool, client = self.empty_pool()
+        self.api.call("SignUp", {**body(client), "Username": "check", "UserAttributes": [
+            {"Name": "email", "Value": "check@example.com"}]})
+        return self.load(lambda: [spec("SignUp", body(self.empty_pool()[1]), "unique")])  # a new pool per run
 
-        start = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(self.plan.threads) as pool:
-            for future in [pool.submit(worker) for _ in range(self.plan.threads)]:
-                future.result()
-        elapsed = time.perf_counter() - start
-        # Numbers are handed out in order and each one taken is created: the pool holds 0..created-1.
-        self.created += done[0]
-        if errors:
-            raise Unavailable(classify(errors[0]))
-        rate = done[0] / elapsed if elapsed else 0.0
-        if self.created < target:
-            return Cell(f"{rate:.0f} users/s ({self.created} of {target} in {elapsed:.0f}s)",
-                        f"stopped at the {self.plan.populate_seconds:.0f}s bound; later rows use "
-                        f"{self.created} users")
-        return Cell(f"{rate:.0f} users/s ({elapsed:.1f}s)")
+    def admin_create_user(self) -> Figure:
+        def body(pool: str) -> dict:
+            return {"UserPoolId": pool, "Username": "new{n}", "MessageAction": "SUPPRESS",
+                    "UserAttributes": [{"Name": "email", "Value": "new{n}@example.com"}]}
+        pool, _client = self.empty_pool()
+        self.api.call("AdminCreateUser", {**body(pool), "Username": "check", "UserAttributes": [
+            {"Name": "email", "Value": "check@example.com"}]})
+        return self.load(lambda: [spec("AdminCreateUser", body(self.empty_pool()[0]), "unique")])
 
-    def expected_filtered(self) -> set[str]:
-        return {username(n) for n in range(self.created) if email(n).startswith("user1234")}
+    def write_mix(self) -> Figure:
+        with Meter(self.server) as meter:
+            load = median_load(lambda: write_mix([self.url], self.pool_id, self.created, self.plan), self.plan.runs)
+        return meter.mark(rate_figure(load))
 
-    def list_filtered(self) -> Cell:
-        expected = self.expected_filtered()
-        found: list[set[str]] = []
+    def list_filter(self) -> Figure:
+        samples: list[float] = []
+        began = time.perf_counter()
+        for i in range(self.plan.list_repetitions):
+            n = (i * 7919 + self.created // 2) % self.created
+            start = time.perf_counter()
+            answer = self.api.call("ListUsers", {"UserPoolId": self.pool_id, "Filter": f'email = "{email(n)}"'})
+            samples.append(time.perf_counter() - start)
+            names = [u["Username"] for u in answer.get("Users", [])]
+            if names != [username(n)] or answer.get("PaginationToken"):
+                return Figure(None, "wrong result", f'Filter email = "{email(n)}" answered {names[:3]} '
+                                                    f"(token {bool(answer.get('PaginationToken'))})")
+            if len(samples) >= 3 and time.perf_counter() - began > self.plan.list_budget:
+                break
+        samples.sort()
+        p50 = statistics.median(samples) * 1000
+        p95 = samples[max(0, -(-len(samples) * 95 // 100) - 1)] * 1000
+        note = ""
+        if len(samples) < self.plan.list_repetitions:
+            note = f"{len(samples)} of {self.plan.list_repetitions} requests within the {self.plan.list_budget:.0f} s bound"
+        return Figure(p50, f"{p50:.1f} / {p95:.1f} ms", note)
 
-        def one(_i: int) -> None:
-            names, token = set(), None
-            while True:
-                kwargs = {"PaginationToken": token} if token else {}
-                answer = self.idp.list_users(UserPoolId=self.pool_id, Filter='email ^= "user1234"', **kwargs)
-                names |= {u["Username"] for u in answer["Users"]}
-                token = answer.get("PaginationToken")
-                if not token:
-                    break
-            found.append(names)
-        samples = repeat(one, self.plan.list_filtered)
-        cell = latency(samples, self.smaller_pool(), planned=self.plan.list_filtered)
-        if found[-1] != expected:
-            cell.text += " (wrong result)"
-            cell.note = f"returned {len(found[-1])} users where {len(expected)} match. {cell.note}".strip()
-        return cell
+    def warm_up(self) -> None:
+        template = spec("AdminGetUser", {"UserPoolId": self.pool_id, "Username": "user{n}"}, "cycle", self.created)
+        http_load(self.url, [template], self.plan.connections, self.plan.warmup)
 
-    def smaller_pool(self) -> str:
-        """A note when the pool did not reach --users within the population bound."""
-        if self.created >= self.plan.users:
-            return ""
-        return f"over {self.created + 1} users only (see the population row)"
+    # -- profile -------------------------------------------------------------------------------
+    def profile(self, result: SizeResult) -> None:
+        """py-spy on one worker during AdminGetUser load: the functions with the most own time."""
+        pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(pyspy).exists():
+            result.profile_note = "py-spy not installed (pip install py-spy)"
+            return
+        worker = self.server.workers()[0]
+        seconds = self.plan.profile_seconds
+        template = spec("AdminGetUser", {"UserPoolId": self.pool_id, "Username": "user{n}"}, "cycle", self.created)
+        holder: list[Load] = []
+        def load() -> None:
+            try:
+                holder.append(http_load(self.url, [template], self.plan.connections, seconds + 2))
+            except Exception:  # noqa: BLE001  (the profile says it saw no load)
+                pass
+        loader = threading.Thread(target=load)
+        loader.start()
+        with tempfile.TemporaryDirectory(prefix="bench-pyspy-") as tmp:
+            out = Path(tmp) / "profile.txt"
+            time.sleep(1)
+            done = subprocess.run([pyspy, "record", "--pid", str(worker), "--duration", str(int(seconds)),
+                                   "--rate", "200", "--gil", "--full-filenames", "--format", "raw", "--output", str(out), "--nonblocking"],
+                                  capture_output=True, text=True)
+            loader.join()
+            if done.returncode != 0 or not out.exists():
+                result.profile_note = f"py-spy failed: {(done.stderr or done.stdout)[-300:]}"
+                return
+            own: Counter[str] = Counter()
+            areas: Counter[str] = Counter()
+            total = 0
+            for line in out.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                if not stack or not count.isdigit():
+                    continue
+                leaf = stack.split(";")[-1]
+                name, _, where = leaf.partition(" (")
+                where = where.rstrip(")").rsplit(":", 1)[0]
+                short = "/".join(Path(where).parts[-2:]) if where else ""
+                own[f"{name} ({short})"] += int(count)
+                areas[area(where)] += int(count)
+                total += int(count)
+        result.profile = [(name, count / total) for name, count in own.most_common(12)] if total else []
+        result.profile_areas = [(name, count / total) for name, count in areas.most_common(8)] if total else []
+        rate = holder[0].rate if holder else 0.0
+        result.profile_note = (f"py-spy {seconds:.0f} s at 200 Hz on worker {worker} (--gil: the thread holding the GIL, "
+                               f"{total} samples) during AdminGetUser at {rate:,.0f} req/s")
 
-    def walk(self) -> Cell:
-        expected = self.created + 1          # + the sign-in user
-        pages_seen, counts = [], []
+    # -- one size -------------------------------------------------------------------------------
+    def run_size(self, target: int, last: bool) -> SizeResult:
+        result = SizeResult(target)
+        began = time.perf_counter()
+        before, users_before = self.server.memory(), self.created
+        result.populate = guard(lambda: self.populate(target))
+        imported = result.populate.text.endswith("CSV import job)")
+        for pid, (rss, _pss) in self.server.memory().items():
+            if len(before) > 1 and pid in before and rss - before[pid][0] >= 20:
+                why = (f" (it served the import job: {self.created - users_before:,} CSV rows in one request)"
+                       if imported else "")
+                result.memory_note += (f"worker {pid} grew from {before[pid][0]:.0f} to {rss:.0f} MiB while the "
+                                       f"pool was populated{why}. ")
+        result.populate_total = self.populate_spent
+        result.users = self.created
+        self.log(f"    populate {time.perf_counter() - began:6.1f}s  {result.populate.text}")
+        if self.created == 0:
+            return result
+        guard(lambda: (self.warm_up(), Figure(None, ""))[1])
+        rows = [("admin_get_user", self.admin_get_user), ("get_user", self.get_user),
+                ("user_password_auth", self.user_password_auth), ("srp", self.srp),
+                ("list_filter", self.list_filter), ("sign_up", self.sign_up),
+                ("admin_create_user", self.admin_create_user), ("write_mix", self.write_mix)]
+        for key, row in rows:
+            began = time.perf_counter()
+            result.ops[key] = guard(row)
+            other = result.ops[key].other
+            self.log(f"    {key:<18} {time.perf_counter() - began:5.1f}s  {result.ops[key].text}"
+                     + (f"  (other work {other:.2f} cores)" if other is not None else ""))
+        result.memory = self.server.memory()
+        if last and self.emulator and self.plan.profile_seconds > 0:
+            try:
+                self.profile(result)
+            except Exception as error:  # noqa: BLE001
+                result.profile_note = f"profile failed: {error}"
+            self.log(f"    profile: {result.profile_note}")
+        return result
 
-        def one(_i: int) -> None:
-            names, token, pages = set(), None, 0
-            while True:
-                kwargs = {"PaginationToken": token} if token else {}
-                answer = self.idp.list_users(UserPoolId=self.pool_id, Limit=60, **kwargs)
-                pages += 1
-                names |= {u["Username"] for u in answer["Users"]}
-                token = answer.get("PaginationToken")
-                if not token:
-                    break
-            pages_seen.append(pages)
-            counts.append(len(names))
-        samples = repeat(one, self.plan.walks, budget=8.0)
-        value = statistics.median(samples)
-        pages = pages_seen[-1]
-        text = f"{value:.2f} s ({pages} page{'s' if pages != 1 else ''})"
-        notes = [self.smaller_pool()]
-        if len(samples) < self.plan.walks:
-            notes.append(f"{len(samples)} of {self.plan.walks} walks within the time bound.")
-        if counts[-1] != expected:
-            text += " (wrong result)"
-            notes.append(f"walked {counts[-1]} distinct users of {expected}.")
-        elif pages < math.ceil(expected / 60):
-            notes.append(f"pages of more than 60 users: Limit=60 is ignored ({expected} users in {pages}).")
-        return Cell(text, " ".join(n for n in notes if n))
 
-    # 6. throughput
-    def throughput(self) -> Cell:
-        clients = [client("cognito-idp", self.server.url) for _ in range(self.plan.threads)]
-        population = max(self.created, 1)
-        counts = [0] * self.plan.threads
-        errors: list[Exception] = []
-        stop = threading.Event()
+def area(path: str) -> str:
+    """Where a frame's code lives: a package of the project, a third-party package, or the stdlib."""
+    parts = Path(path).parts
+    if "site-packages" in parts:
+        rest = parts[parts.index("site-packages") + 1:]
+        return rest[0].removesuffix(".py") if rest else "?"
+    root = Path(__file__).resolve().parent.parent.parts
+    if parts[:len(root)] == root and len(parts) > len(root) + 1:
+        rest = parts[len(root):]
+        return "/".join(rest[:2]) if rest[0] == "emulator" and len(rest) > 2 else rest[0]
+    return "stdlib " + (parts[-1].removesuffix(".py") if parts else "?")
 
-        def worker(index: int) -> None:
-            idp = clients[index]
-            for n in itertools.count(index * 7919):
-                if stop.is_set():
-                    return
-                try:
-                    idp.admin_get_user(UserPoolId=self.pool_id, Username=username(n % population))
-                except Exception as error:  # noqa: BLE001
-                    errors.append(error)
-                    stop.set()
-                    return
-                counts[index] += 1
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(self.plan.threads)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        stop.wait(self.plan.throughput_seconds)
-        stop.set()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        if errors:
-            raise Unavailable(classify(errors[0]))
-        return Cell(f"{sum(counts) / elapsed:.0f} req/s")
+def write_mix(urls: list[str], pool_id: str, population: int, plan: Plan) -> Load:
+    """AdminCreateUser (new users) alternating with AdminUpdateUserAttributes (users of the pool),
+    from two load generators at once, spread over `urls` (one node, or one per node)."""
+    def specs(prefix: str) -> list[Spec]:
+        return [spec("AdminCreateUser", {"UserPoolId": pool_id, "Username": f"{prefix}{{n}}",
+                                         "MessageAction": "SUPPRESS",
+                                         "UserAttributes": [{"Name": "email", "Value": f"{prefix}{{n}}@example.com"}]},
+                     "unique"),
+                spec("AdminUpdateUserAttributes", {"UserPoolId": pool_id, "Username": "user{n}",
+                                                   "UserAttributes": [{"Name": "name", "Value": "Updated"}]},
+                     "cycle", population)]
+    stamp = f"mix{int(time.time() * 1000) % 10**8}"
+    halves = [(urls[i % len(urls)], f"{stamp}{'ab'[i]}") for i in range(2)]
+    results: list[Load] = [Load(), Load()]
+    errors: list[Exception] = []
 
-    # identity pools: an unauthenticated identity and its credentials
-    def identity(self) -> Cell:
-        identity = client("cognito-identity", self.server.url)
-        pool = call(identity.create_identity_pool, IdentityPoolName="bench",
-                    AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    def run(i: int) -> None:
+        url, prefix = halves[i]
         try:
-            call(identity.set_identity_pool_roles, IdentityPoolId=pool,
-                 Roles={"unauthenticated": "arn:aws:iam::000000000000:role/bench-unauth"})
-        except Unavailable:
-            pass  # some peers hand out credentials without roles
+            results[i] = http_load(url, specs(prefix), max(1, plan.connections // 2), plan.seconds)
+        except Exception as error:  # noqa: BLE001  (raised below, in the caller's thread)
+            errors.append(error)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results[0].add(results[1])
 
-        def one(_i: int) -> None:
-            identity_id = identity.get_id(IdentityPoolId=pool, AccountId="000000000000")["IdentityId"]
-            answer = identity.get_credentials_for_identity(IdentityId=identity_id)
-            if not answer.get("Credentials", {}).get("AccessKeyId"):
-                raise RuntimeError("no credentials in the answer")
-        return latency(repeat(one, self.plan.identities), planned=self.plan.identities)
+
+def measure_server(server: Server, plan: Plan, log: Callable[[str], None]) -> ServerResult:
+    result = ServerResult(server)
+    missing = server.available()
+    if missing:
+        result.error = f"not run ({missing})"
+        log(f"{server.label}: {result.error}")
+        return result
+    result.version = server.version()
+    log(f"{server.label}: starting")
+    began = time.perf_counter()
+    try:
+        server.start()
+    except Exception as error:  # noqa: BLE001
+        result.error = f"did not start: {error}"
+        log(f"{server.label}: {result.error}")
+        return result
+    try:
+        ops = PointOps(server, plan, log)
+        try:
+            ops.setup()
+        except Exception as error:  # noqa: BLE001
+            result.error = f"pool setup failed: {fail(error).text} {fail(error).note}"
+            return result
+        for i, size in enumerate(plan.sizes):
+            log(f"  {human(size)} users")
+            result.sizes.append(ops.run_size(size, i == len(plan.sizes) - 1))
+        result.cpu = server.cpu()
+    finally:
+        server.stop()
+        result.seconds = time.perf_counter() - began
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Cold start
+
+
+def cold_start(make: Callable[[], Server], runs: int) -> tuple[list[float], str]:
+    """Seconds from starting the process to its first answered ListUserPools, `runs` times."""
+    times = []
+    for _ in range(runs):
+        server = make()
+        began = time.perf_counter()
+        server.launch()
+        try:
+            while True:
+                if server.proc.poll() is not None:
+                    return times, f"exited with {server.proc.returncode}: {server.log_tail()}"
+                if time.perf_counter() - began > 60:
+                    return times, "no answer within 60 s"
+                try:
+                    Api(server.url, timeout=5).call("ListUserPools", {"MaxResults": 10})
+                    break
+                except (OSError, ApiError):
+                    time.sleep(0.005)
+            times.append(time.perf_counter() - began)
+        finally:
+            server.stop()
+    return times, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. PostgreSQL
+
+
+@dataclass
+class PostgresResult:
+    error: str = ""
+    version: str = ""
+    users: int = 0
+    reads: dict[str, Figure] = field(default_factory=dict)
+    one_node: Figure | None = None
+    two_nodes: Figure | None = None
+
+
+def measure_postgres(plan: Plan, log: Callable[[str], None]) -> PostgresResult:
+    result = PostgresResult(version=postgres_version(plan.database_url).removeprefix("PostgreSQL "))
+    size = plan.sizes[0]
+    node = Emulator("postgres", plan.database_url)
+    log(f"{node.label}: starting")
+    try:
+        node.start()
+    except Exception as error:  # noqa: BLE001
+        result.error = f"did not start: {error}"
+        log(f"  {result.error}")
+        return result
+    try:
+        ops = PointOps(node, plan, log)
+        ops.setup()
+        populated = guard(lambda: ops.populate(size))
+        result.users = ops.created
+        if not ops.created:
+            result.error = f"populating failed: {populated.text} {populated.note}"
+            return result
+        ops.warm_up()
+        for key, row in (("admin_get_user", ops.admin_get_user), ("get_user", ops.get_user)):
+            result.reads[key] = guard(row)
+            log(f"  {key:<18} {result.reads[key].text}")
+        result.one_node = guard(lambda: rate_figure(median_load(
+            lambda: write_mix([node.url], ops.pool_id, ops.created, plan), plan.runs)))
+        log(f"  write mix, one node   {result.one_node.text}")
+        second = Emulator("postgres", plan.database_url, suffix=" node 2")
+        try:
+            second.start()
+            result.two_nodes = guard(lambda: rate_figure(median_load(
+                lambda: write_mix([node.url, second.url], ops.pool_id, ops.created, plan), plan.runs)))
+        except Exception as error:  # noqa: BLE001
+            result.two_nodes = fail(error)
+        finally:
+            second.stop()
+        log(f"  write mix, two nodes  {result.two_nodes.text}")
+    except Exception as error:  # noqa: BLE001
+        result.error = f"{fail(error).text} {fail(error).note}".strip()
+    finally:
+        node.stop()
+    return result
+
+
+def postgres_version(url: str) -> str:
+    if url:
+        try:
+            import psycopg
+            with psycopg.connect(url, connect_timeout=5) as conn:
+                return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+        except Exception as error:  # noqa: BLE001
+            return f"PostgreSQL (version unknown: {type(error).__name__})"
+    binary = shutil.which("postgres") or shutil.which("psql")
+    if binary:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+        return f"{out} (installed, not used: no --database-url)"
+    return "not used (no --database-url)"
 
 
 # ---------------------------------------------------------------------------------------------
 # Report
 
 
-def machine() -> str:
-    return (f"nproc {len(os.sched_getaffinity(0))}, {platform.machine()}, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}")
+def machine() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
+                   if x.startswith("MemTotal"))
+        ram = f"{mem / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, StopIteration):
+        ram = "RAM ?"
+    return [f"nproc {len(os.sched_getaffinity(0))}", cpu, ram,
+            f"{platform.system()} {platform.release()} {platform.machine()}"]
 
 
-def load() -> str:
+def version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions(plan: Plan, results: list[ServerResult]) -> list[str]:
+    found = [f"Python {platform.python_version()}", f"granian {version('granian')}", f"flask {version('flask')}",
+             f"werkzeug {version('werkzeug')}", f"gunicorn {version('gunicorn')}", f"moto {version('moto')}",
+             f"SQLite {sqlite3.sqlite_version}", postgres_version(plan.database_url), f"boto3 {version('boto3')}",
+             f"pycognito {version('pycognito')}", f"gmpy2 {version('gmpy2')}", f"load: {load_tool()}"]
+    found += [r.version for r in results if r.version and not r.version.startswith(("moto", "cognito-emulator"))]
+    return found
+
+
+def load_average() -> str:
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def render(outcomes: list[Outcome], plan: Plan, quick: bool, started: datetime.datetime,
-           load_before: str) -> str:
-    lines = [f"# cognito-emulator benchmark — {started:%Y-%m-%d %H:%M} UTC", "",
-             f"- Machine: {machine()}; load average {load_before} before, {load()} after "
-             "(other work on the machine skews the numbers)",
-             f"- Pool size: {plan.users} users{' (--quick)' if quick else ''}; client: boto3 "
-             f"{importlib.metadata.version('boto3')}, no retries, on the same machine",
-             "- Latency cells: median / p95 over the row's repetitions; lower is better.",
-             "- Servers:"]
-    for o in outcomes:
-        try:
-            version = o.server.version()
-        except Exception:  # noqa: BLE001  (not installed: the error says so)
-            version = "version unknown"
-        lines.append(f"  - {o.server.label}: {version}"
-                     + (f" — {o.error}" if o.error else
-                        f" ({o.seconds:.0f}s wall{', ' + o.usage if o.usage else ''})"))
-    counts = {
-        "pool": plan.pairs, "create": plan.creates, "admin_auth": plan.signins, "user_auth": plan.signins,
-        "srp": plan.srp, "get_user": plan.get_user, "list_filter": plan.list_filtered, "walk": plan.walks,
-        "identity": plan.identities,
-    }
-    header = ["Operation", *(o.server.label for o in outcomes)]
-    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    notes: list[str] = []
-    for key, title in ROWS:
-        label = title + (f" ×{counts[key]}" if key in counts else "")
-        if key == "throughput":
-            label += f", {plan.throughput_seconds:.0f}s"
-        if key == "populate":
-            label = f"Create {plan.users} users (4 threads)"
-        row = [label]
-        for o in outcomes:
-            cell = o.cells.get(key) or Cell("—" if o.error else "not run")
-            text = cell.text
-            if cell.note:
-                notes.append(f"{o.server.label}, {title}: {cell.note}")
-                text += f" [{len(notes)}]"
-            row.append(text.replace("|", "\\|"))
-        lines.append("| " + " | ".join(row) + " |")
-    if notes:
-        lines += ["", "Notes:", ""] + [f"{i}. {n.replace(chr(10), ' ')}" for i, n in enumerate(notes, 1)]
-    return "\n".join(lines) + "\n"
+def ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def fmt_ratio(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×" if value >= 10 else f"{value:.2f}×"
+
+
+@dataclass
+class Report:
+    plan: Plan
+    quick: bool
+    started: datetime.datetime
+    load_before: str
+    stacks: list[StackResult] = field(default_factory=list)
+    results: list[ServerResult] = field(default_factory=list)
+    postgres: PostgresResult | None = None
+    stack_note: str = ""
+    srp_cost: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> str:
+        if not text:
+            return ""
+        text = text.replace("\n", " ").replace("|", "\\|")
+        if text not in self.notes:
+            self.notes.append(text)
+        return f" [{self.notes.index(text) + 1}]"
+
+    def cell(self, figure: Figure | None, owner: str = "") -> str:
+        if figure is None:
+            return "—"
+        return figure.text.replace("|", "\\|") + self.note(f"{owner}: {figure.note}" if owner and figure.note
+                                                            else figure.note)
+
+    def by_key(self, prefix: str) -> ServerResult | None:
+        return next((r for r in self.results if r.server.key.startswith(prefix)), None)
+
+    # -- the issue's targets ---------------------------------------------------------------------
+    def targets(self) -> list[tuple[str, str, str, bool | None]]:
+        emu, moto = self.by_key("emulator"), self.by_key("moto")
+        sizes = self.plan.sizes
+        rows: list[tuple[str, str, str, bool | None]] = []
+
+        def per_size(op: str, title: str, goal: float) -> None:
+            values = []
+            for i, size in enumerate(sizes):
+                r = ratio(emu.figure(op, i).value if emu and emu.figure(op, i) else None,
+                          moto.figure(op, i).value if moto and moto.figure(op, i) else None)
+                values.append((size, r))
+            measured = ", ".join(f"{fmt_ratio(r)} at {human(s)}" for s, r in values)
+            known = [r for _, r in values if r is not None]
+            rows.append((title, f"≥ {goal:g}× moto", measured,
+                         all(r >= goal for r in known) if len(known) == len(values) else None))
+
+        per_size("admin_get_user", "AdminGetUser", 6)
+        per_size("get_user", "GetUser", 5)
+        per_size("user_password_auth", "InitiateAuth USER_PASSWORD_AUTH", 3)
+        srp = [(s, emu.figure("srp", i)) for i, s in enumerate(sizes)] if emu else []
+        known = [f.value for _, f in srp if f and f.value is not None]
+        rows.append(("USER_SRP_AUTH logins", "≥ 150 logins/s",
+                     ", ".join(f"{f.value:,.0f}/s at {human(s)}" if f and f.value is not None else f"— at {human(s)}"
+                               for s, f in srp) or "—",
+                     all(v >= 150 for v in known) if srp and len(known) == len(srp) else None))
+        per_size("sign_up", "SignUp (empty pool)", 3)
+        per_size("admin_create_user", "AdminCreateUser (empty pool)", 3)
+        last = len(sizes) - 1
+        big = human(sizes[last])
+        e_list = emu.figure("list_filter", last) if emu else None
+        m_list = moto.figure("list_filter", last) if moto else None
+        speedup = ratio(m_list.value if m_list else None, e_list.value if e_list else None)
+        measured = f"{fmt_ratio(speedup)} (p50)"
+        if speedup is not None and moto and moto.sizes[last].users < sizes[last]:
+            m_users = moto.sizes[last].users
+            measured = (f"{fmt_ratio(speedup)} (p50; moto at {m_users:,} users, its filter is a linear scan: "
+                        f"≈ {fmt_ratio(speedup * sizes[last] / m_users)} at {big} by extrapolation)")
+        rows.append((f"ListUsers Filter at {big}", "≥ 300× moto", measured,
+                     None if speedup is None else speedup >= 300))
+        if len(sizes) > 1 and emu:
+            growth = ratio(emu.figure("list_filter", last).value if emu.figure("list_filter", last) else None,
+                           emu.figure("list_filter", 0).value if emu.figure("list_filter", 0) else None)
+            rows.append((f"ListUsers Filter p50 growth {human(sizes[0])} → {big}", "≤ 1.5×", fmt_ratio(growth),
+                         None if growth is None else growth <= 1.5))
+        populate = emu.sizes[last] if emu and len(emu.sizes) > last else None
+        if populate and populate.populate and populate.users >= sizes[last]:
+            rows.append((f"Populate {big} users", "≤ 60 s", f"{populate.populate_total:.1f} s",
+                         populate.populate_total <= 60))
+        else:
+            rows.append((f"Populate {big} users", "≤ 60 s", "—", None))
+        cold = statistics.median(emu.cold) if emu and emu.cold else None
+        rows.append(("Cold start (to the first ListUserPools)", "≤ 0.3 s",
+                     f"{cold:.2f} s" if cold is not None else "—", None if cold is None else cold <= 0.3))
+        rss = max((m[0] for m in populate.memory.values()), default=None) if populate else None
+        every = ", ".join(f"{m[0]:.0f}" for m in populate.memory.values()) if populate else ""
+        rows.append((f"RSS per worker at {big}", "≤ 100 MiB", f"{every} MiB (each worker)" if rss else "—",
+                     None if rss is None else rss <= 100))
+        granian = next((s.figure for s in self.stacks if s.label.startswith("granian")), None)
+        get = emu.figure("admin_get_user", 0) if emu else None
+        share = ratio(get.value if get else None, granian.value if granian else None)
+        rows.append(("AdminGetUser vs hello-world on granian", "≥ 40%",
+                     f"{share * 100:.1f}%" if share is not None else "—", None if share is None else share >= 0.40))
+        pg = self.postgres
+        if pg and not pg.error and pg.reads and emu:
+            parts, ok = [], True
+            for op, title in (("admin_get_user", "AdminGetUser"), ("get_user", "GetUser")):
+                r = ratio(emu.figure(op, 0).value if emu.figure(op, 0) else None,
+                          pg.reads[op].value if op in pg.reads else None)
+                parts.append(f"SQLite/PostgreSQL {fmt_ratio(r)} on {title}")
+                ok = ok and r is not None and r <= 2
+            rows.append(("PostgreSQL point reads", "within 2× of SQLite", ", ".join(parts), ok))
+            r = ratio(pg.two_nodes.value if pg.two_nodes else None, pg.one_node.value if pg.one_node else None)
+            rows.append(("Two nodes on the write mix (PostgreSQL)", "≥ 1.6× one node", fmt_ratio(r),
+                         None if r is None else r >= 1.6))
+        else:
+            why = "not measured yet" if pg is None else f"not measured yet ({pg.error})"
+            rows.append(("PostgreSQL point reads", "within 2× of SQLite", why, None))
+            rows.append(("Two nodes on the write mix (PostgreSQL)", "≥ 1.6× one node", why, None))
+        return rows
+
+    # -- rendering -------------------------------------------------------------------------------
+    def render(self) -> str:
+        p = self.plan
+        lines = [f"# cognito-emulator benchmark — {self.started:%Y-%m-%d %H:%M} UTC", "",
+                 f"- Machine: {', '.join(machine())}; load average {self.load_before} before, "
+                 f"{load_average()} after (other work on the machine skews the numbers).",
+                 f"- Load: {load_tool()}, {p.connections} keep-alive connections "
+                 f"({'2 threads' if wrk_path() else '2 processes'}); each row is the median of {p.runs} "
+                 f"run{'s' if p.runs != 1 else ''} of {p.seconds:g} s on new connections, after a "
+                 f"{p.warmup:g} s warm-up at each size; on the same machine as the server (client and server share the "
+                 f"{len(os.sched_getaffinity(0))} cores). USER_SRP_AUTH: {p.connections} connections from "
+                 f"2 Python processes, client SRP math with gmpy2 and pycognito's formulas ({self.srp_cost * 1000:.1f} "
+                 "ms of client CPU per login, one ephemeral A per connection). ListUsers latency: sequential requests over one connection"
+                 f" (up to {p.list_repetitions}, or {p.list_budget:g} s).",
+                 f"- Pool sizes: {', '.join(f'{s:,}' for s in p.sizes)} users{' (--quick)' if self.quick else ''}; "
+                 f"population bound {p.populate_seconds:g} s.",
+                 "- Versions: " + ", ".join(versions(p, self.results)) + ".",
+                 "- Servers:"]
+        for r in self.results:
+            extra = r.error or (f"{r.seconds:.0f} s wall, server CPU {r.cpu:.0f} s" if r.seconds else "")
+            lines.append(f"  - {r.server.label}: {r.version or '?'}" + (f" — {extra}" if extra else ""))
+        lines += ["", "## The issue's targets", "", "| Target | Goal | Measured | |", "|---|---|---|---|"]
+        for title, goal, measured, met in self.targets():
+            mark = "met" if met else "**not met**" if met is False else "not measured"
+            lines.append(f"| {title} | {goal} | {measured.replace('|', '/')} | {mark} |")
+        lines += self.render_stacks() + self.render_ops() + self.render_cold() + self.render_postgres()
+        lines += self.render_profile()
+        if self.notes:
+            lines += ["", "## Notes", ""] + [f"{i}. {n}" for i, n in enumerate(self.notes, 1)]
+        return "\n".join(lines) + "\n"
+
+    def render_stacks(self) -> list[str]:
+        if "stacks" not in self.plan.sections:
+            return []
+        lines = ["", "## 1. Server stacks: hello world", "",
+                 "`bench/hello.py` (Flask, POST / answering a small JSON) under each stack, same load as above.", "",
+                 "| Stack | Version | Throughput |", "|---|---|---|"]
+        for s in self.stacks:
+            lines.append(f"| {s.label} | {s.version or '—'} | {self.cell(s.figure, s.label)} |")
+        emu = self.by_key("emulator")
+        granian = next((s.figure for s in self.stacks if s.label.startswith("granian")), None)
+        if emu and emu.sizes and granian and granian.value:
+            for i, size in enumerate(self.plan.sizes):
+                f = emu.figure("admin_get_user", i)
+                if f and f.value:
+                    lines.append(f"| emulator AdminGetUser at {human(size)} users (granian) | | {f.value:,.0f} req/s = "
+                                 f"**{f.value / granian.value * 100:.1f}%** of hello-world on granian |")
+        return lines
+
+    def render_ops(self) -> list[str]:
+        if "ops" not in self.plan.sections or not self.results:
+            return []
+        emu, moto = self.by_key("emulator"), self.by_key("moto")
+        header = ["Operation", "Users", *(r.server.label for r in self.results), "emulator / moto"]
+        lines = ["", "## 2. Point operations", "",
+                 "Throughput over the whole row (higher is better) or latency (lower is better). \"Users\" is the "
+                 "pool's size asked for; a server that could not be filled that far in the population bound is "
+                 "measured over the users it reached (its population row says how many).", "",
+                 "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for key, title, _unit in OPS:
+            for i, size in enumerate(self.plan.sizes):
+                row = [title if i == 0 else "", human(size)]
+                for r in self.results:
+                    row.append(self.cell(r.figure(key, i), r.server.label) if not r.error else "not run")
+                e = emu.figure(key, i) if emu else None
+                m = moto.figure(key, i) if moto else None
+                value = ratio(m.value, e.value) if key == "list_filter" and e and m else \
+                    ratio(e.value if e else None, m.value if m else None)
+                row.append(fmt_ratio(value) + (" faster" if value is not None and key == "list_filter" else ""))
+                lines.append("| " + " | ".join(row) + " |")
+        if emu and len(emu.sizes) > 1:
+            first, last = emu.figure("list_filter", 0), emu.figure("list_filter", len(emu.sizes) - 1)
+            growth = ratio(last.value if last else None, first.value if first else None)
+            row = ["ListUsers Filter p50 growth", f"{human(self.plan.sizes[0])} → {human(self.plan.sizes[-1])}"]
+            for r in self.results:
+                a, b = r.figure("list_filter", 0), r.figure("list_filter", len(self.plan.sizes) - 1)
+                g = ratio(b.value if b else None, a.value if a else None)
+                row.append(fmt_ratio(g) + (f" (to {r.sizes[-1].users:,} users)"
+                                           if r.sizes and r.sizes[-1].users < self.plan.sizes[-1] else ""))
+            row.append("")
+            if growth is not None:
+                lines.append("| " + " | ".join(row) + " |")
+        for i, size in enumerate(self.plan.sizes):
+            row = ["Populate the pool" if i == 0 else "", human(size)]
+            for r in self.results:
+                s = r.sizes[i] if i < len(r.sizes) else None
+                row.append(self.cell(s.populate, r.server.label) if s else "—")
+            row.append("")
+            lines.append("| " + " | ".join(row) + " |")
+        for i, size in enumerate(self.plan.sizes):
+            row = ["Memory of each serving process (RSS / PSS)" if i == 0 else "", human(size)]
+            for r in self.results:
+                s = r.sizes[i] if i < len(r.sizes) else None
+                row.append((", ".join(f"{rss:.0f} / {pss:.0f} MiB" for rss, pss in s.memory.values())
+                            + self.note(f"{r.server.label}: {s.memory_note.strip()}" if s.memory_note else ""))
+                           if s and s.memory else "—")
+            row.append("")
+            lines.append("| " + " | ".join(row) + " |")
+        lines += ["", "Memory: the emulator's granian worker processes (children of the `serve` process), "
+                  "moto_server's and cognito-local's single process, after the rows of that size. RSS counts "
+                  "the pages a worker shares with the others (copy-on-write after fork, the SQLite page cache "
+                  "is per process); PSS divides shared pages among the processes that share them."]
+        return lines
+
+    def render_cold(self) -> list[str]:
+        if "cold" not in self.plan.sections:
+            return []
+        lines = ["", "## 3. Cold start", "",
+                 f"From starting the process to its first answered ListUserPools (polled every 5 ms on fresh "
+                 f"connections); median of {self.plan.cold_starts} starts, each in a fresh temporary directory.",
+                 "", "| Server | Median | All starts |", "|---|---|---|"]
+        for r in self.results:
+            if r.cold:
+                lines.append(f"| {r.server.label} | {statistics.median(r.cold):.2f} s | "
+                             f"{', '.join(f'{t:.2f}' for t in r.cold)} s |")
+            elif r.cold_error:
+                lines.append(f"| {r.server.label} | — | {r.cold_error[:200]} |")
+        return lines
+
+    def render_postgres(self) -> list[str]:
+        if "postgres" not in self.plan.sections:
+            return []
+        pg = self.postgres
+        size = human(self.plan.sizes[0])
+        command = "make bench BENCH_ARGS='--database-url postgresql://USER:PASS@127.0.0.1/DB'"
+        lines = ["", "## 4. PostgreSQL", ""]
+        if pg is None or pg.error:
+            why = "no --database-url given" if pg is None else pg.error
+            return lines + [f"Not measured yet ({why}). To measure: `{command}` (an empty database the "
+                            "benchmark may write to)."]
+        emu = self.by_key("emulator")
+        host = urllib.parse.urlsplit(self.plan.database_url).hostname or "localhost"
+        where = (" on this machine (its processes share the cores with the emulator and the load generator)"
+                 if host in ("localhost", "127.0.0.1", "::1") or host.startswith("/") else f" at {host}")
+        lines += [f"PostgreSQL {pg.version}{where}, the emulator's default workers, a pool of {pg.users:,} users; the "
+                  "write mix is AdminCreateUser alternating with AdminUpdateUserAttributes from two load "
+                  f"generators of {max(1, self.plan.connections // 2)} connections each, both at one node or one "
+                  "at each of two nodes (two `serve` processes on the same database).", "",
+                  "| Operation | SQLite (file) | PostgreSQL | SQLite / PostgreSQL |", "|---|---|---|---|"]
+        for op, title in (("admin_get_user", "AdminGetUser"), ("get_user", "GetUser")):
+            s = emu.figure(op, 0) if emu else None
+            p = pg.reads.get(op)
+            lines.append(f"| {title} ({size} users) | {self.cell(s, emu.server.label if emu else '')} | "
+                         f"{self.cell(p, 'emulator (PostgreSQL)')} | "
+                         f"{fmt_ratio(ratio(s.value if s else None, p.value if p else None))} |")
+        s = emu.figure("write_mix", 0) if emu else None
+        lines.append(f"| Write mix, one node | {self.cell(s, emu.server.label if emu else '')} | "
+                     f"{self.cell(pg.one_node, 'emulator (PostgreSQL)')} | "
+                     f"{fmt_ratio(ratio(s.value if s else None, pg.one_node.value if pg.one_node else None))} |")
+        r = ratio(pg.two_nodes.value if pg.two_nodes else None, pg.one_node.value if pg.one_node else None)
+        lines.append(f"| Write mix, two nodes | — | {self.cell(pg.two_nodes, 'emulator (PostgreSQL), two nodes')} | "
+                     f"two nodes / one: {fmt_ratio(r)} |")
+        return lines
+
+    def render_profile(self) -> list[str]:
+        emu = self.by_key("emulator")
+        if not emu or not emu.sizes or not (emu.sizes[-1].profile or emu.sizes[-1].profile_note):
+            return []
+        last = emu.sizes[-1]
+        lines = ["", f"## Profile: AdminGetUser at {human(last.target)} users", "", last.profile_note + ".", ""]
+        if last.profile:
+            lines += ["| Function (own time) | Share of samples |", "|---|---|"]
+            lines += [f"| `{name}` | {share * 100:.1f}% |" for name, share in last.profile]
+        if last.profile_areas:
+            lines += ["", "| Where the own time is (package or module) | Share of samples |", "|---|---|"]
+            lines += [f"| {name} | {share * 100:.1f}% |" for name, share in last.profile_areas]
+        return lines
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+SERVERS: dict[str, Callable[[], Server]] = {
+    "emulator": lambda: Emulator("file"),
+    "emulator-memory": lambda: Emulator("memory"),
+    "moto": Moto,
+    "cognito-local": CognitoLocal,
+}
+ALIASES = {"emulator-file": "emulator"}
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        if not part:
+            continue
+        scale = 1000 if part.endswith("k") else 1
+        sizes.append(int(float(part.rstrip("k")) * scale))
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes are positive numbers of users, e.g. 1000,100000 or 1k,100k")
+    return sorted(set(sizes))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=None, help="users in the ListUsers pool (default 10000; "
-                        "--quick 1000)")
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, about a minute in all")
-    parser.add_argument("--servers", default=",".join(SERVERS),
+    parser.add_argument("--users", type=parse_sizes, default=None,
+                        help="pool sizes, comma-separated (default 1000,100000; --quick 1000)")
+    parser.add_argument("--quick", action="store_true", help="one size, short rows: about a minute")
+    parser.add_argument("--servers", default="emulator,moto,cognito-local",
                         help=f"comma-separated, from: {', '.join(SERVERS)}")
-    parser.add_argument("--output", default=str(BENCH / "results.md"), help="where to write the table "
-                        "('-' for nowhere)")
+    parser.add_argument("--sections", default=None,
+                        help="comma-separated, from: stacks, ops, cold, postgres (default: all)")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per run of a load row (default 2)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per load row, the median is reported "
+                        "(default 3; --quick 1)")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections (default 8)")
+    parser.add_argument("--populate-seconds", type=float, default=None,
+                        help="bound on filling a server's pool, all sizes together (default 120)")
+    parser.add_argument("--populate", choices=("auto", "import", "create"), default="auto",
+                        help="how pools are filled: auto (the emulator's CSV import job; AdminCreateUser for "
+                             "the peers), import, or create (AdminCreateUser over the connections)")
+    parser.add_argument("--cold-starts", type=int, default=None, help="cold starts per server (default 5)")
+    parser.add_argument("--profile-seconds", type=float, default=None,
+                        help="py-spy on an emulator worker during AdminGetUser at the largest size "
+                             "(default 10; 0: no profile)")
+    parser.add_argument("--database-url", default="", help="postgresql://...: also measure the emulator on "
+                        "PostgreSQL (point reads, one node against two)")
+    parser.add_argument("--output", default=str(BENCH / "results.md"),
+                        help="where to write the report ('-' for nowhere)")
     args = parser.parse_args(argv)
-    users = args.users if args.users is not None else (1000 if args.quick else 10000)
-    plan = Plan.quick(users) if args.quick else Plan(users=users)
-    plan.creates = min(plan.creates, users)
-    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+
+    plan = Plan.quick() if args.quick else Plan()
+    if args.users:
+        plan.sizes = args.users
+    for name in ("seconds", "runs", "populate_seconds", "cold_starts", "profile_seconds"):
+        if getattr(args, name) is not None:
+            setattr(plan, name, getattr(args, name))
+    plan.connections = max(1, args.connections)
+    plan.populate = args.populate
+    plan.database_url = args.database_url
+    if args.sections:
+        plan.sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    names = [ALIASES.get(n.strip(), n.strip()) for n in args.servers.split(",") if n.strip()]
     unknown = [n for n in names if n not in SERVERS]
     if unknown:
         parser.error(f"unknown server(s) {unknown}; choose from {list(SERVERS)}")
 
-    started = datetime.datetime.now(datetime.UTC)
-    load_before = load()
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    outcomes = []
-    for name in names:
-        server = SERVERS[name]()
-        outcome = Outcome(server)
-        outcomes.append(outcome)
-        missing = server.available()
-        if missing:
-            outcome.error = f"not run ({missing})"
-            log(f"{server.label}: {outcome.error}")
-            continue
-        log(f"{server.label}: starting")
-        began = time.perf_counter()
-        try:
-            server.start()
-        except Exception as error:  # noqa: BLE001
-            outcome.error = f"did not start: {error}"
-            log(f"{server.label}: {outcome.error}")
-            continue
-        try:
-            outcome.cells = Bench(server, plan, log).run()
-            outcome.usage = server.usage()
-        finally:
-            server.stop()
-        outcome.seconds = time.perf_counter() - began
+    report = Report(plan, args.quick, datetime.datetime.now(datetime.UTC), load_average())
+    report.srp_cost = srp_client_cost("us-east-1_bench")
+    if not wrk_path():
+        log("wrk not found: the Python load generator drives the rows (apt-get install wrk for less client load)")
 
-    table = render(outcomes, plan, args.quick, started, load_before)
-    print(table)
+    if "stacks" in plan.sections:
+        log("server stacks (hello world)")
+        report.stacks = measure_stacks(plan, log)
+    for name in names:
+        make = SERVERS[name]
+        server = make()
+        if "ops" in plan.sections:
+            result = measure_server(server, plan, log)
+        else:
+            result = ServerResult(server, version=server.version() if not server.available() else "")
+            result.error = server.available() and f"not run ({server.available()})" or ""
+        if "cold" in plan.sections and not result.error:
+            log(f"{server.label}: cold start ×{plan.cold_starts}")
+            result.cold, result.cold_error = cold_start(make, plan.cold_starts)
+            log(f"  {', '.join(f'{t:.2f}' for t in result.cold)} s {result.cold_error}")
+        report.results.append(result)
+    if "postgres" in plan.sections and plan.database_url:
+        report.postgres = measure_postgres(plan, log)
+
+    text = report.render()
+    print(text)
     if args.output != "-":
-        Path(args.output).write_text(table)
+        Path(args.output).write_text(text)
         log(f"written to {args.output}")
     return 0
 

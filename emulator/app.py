@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import threading
 from collections.abc import Callable, Iterator
 
 from flask import Flask, jsonify
@@ -23,7 +22,7 @@ from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
 from emulator.service_modules import load_services
-from emulator.store import Store
+from emulator.store import WriteNeeded, open_store
 from protocol.body import body_error, read_body, too_large
 from protocol.dispatch import Call, Dispatcher
 from protocol.errors import ServiceError
@@ -41,6 +40,9 @@ CORS_ALLOW_HEADERS = ", ".join([
 ])
 CORS_EXPOSE_HEADERS = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date"
 
+# Operations named so read state only (a few write after all: Emulator._invoke learns which).
+READING_PREFIXES = ("Get", "List", "Describe", "AdminGet", "AdminList", "Lookup")
+
 # A function tried, in order, for a request no API route claims (before the Flask app): its Response,
 # or None to pass the request on.
 Surface = Callable[[Request], Response | None]
@@ -52,11 +54,11 @@ class Emulator:
         self.config = config
         self.clock = Clock()
         self.services = load_services()
-        self.store = Store(config.database_path)
+        self.store = open_store(path=config.database_path, url=config.database_url)
         with self.store.transaction() as db:
             self.clock.load(db)
-        self.internal_errors = 0
-        self._errors_lock = threading.Lock()
+        # Operations seen writing although their names say they read (see _invoke).
+        self._writers: set[str] = set()
         # The Cognito services (the health document lists these); STS is added by its module.
         self.registries: list[Registry] = [s.registry for s in self.services]
         # Strict mode (--verify-signatures): None when signatures are not checked.
@@ -88,14 +90,16 @@ class Emulator:
     # -- units of work ----------------------------------------------------------------
     @contextlib.contextmanager
     def unit_of_work(self, request: Request | None = None, *, operation: str = "-", service: str = "emulator",
-                     caller: Caller | None = None, request_id: str = "-") -> Iterator[Context]:
+                     caller: Caller | None = None, request_id: str = "-", write: bool = True) -> Iterator[Context]:
         """One transaction with the clock loaded and a Context over it: every API call, page and
         dev endpoint works inside one. Hooks the work queued in `ctx.after_commit` run once it
-        has committed (and not at all when it fails)."""
+        has committed (and not at all when it fails). A reading one (`write=False`) raises
+        WriteNeeded at its first write."""
         after: list[Callable[[], None]] = []
-        with self.store.transaction() as db:
-            self.clock.load(db)
-            yield Context(db=db, clock=self.clock, config=self.config, caller=caller or Caller(signed=False),
+        with self.store.transaction(write=write) as db:
+            clock = Clock()  # this unit's reading of the shared clock
+            clock.load(db)
+            yield Context(db=db, clock=clock, config=self.config, caller=caller or Caller(signed=False),
                           service=service, operation=operation, request_id=request_id, request=request,
                           emulator=self, after_commit=after)
         for hook in after:
@@ -105,15 +109,31 @@ class Emulator:
                 log.exception("after-commit hook failed")
 
     def _invoke(self, call: Call, handler):
+        # Operations whose names say they read run without the write lock, in parallel with
+        # everything else; one that writes after all is run again as a writer (and from then on).
+        write = call.operation in self._writers or not call.operation.startswith(READING_PREFIXES)
+        try:
+            return self._run(call, handler, write)
+        except WriteNeeded:
+            if write:
+                raise
+            self._writers.add(call.operation)
+            return self._run(call, handler, True)
+
+    def _run(self, call: Call, handler, write: bool):
         with self.unit_of_work(call.request, operation=call.operation, service=call.registry.service_name,
-                               caller=call.caller, request_id=call.request_id) as ctx:
+                               caller=call.caller, request_id=call.request_id, write=write) as ctx:
             for check in self.before_invoke:
                 check(ctx, call.params)
             return handler(ctx, call.params)
 
+    @property
+    def internal_errors(self) -> int:
+        """Internal errors answered since the state was created, by every worker and node."""
+        return self.store.counter("internal_errors")
+
     def _count_error(self) -> None:
-        with self._errors_lock:
-            self.internal_errors += 1
+        self.store.count("internal_errors")
 
     def base_url(self, request: Request | None) -> str:
         if self.config.public_url:

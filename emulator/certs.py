@@ -85,9 +85,9 @@ def ensure_certificate(data_dir: str, hosts: list[str] | None = None) -> tuple[s
     return str(cert_path), str(key_path)
 
 
-def ssl_context(config) -> ssl.SSLContext | None:
-    """The server's TLS context: the configured tls_cert/tls_key, else a generated certificate
-    when `tls` is on, else None (plain HTTP)."""
+def certificate_files(config) -> tuple[str, str] | None:
+    """(certificate, key) PEM files to serve HTTPS with: the configured tls_cert/tls_key, else a
+    generated certificate when `tls` is on, else None (plain HTTP)."""
     cert = getattr(config, "tls_cert", None)
     key = getattr(config, "tls_key", None)
     if bool(cert) != bool(key):
@@ -96,6 +96,16 @@ def ssl_context(config) -> ssl.SSLContext | None:
         if not getattr(config, "tls", False):
             return None
         cert, key = ensure_certificate(config.data_dir)
+    return cert, key
+
+
+def ssl_context(config) -> ssl.SSLContext | None:
+    """The server's TLS context: the configured tls_cert/tls_key, else a generated certificate
+    when `tls` is on, else None (plain HTTP)."""
+    files = certificate_files(config)
+    if files is None:
+        return None
+    cert, key = files
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)

@@ -8,15 +8,11 @@ import logging
 import os
 import sys
 
-from werkzeug.serving import make_server
-
-from emulator import __version__, certs
-from emulator.app import create_app
+from emulator import __version__, server
 from emulator.config import SETTINGS, Config, env_name, from_environment
 from emulator.service_modules import load_services
-from emulator.serving import RequestHandler
 from emulator.signing import CredentialsError
-from emulator.store import Store
+from emulator.store import open_store
 from emulator.throttling import ThrottleSettingsError
 
 
@@ -50,29 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(config: Config) -> None:
-
-
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        app = create_app(config)
-    except (CredentialsError, ThrottleSettingsError) as err:
+        server.serve(config)
+    except (CredentialsError, ThrottleSettingsError, ValueError) as err:
         sys.exit(f"cognito-emulator: {err}")
-    tls = certs.ssl_context(config)
-    server = make_server(config.host, config.port, app, threaded=True, request_handler=RequestHandler,
-                         ssl_context=tls)
-    config.port = server.server_port
-    where = "memory" if config.in_memory else os.path.abspath(config.data_dir)
-    scheme = "https" if tls else "http"
-    print(f"cognito-emulator {__version__} listening on {scheme}://{config.host}:{server.server_port} "
-          f"(state in {where})", flush=True)
-    try:
-        server.serve_forever()
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
 
 
 README_START = "<!-- coverage:start -->"
@@ -119,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             print(table)
     elif args.command == "reset":
         cfg = Config(data_dir=args.data_dir)
-        Store(cfg.database_path).reset()
+        open_store(path=cfg.database_path).reset()
         print(f"state in {os.path.abspath(args.data_dir)} deleted")
     else:
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}

@@ -15,6 +15,9 @@ class Config:
     port: int = 9229
     data_dir: str = ".cognito-emulator"
     in_memory: bool = False
+    database_url: str | None = None  # postgresql://...: state in PostgreSQL, shared by several nodes
+    workers: int = 0  # worker processes of `serve` (0: one per core)
+    threads: int = 8  # threads per worker process
     region: str = "us-east-1"
     account_id: str = "000000000000"
     public_url: str | None = None
@@ -40,7 +43,7 @@ class Config:
     @property
     def database_path(self) -> str | None:
         """The SQLite file, or None for the in-memory store."""
-        if self.in_memory:
+        if self.in_memory or self.database_url:
             return None
         return str(Path(self.data_dir) / "cognito.sqlite3")
 
@@ -51,6 +54,10 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "port": (int, "port to listen on"),
     "data_dir": (str, "directory of the SQLite database and keys"),
     "in_memory": (bool, "keep all state in memory (nothing survives a restart)"),
+    "database_url": (str, "postgresql://user:pass@host/db: keep state in PostgreSQL, shared by every emulator "
+                     "node pointed at it (instead of SQLite under --data-dir)"),
+    "workers": (int, "worker processes serving requests (0: one per CPU core)"),
+    "threads": (int, "threads per worker process"),
     "region": (str, "default region when a request does not name one"),
     "account_id": (str, "AWS account id used in ARNs"),
     "public_url": (str, "base URL the emulator is reached at (issuer, hosted UI links)"),

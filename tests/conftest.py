@@ -55,9 +55,20 @@ class EmulatorProcess:
 
 @pytest.fixture(scope="session")
 def emulator():
-    process = EmulatorProcess("--in-memory")
+    """The shared server: in memory, or on a PostgreSQL server this session starts when
+    COGNITO_EMULATOR_TEST_DATABASE=postgresql (the whole suite against the PostgreSQL store)."""
+    database = None
+    if os.environ.get("COGNITO_EMULATOR_TEST_DATABASE") == "postgresql":
+        from postgres import PostgresServer
+
+        database = PostgresServer()
+        process = EmulatorProcess("--database-url", database.new_database())
+    else:
+        process = EmulatorProcess("--in-memory")
     yield process
     process.stop()
+    if database is not None:
+        database.stop()
 
 
 @pytest.fixture(scope="session")

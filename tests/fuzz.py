@@ -981,11 +981,16 @@ def _rest_garbage(req: FuzzRequest, op, params: dict, rng: random.Random) -> Non
 
 
 # -- checking answers ---------------------------------------------------------------------------
+# Statuses the HTTP server (granian) answers with an empty body when it cannot parse a request.
+SERVER_REFUSALS = frozenset({400, 408, 413, 414, 431, 505})
+
 def check_response(status: int, headers, content: bytes, method: str = "POST") -> str | None:
     """Why this answer is wrong, or None."""
-    if status >= 500:
+    if status >= 500 and status not in SERVER_REFUSALS:
         return f"status {status}"
     ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if status in SERVER_REFUSALS and not content and not ctype:
+        return None  # the HTTP server refused the request before the emulator saw it
     if content.lstrip()[:1] == b"<" or "html" in ctype:
         return "HTML answer"
     if ctype not in JSON_CONTENT_TYPES:
@@ -1353,6 +1358,8 @@ def run(url: str, requests_count: int = 2000, seed: int = 0, threads: int = 8,
                 text = response.content[:400].decode("utf-8", "replace")
             except requests.RequestException as err:
                 status, problem, text = None, f"no answer ({type(err).__name__})", str(err)[:300]
+                if req.kind == "protocol":  # a request that is not HTTP may be answered by closing
+                    problem = None
                 session = local.session = requests.Session()
             elapsed = time.perf_counter() - t0
             with lock:

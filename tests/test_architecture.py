@@ -156,7 +156,7 @@ def test_every_table_of_a_pool_or_identity_pool_is_owned():
     """A table with a pool_id column must say which deletion removes its rows (register_schema's
     `owned`), or be listed here with the reason it outlives its pool."""
     from emulator.service_modules import load_services
-    from emulator.store import OWNED, Store
+    from emulator.store import OWNED, open_store
 
     outlives = {
         "outbox_messages",  # the messages a pool "sent" stay readable after it is gone
@@ -164,7 +164,7 @@ def test_every_table_of_a_pool_or_identity_pool_is_owned():
         "sync_pool_usage", "sync_pool_config", "sync_stream_records",  # Sync settings and streams
     }
     load_services()
-    store = Store(None)
+    store = open_store()
     try:
         with store.transaction() as db:
             tables = store.tables(db)

@@ -248,11 +248,11 @@ def test_every_filter_is_answered_from_an_index(case_sensitive):
     sorts it: each filter's query must be an index search in page order."""
     from emulator.service_modules import load_services
     load_services()  # registers the schema
-    from emulator.store import Store
+    from emulator.store import open_store
     from emulator.userpools.model import user_filter
     from emulator.userpools.ops import users as users_ops
 
-    store = Store(None)
+    store = open_store()
     store.migrate()
     pool = {"Id": "us-east-1_plan", "UsernameConfiguration": {"CaseSensitive": case_sensitive}}
     filters = [None] + [f'{attribute} {op} "x"' for op in ("=", "^=") for attribute in (

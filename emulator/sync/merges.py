@@ -13,7 +13,7 @@ from emulator.sync import _store  # noqa: F401  (declares the tables)
 
 def merged_dataset_names(db, pool_id: str, identity_id: str, name: str) -> list[str]:
     rows = db.execute("SELECT name FROM sync_datasets WHERE pool_id = ? AND identity_id = ? AND exists_now = 1"
-                      " AND merged_from IS NOT NULL AND name LIKE ? ORDER BY name",
+                      " AND merged_from IS NOT NULL AND name LIKE ? ESCAPE '\\' ORDER BY name",
                       (pool_id, identity_id, _like_prefix(name + "."))).fetchall()
     return [r["name"] for r in rows]
 

@@ -157,9 +157,9 @@ def save_user(db, pool: dict, user: dict, *, exists_message: str = "User already
                             message=exists_message)
         cols = _columns(user)
         names = ["pool_id", *cols]
-        cur = db.execute(f"INSERT INTO users({', '.join(names)}) VALUES({', '.join('?' for _ in names)})",
-                         [pool["Id"], *cols.values()])
-        user["seq"] = cur.lastrowid
+        user["seq"] = db.execute(
+            f"INSERT INTO users({', '.join(names)}) VALUES({', '.join('?' for _ in names)}) RETURNING seq",
+            [pool["Id"], *cols.values()]).fetchone()[0]
     else:
         current = db.execute("SELECT * FROM users WHERE seq = ?", (user["seq"],)).fetchone()
         if current is None:

@@ -17,6 +17,7 @@ from emulator import paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import errors, registry
 from emulator.userpools.model import clients, pools, replicas
+from emulator.userpools.ops.pitr_postgres import postgres_triggers
 
 register_schema("userpools.pitr", [
     """
@@ -162,7 +163,11 @@ def _triggers(db: sqlite3.Connection) -> list[str]:
     return out
 
 
-def _install_triggers(db: sqlite3.Connection) -> None:
+def _install_triggers(db: sqlite3.Connection, dialect: str) -> None:
+    if dialect == "postgresql":
+        for sql in postgres_triggers(TRACKED, JOURNAL_RETENTION):
+            db.execute(sql)
+        return
     # Built from the live columns so that columns added by later migrations are journalled too.
     for name in [r[0] for r in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'pitr_%'")]:
@@ -457,5 +462,5 @@ def _check_paused(ctx, params: dict) -> None:
 
 def install(emulator) -> None:
     with emulator.store.transaction() as db:
-        _install_triggers(db)
+        _install_triggers(db, emulator.store.dialect)
     emulator.before_invoke.append(_check_paused)

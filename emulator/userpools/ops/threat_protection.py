@@ -264,7 +264,7 @@ def install(emulator) -> None:
             if pool_id != ALL_POOLS and not pools.pool_exists(db, pool_id):
                 return _json_error("ResourceNotFoundException", f"User pool {pool_id} does not exist.", 404)
             for password in given:
-                db.execute("INSERT OR IGNORE INTO compromised_passwords(pool_id, digest) VALUES(?,?)",
+                db.execute("INSERT INTO compromised_passwords(pool_id, digest) VALUES(?,?) ON CONFLICT DO NOTHING",
                            (pool_id, digests.digest(password)))
             count = db.execute("SELECT COUNT(*) FROM compromised_passwords WHERE pool_id = ?",
                                (pool_id,)).fetchone()[0]
