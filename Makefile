@@ -31,6 +31,8 @@ test: $(STAMP) $(NODE_STAMP)
 		|| (apt-get update -qq && apt-get install -y -qq postgresql) \
 		|| echo "postgresql missing: PostgreSQL tests will skip"
 	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
+	@# the whole suite again, with the shared server on a PostgreSQL this run starts
+	COGNITO_EMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check protocol emulator tests bench

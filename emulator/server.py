@@ -1,8 +1,8 @@
 """`serve`: the emulator behind granian, several worker processes sharing one state.
 
 Granian was chosen by measurement (bench/results.md): on this project's 2-core machine a hello-world
-Flask app answers about 19,500 requests/s under granian with two workers, 8,800 under gunicorn's
-gthread workers and 1,500 under werkzeug's development server.
+Flask app answers about 16,000 requests/s under granian with two workers, 6,000 under gunicorn's
+gthread workers and 1,600 under werkzeug's development server.
 
 The main process builds the application once (services loaded, migrations applied), then forks
 the workers, which inherit it and open their own database connections. Port 0 is resolved here,

@@ -166,3 +166,23 @@ def test_powmod_matches_python_pow():
     for _ in range(20):
         base, exponent = int.from_bytes(os.urandom(384), "big"), int.from_bytes(os.urandom(128), "big")
         assert srp.powmod(base, exponent, srp.N) == pow(base, exponent, srp.N)
+
+
+def test_password_matches_remembers_only_verified_passwords():
+    from emulator.userpools.model import passwords
+
+    pool, user = {"Id": "us-east-1_memo"}, {"username": "bob"}
+    passwords.set_password(None, pool, user, "Passw0rd!", temporary=False, now=0.0, check_history=False)
+    assert passwords.password_matches(pool, user, "Passw0rd!")
+    assert passwords.password_matches(pool, user, "Passw0rd!")  # remembered: no exponentiation
+    assert not passwords.password_matches(pool, user, "wrong")
+    calls = []
+    real = srp.check_password
+    srp.check_password = lambda *a: calls.append(a) or real(*a)
+    try:
+        assert passwords.password_matches(pool, user, "Passw0rd!") and not calls
+        passwords.set_password(None, pool, user, "N3w-passw0rd", temporary=False, now=1.0, check_history=False)
+        assert not passwords.password_matches(pool, user, "Passw0rd!")  # a new salt and verifier
+        assert passwords.password_matches(pool, user, "N3w-passw0rd") and len(calls) == 2
+    finally:
+        srp.check_password = real

@@ -7,7 +7,10 @@ ID and access tokens are signed with different keys, as on AWS; both are publish
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
+import threading
+from collections import OrderedDict
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +34,11 @@ register_schema("userpools.keys", [
 ], owned={"user_pool": ("user_pool_keys",)})
 
 _cache: dict[tuple[str, str], tuple[str, rsa.RSAPrivateKey]] = {}
+# Tokens whose signature verified, by (pool, kid, token): a signature never stops verifying, and the
+# key's row is looked up on every call, so a token of a deleted pool or key is refused as before.
+_verified: OrderedDict[tuple[str, str, str], dict] = OrderedDict()
+_verified_lock = threading.Lock()
+MAX_VERIFIED = 16384
 
 
 def _b64url_uint(value: int) -> str:
@@ -115,13 +123,24 @@ def verify(db, pool_id: str, token: str) -> dict | None:
                      (pool_id, header.get("kid"))).fetchone()
     if row is None:
         return None
+    cache_key = (pool_id, header.get("kid"), token)
+    with _verified_lock:
+        claims = _verified.get(cache_key)
+        if claims is not None:
+            _verified.move_to_end(cache_key)
+            return copy.deepcopy(claims)
     _kid, key = key_for(db, pool_id, row["purpose"])
     try:
-        return jwt.decode(token, key.public_key(), algorithms=["RS256"],
-                          options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                                   "verify_nbf": False})
+        claims = jwt.decode(token, key.public_key(), algorithms=["RS256"],
+                            options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                                     "verify_nbf": False})
     except jwt.PyJWTError:
         return None
+    with _verified_lock:
+        _verified[cache_key] = claims
+        if len(_verified) > MAX_VERIFIED:
+            _verified.popitem(last=False)
+    return copy.deepcopy(claims)
 
 
 def issuer(config, base_url: str, region: str, pool_id: str) -> str:

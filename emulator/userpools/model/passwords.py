@@ -8,8 +8,12 @@ too, and the password cannot be read back from them. A user's password material 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
+import threading
+from collections import OrderedDict
 
 from emulator.userpools import errors
 from emulator.userpools.model import srp
@@ -145,12 +149,35 @@ def srp_material(user: dict) -> tuple[int, int] | None:
     return int(material["salt"], 16), int(material["verifier"], 16)
 
 
+# Passwords are stored only as SRP verifiers, and checking one against a verifier costs a 3072-bit
+# modular exponentiation. A password once found to match its verifier is remembered in memory, as a
+# keyed digest of (pool, user, salt, verifier, password) that nothing outside this process can
+# recompute, so signing in again costs one HMAC. A changed password has a new salt and verifier,
+# so a remembered match never outlives it.
+_MATCH_KEY = secrets.token_bytes(32)
+_MATCHES: OrderedDict[bytes, None] = OrderedDict()
+_MATCHES_LOCK = threading.Lock()
+MAX_REMEMBERED_MATCHES = 65536
+
+
 def password_matches(pool: dict, user: dict, password: str) -> bool:
-    material = srp_material(user)
-    if material is None:
+    material = user.get("password") or {}
+    if not material.get("verifier"):
         return False
-    salt, verifier = material
-    return srp.check_password(srp.pool_name(pool["Id"]), user["username"], password, salt, verifier)
+    digest = hmac.new(_MATCH_KEY, "\n".join((pool["Id"], user["username"], material["salt"], material["verifier"],
+                                             password)).encode(), hashlib.sha256).digest()
+    with _MATCHES_LOCK:
+        if digest in _MATCHES:
+            _MATCHES.move_to_end(digest)
+            return True
+    salt, verifier = int(material["salt"], 16), int(material["verifier"], 16)
+    if not srp.check_password(srp.pool_name(pool["Id"]), user["username"], password, salt, verifier):
+        return False
+    with _MATCHES_LOCK:
+        _MATCHES[digest] = None
+        if len(_MATCHES) > MAX_REMEMBERED_MATCHES:
+            _MATCHES.popitem(last=False)
+    return True
 
 
 def is_temporary(user: dict) -> bool:
