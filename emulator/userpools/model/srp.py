@@ -84,7 +84,9 @@ def check_password(pool: str, user_id: str, password: str, salt: int, verifier: 
 def server_challenge(verifier: int) -> tuple[int, int]:
     """(b, B) with B = (k*v + g^b) mod N and B mod N != 0."""
     while True:
-        b = int.from_bytes(os.urandom(128), "big") % N
+        # 256 random bits, as RFC 5054 asks of SRP exponents (2.5.3): a longer b only costs time,
+        # twice per sign-in (here and in the session key).
+        b = int.from_bytes(os.urandom(32), "big")
         big_b = (K * verifier + powmod(G, b, N)) % N
         if big_b % N != 0:
             return b, big_b
