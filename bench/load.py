@@ -340,7 +340,12 @@ def _http_process(index: int, threads: int, url: str, specs: list[Spec], seconds
 
 def python_load(url: str, specs: list[Spec], connections: int, seconds: float) -> Load:
     parts = _run_in_processes(_http_process, (url, specs, seconds, next_nonce()), connections)
-    load = Load(tool="python")
+    return _merged(parts, "python")
+
+
+def _merged(parts, tool: str) -> Load:
+    """One Load from the processes' (results, elapsed) parts."""
+    load = Load(tool=tool)
     samples: list[float] = []
     for results, elapsed in parts:
         load.seconds = max(load.seconds, elapsed)
@@ -481,19 +486,7 @@ def _srp_process(index: int, threads: int, url: str, pool_id: str, client_id: st
 def srp_load(url: str, pool_id: str, client_id: str, username: str, password: str, connections: int,
              seconds: float) -> Load:
     parts = _run_in_processes(_srp_process, (url, pool_id, client_id, username, password, seconds), connections)
-    load = Load(tool="python SRP")
-    samples: list[float] = []
-    for results, elapsed in parts:
-        load.seconds = max(load.seconds, elapsed)
-        for count, errors, times, first in results:
-            load.requests += count
-            load.errors += errors
-            samples += times
-            if first and first not in load.details:
-                load.details.append(first)
-    if samples:
-        load.p50_ms = statistics.median(samples) * 1000
-    return load
+    return _merged(parts, "python SRP")
 
 
 def srp_client_cost(pool_id: str, repetitions: int = 50) -> float:

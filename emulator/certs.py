@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -97,16 +96,3 @@ def certificate_files(config) -> tuple[str, str] | None:
             return None
         cert, key = ensure_certificate(config.data_dir)
     return cert, key
-
-
-def ssl_context(config) -> ssl.SSLContext | None:
-    """The server's TLS context: the configured tls_cert/tls_key, else a generated certificate
-    when `tls` is on, else None (plain HTTP)."""
-    files = certificate_files(config)
-    if files is None:
-        return None
-    cert, key = files
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context

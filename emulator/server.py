@@ -89,6 +89,7 @@ def serve(config: Config) -> None:
 
     global _app
     config = dataclasses.replace(config)
+    tls = certs.certificate_files(config)  # in --data-dir, also when the state is in memory
     where = "memory" if config.in_memory and not config.database_url else os.path.abspath(config.data_dir)
     if config.database_url:
         where = "PostgreSQL"
@@ -98,7 +99,6 @@ def serve(config: Config) -> None:
     holder = None
     if config.port == 0:
         config.port, holder = _reserve_port(config.host)
-    tls = certs.certificate_files(config)
     os.environ[CONFIG_VARIABLE] = json.dumps(dataclasses.asdict(config))
     _app = create_app(config)
     _app.store.disconnect()  # the workers open their own connections

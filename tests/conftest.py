@@ -8,49 +8,15 @@ answered any request with an internal error.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import pytest
 import requests
+from emulator_process import ROOT, EmulatorProcess  # noqa: F401 (re-exported to the tests)
 from helpers import boto_client, make_pool, unique, wait_for  # noqa: F401 (unique, wait_for: re-exported)
 
-ROOT = Path(__file__).resolve().parent.parent
 # unique, wait_for and make_client (helpers.boto_client) live in helpers.py; some test files still import
 # them from here.
 make_client = boto_client
-
-
-class EmulatorProcess:
-    """A running `cognito-emulator serve` subprocess."""
-
-    def __init__(self, *args: str, env: dict | None = None) -> None:
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cognito-emulator-{uuid.uuid4().hex}.log"
-        self._log = open(self.log_path, "w")
-        cmd = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "WARNING", *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     env={**os.environ, **(env or {})})
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on (https?://\S+)", line)
-        if not match:
-            self.stop()
-            raise RuntimeError(f"emulator did not start: {line!r}\n{self.log_path.read_text()}")
-        self.url = match.group(1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text()
 
 
 @pytest.fixture(scope="session")

@@ -39,12 +39,13 @@ import random
 import re
 import socket
 import string
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when run as `python -m tests.fuzz`
 from re import _constants as _sre_c  # the regular expression parser: strings from model patterns
 from re import _parser as _sre_p
 from typing import Any
@@ -52,10 +53,10 @@ from urllib.parse import quote
 
 import botocore.session
 import requests
+from emulator_process import ROOT, EmulatorProcess  # noqa: E402
 
 from protocol.validate import pattern_matches
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("cognito-idp", "cognito-identity", "cognito-sync")
 REGION = "us-east-1"
 FIXED_DATE = "20260101T000000Z"  # the signing date of every request (moved to the emulator's with --strict)
@@ -1238,36 +1239,13 @@ def create_resources(url: str, sets: int = 3) -> list[dict]:
 
 
 # -- the server -------------------------------------------------------------------------------
-class Server:
-    """A fresh `cognito-emulator serve --in-memory` of the fuzzer's own (as tests/conftest.py's
-    EmulatorProcess starts them)."""
-
-    def __init__(self, strict: bool = False) -> None:
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cognito-emulator-fuzz-{uuid.uuid4().hex}.log"
-        self._log = open(self.log_path, "w")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("COGNITO_EMULATOR_")}
-        cmd = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--log-level", "WARNING", "--in-memory"]
-        if strict:  # SigV4 verified; the resources are created with these credentials
-            cmd += ["--verify-signatures", "--credentials", json.dumps({SETUP_KEY: SETUP_SECRET})]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on (https?://\S+)", line)
-        if not match:
-            self.stop()
-            raise RuntimeError(f"emulator did not start: {line!r}\n{self.log_path.read_text()}")
-        self.url = match.group(1)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+def start_server(strict: bool = False) -> EmulatorProcess:
+    """A fresh `cognito-emulator serve --in-memory` of the fuzzer's own (strict: SigV4 verified,
+    with the credentials the resources are created with)."""
+    args = ["--in-memory"]
+    if strict:
+        args += ["--verify-signatures", "--credentials", json.dumps({SETUP_KEY: SETUP_SECRET})]
+    return EmulatorProcess(*args)
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -1419,7 +1397,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10 ** 6)
     only = [int(x) for x in args.only.split(",")] if args.only else None
     kinds = args.kinds.split(",") if args.kinds else None
-    server = None if args.url else Server(strict=args.strict)
+    server = None if args.url else start_server(strict=args.strict)
     url = args.url or server.url
     print(f"fuzzing {url} with seed {seed} ({args.requests if only is None else len(only)} requests, "
           f"{args.threads} threads)", file=sys.stderr, flush=True)

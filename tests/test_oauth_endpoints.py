@@ -914,13 +914,13 @@ def test_federation_errors(idp, endpoint, oidc_idp):
 
 # -- TLS ---------------------------------------------------------------------------------------------
 def test_self_signed_certificate_serves_https(tmp_path):
+    import subprocess
+    import sys
     import types
 
-    from werkzeug.serving import make_server
+    from conftest import ROOT, EmulatorProcess
 
     from emulator import certs
-    from emulator.app import create_app
-    from emulator.config import Config
 
     cert, key = certs.ensure_certificate(str(tmp_path))
     first = open(cert).read()
@@ -928,18 +928,19 @@ def test_self_signed_certificate_serves_https(tmp_path):
     assert open(cert).read() == first
     certs.ensure_certificate(str(tmp_path), ["auth.example.test"])
     assert open(cert).read() != first
-    assert certs.ssl_context(types.SimpleNamespace(tls=False, tls_cert=None, tls_key=None, data_dir="x")) is None
-    with pytest.raises(ValueError):
-        certs.ssl_context(types.SimpleNamespace(tls=False, tls_cert=cert, tls_key=None, data_dir="x"))
-    context = certs.ssl_context(types.SimpleNamespace(tls=True, tls_cert=None, tls_key=None,
-                                                      data_dir=str(tmp_path)))
-    server = make_server("127.0.0.1", 0, create_app(Config(in_memory=True)), threaded=True, ssl_context=context)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    assert certs.certificate_files(types.SimpleNamespace(tls=False, tls_cert=None, tls_key=None, data_dir="x")) is None
+    refused = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "0", "--tls-cert", cert],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().endswith("cognito-emulator: tls_cert and tls_key must be given together")
+    data = tmp_path / "served"
+    server = EmulatorProcess("--in-memory", "--tls", "--data-dir", str(data), "--workers", "1")
     try:
-        r = requests.get(f"https://localhost:{server.server_port}/_emulator/health", verify=cert, timeout=10)
+        assert server.url.startswith("https://127.0.0.1:")
+        r = requests.get(server.url + "/_emulator/health", verify=str(data / "tls" / "cert.pem"), timeout=10)
         assert r.status_code == 200 and r.json()["status"] == "ok"
     finally:
-        server.shutdown()
+        server.stop()
 
 
 # -- Lambda triggers on the OAuth paths ---------------------------------------------------------------

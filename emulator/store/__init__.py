@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -26,8 +25,6 @@ from emulator.store.sqlite import SQLiteBackend
 
 __all__ = ["Database", "Store", "WriteNeeded", "delete_owned", "dumps", "loads", "open_store",
            "register_schema", "writes"]
-
-log = logging.getLogger("cognito_emulator.store")
 
 MIGRATIONS: dict[str, list[str]] = {}
 # Tables whose rows belong to one user pool (column pool_id), app client (client_id), user

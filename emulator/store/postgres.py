@@ -129,11 +129,7 @@ class PostgresBackend:
         self._pool: ConnectionPool | None = None
         self._pool_pid = 0
         self._guard = threading.Lock()
-        self._local = threading.local()
         self._create_lock_row()
-
-    def _connect_kwargs(self) -> dict:
-        return {"autocommit": True, "row_factory": _rows}
 
     def _create_lock_row(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -151,7 +147,7 @@ class PostgresBackend:
             with self._guard:
                 if self._pool is None or self._pool_pid != os.getpid():
                     self._pool = ConnectionPool(self.url, min_size=1, max_size=self.max_connections,
-                                                kwargs=self._connect_kwargs(), timeout=POOL_TIMEOUT, open=True)
+                                                kwargs={"autocommit": True, "row_factory": _rows}, timeout=POOL_TIMEOUT, open=True)
                     self._pool_pid = os.getpid()
                 pool = self._pool
         return pool
