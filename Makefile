@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fuzz bench coverage clean
+.PHONY: run test test-postgres lint fuzz bench coverage clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ test: $(STAMP) $(NODE_STAMP)
 		|| (apt-get update -qq && apt-get install -y -qq postgresql) \
 		|| echo "postgresql missing: PostgreSQL tests will skip"
 	$(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
-	@# the whole suite again, with the shared server on a PostgreSQL this run starts
+
+# The whole suite with the shared server on a PostgreSQL this run starts (make test runs the
+# PostgreSQL tests of tests/test_scale_out.py; this runs every test on PostgreSQL).
+test-postgres: $(STAMP) $(NODE_STAMP)
 	COGNITO_EMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -n auto -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
