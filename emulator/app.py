@@ -17,7 +17,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from emulator import devtools, signing, throttling
+from emulator import deferred, devtools, mail, signing, throttling
 from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
@@ -57,6 +57,8 @@ class Emulator:
         self.store = open_store(path=config.database_path, url=config.database_url)
         with self.store.transaction() as db:
             self.clock.load(db)
+        # --smtp: emails also go to an SMTP server (None without it); a bad address stops the start.
+        self.mailer = mail.from_config(config, self.store)
         # Operations seen writing although their names say they read (see _invoke).
         self._writers: set[str] = set()
         # The Cognito services (the health document lists these); STS is added by its module.
@@ -125,7 +127,8 @@ class Emulator:
                                caller=call.caller, request_id=call.request_id, write=write) as ctx:
             for check in self.before_invoke:
                 check(ctx, call.params)
-            return handler(ctx, call.params)
+            output = handler(ctx, call.params)
+        return deferred.resolve(output)  # signatures are made after the commit, outside the write lock
 
     @property
     def internal_errors(self) -> int:

@@ -39,6 +39,7 @@ class Config:
     throttle: str = "off"  # "aws": refuse requests over AWS's request-rate quotas (emulator/throttling.py)
     throttle_scale: float = 1.0  # multiplies AWS's quotas (and provisioned limits) under --throttle aws
     throttle_rates: str | None = None  # JSON {"UserAuthentication": 5, "GetId": 2, ...}: quotas set outright
+    smtp: str | None = None  # HOST:PORT of an SMTP server every email is also delivered to (Mailpit, MailHog)
 
     @property
     def database_path(self) -> str | None:
@@ -79,6 +80,7 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "throttle_scale": (float, "multiply AWS's request-rate quotas by this (e.g. 0.1) under --throttle aws"),
     "throttle_rates": (str, 'JSON {"UserAuthentication": 5, "GetId": 2, "PerUserPool": 1}: quotas in requests '
                        "per second that replace AWS's (categories, identity pool operations)"),
+    "smtp": (str, "HOST:PORT of an SMTP server (Mailpit, MailHog) that every email is also delivered to"),
 }
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from emulator import messages
+from emulator import mail, messages
 from emulator.clock import Clock
 from emulator.config import Config
 from protocol.sigv4 import Caller
@@ -30,6 +30,7 @@ class Context:
     request: Request | None
     emulator: Emulator
     after_commit: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    mail_to_send: list[mail.Letter] = dataclasses.field(default_factory=list)  # --smtp, once committed
 
     @property
     def region(self) -> str:
@@ -60,7 +61,10 @@ class Context:
         code counted, a failed sign-in recorded); the operation goes on in a new transaction."""
         with self.emulator.store.suspended():
             pass
+        mail.release(self)  # the emails sent so far are committed: mail them whatever follows
 
     def send_message(self, **fields: Any) -> str:
         """Put an email/SMS/push message in the outbox (see emulator.messages.send)."""
-        return messages.send(self.db, self.clock, **fields)
+        message_id = messages.send(self.db, self.clock, **fields)
+        mail.hold(self, message_id, fields)  # with --smtp, emails go out over SMTP too once committed
+        return message_id

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import jsonify, request
 
-from emulator import __version__, messages
+from emulator import __version__, mail, messages
 from protocol.serialize import parse_timestamp
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def install(emulator: Emulator) -> None:
     def health():
         return jsonify({"status": "ok", "version": __version__,
                         "services": [r.service_name for r in emulator.registries],
-                        "internal_errors": emulator.internal_errors})
+                        "internal_errors": emulator.internal_errors,
+                        "smtp": {"sent": store.counter(mail.SENT_COUNTER), "failed": store.counter(mail.FAILED_COUNTER)}})
 
     @app.get("/_emulator/messages")
     def get_messages():

@@ -325,7 +325,10 @@ def test_mfa_setup_lists_email_and_sets_it_up(idp, outbox):
     assert sent["ChallengeName"] == "EMAIL_OTP"
     assert sent["ChallengeParameters"]["CODE_DELIVERY_DELIVERY_MEDIUM"] == "EMAIL"
     code = outbox.last_code(username=username)
-    assert outbox.last(username=username)["destination"] == "mfa@example.com"
+    message = outbox.last(username=username)
+    # The pool's EmailMfaConfiguration is the message's template.
+    assert (message["destination"], message["subject"], message["body"]) == (
+        "mfa@example.com", "Code", f"Your code is {code}")
     done = idp.respond_to_auth_challenge(ClientId=client["ClientId"], ChallengeName="EMAIL_OTP", Session=sent["Session"],
                                          ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
     token = done["AuthenticationResult"]["AccessToken"]

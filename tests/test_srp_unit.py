@@ -168,6 +168,16 @@ def test_powmod_matches_python_pow():
         assert srp.powmod(base, exponent, srp.N) == pow(base, exponent, srp.N)
 
 
+def test_fixed_base_power_matches_python_pow():
+    import os
+
+    from emulator.userpools.model import srp
+    exponents = [0, 1, 2, 63, 64, 2 ** 255, 2 ** 256 - 1, 2 ** 256, 2 ** 300 + 5]
+    exponents += [int.from_bytes(os.urandom(32), "big") for _ in range(50)]
+    for exponent in exponents:
+        assert srp.g_pow(exponent) == pow(srp.G, exponent, srp.N), exponent
+
+
 def test_password_matches_remembers_only_verified_passwords():
     from emulator.userpools.model import passwords
 

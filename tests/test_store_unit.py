@@ -80,3 +80,56 @@ def test_a_count_inside_a_failed_unit_of_work_stays(store):
 ])
 def test_translation_to_postgresql(sqlite, postgres):
     assert translate(sqlite) == postgres
+
+
+def test_a_writer_stuck_while_holding_the_lock_is_ended_by_postgresql(monkeypatch):
+    from postgres import PostgresServer, binaries
+
+    from emulator.store import postgres
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresServer()
+    try:
+        url = server.new_database()
+        monkeypatch.setitem(postgres.CONNECTION_SETTINGS, "options", "-c idle_in_transaction_session_timeout=300")
+        s = open_store(url=url)
+        stuck = threading.Event()
+        released = threading.Event()
+
+        def stuck_writer():
+            try:
+                with s.transaction() as db:
+                    db.execute("SELECT 1")
+                    stuck.set()
+                    released.wait(5)  # holds the write lock without a statement
+                    db.execute("SELECT 1")
+            except Exception:
+                pass
+
+        thread = threading.Thread(target=stuck_writer)
+        thread.start()
+        assert stuck.wait(5)
+        with s.transaction() as db:  # gets the lock once the server has ended the idle one
+            assert db.execute("SHOW idle_in_transaction_session_timeout").fetchone()[0] == "300ms"
+        released.set()
+        thread.join(5)
+        s.close()
+    finally:
+        server.stop()
+
+
+def test_the_write_ahead_log_is_cut_back_after_a_large_write(tmp_path):
+    from emulator.store.sqlite import WAL_SIZE_LIMIT
+
+    s = open_store(path=str(tmp_path / "state.sqlite3"))
+    with s.transaction() as db:
+        db.execute("CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB)")
+        for k in range(40):
+            db.execute("INSERT INTO big(k, v) VALUES(?, ?)", (k, b"x" * (1024 * 1024)))
+    wal = tmp_path / "state.sqlite3-wal"
+    assert wal.stat().st_size > WAL_SIZE_LIMIT
+    s.checkpoint()
+    with s.transaction() as db:  # the next write starts the log again, cut to the limit
+        db.execute("DELETE FROM big WHERE k = 0")
+    assert wal.stat().st_size <= WAL_SIZE_LIMIT
+    s.close()

@@ -380,7 +380,8 @@ def finish(ctx, areq: AuthRequest, user: dict, auth_time: float, *, start_sessio
     result = tokens.issue_tokens(ctx, areq.pool, areq.client, user, auth_time=auth_time, scopes=areq.scopes,
                                  source=HOSTED_SOURCE, refresh=False, nonce=params.get("nonce"), oauth=True,
                                  id_token="openid" in areq.scopes)
-    fragment = {"access_token": result["AccessToken"], "id_token": result.get("IdToken"),
+    fragment = {"access_token": str(result["AccessToken"]),
+                "id_token": str(result["IdToken"]) if result.get("IdToken") else None,
                 "token_type": "Bearer", "expires_in": result["ExpiresIn"], "state": areq.state}
     return redirect(with_query(areq.redirect_uri, fragment, fragment=True), cookies)
 

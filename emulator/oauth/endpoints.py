@@ -117,8 +117,8 @@ def _require_flow(client: dict, flow: str) -> None:
 def _token_response(result: dict) -> Response:
     body = {}
     if result.get("IdToken"):
-        body["id_token"] = result["IdToken"]
-    body["access_token"] = result["AccessToken"]
+        body["id_token"] = str(result["IdToken"])
+    body["access_token"] = str(result["AccessToken"])
     if result.get("RefreshToken"):
         body["refresh_token"] = result["RefreshToken"]
     body["expires_in"] = result["ExpiresIn"]

@@ -87,6 +87,7 @@ class Backend(Protocol):
     def end(self, conn, commit: bool, write: bool) -> None: ...
     def tables(self, db: Database) -> list[str]: ...
     def split(self, sql: str) -> list[str]: ...
+    def checkpoint(self) -> None: ...
     def disconnect(self) -> None: ...
     def close(self) -> None: ...
 
@@ -250,6 +251,11 @@ class Store:
         with self.transaction() as db:
             for table in self.tables(db):
                 db.execute(f'DELETE FROM "{table}"')
+
+    def checkpoint(self) -> None:
+        """After a large write (an import): move what the log holds into the database now,
+        without waiting for readers, so the log does not stay large."""
+        self.backend.checkpoint()
 
     def disconnect(self) -> None:
         """Close every connection, e.g. before forking workers (they open their own)."""

@@ -23,6 +23,12 @@ from psycopg_pool import ConnectionPool
 from emulator.store.base import Database, WriteNeeded, writes
 
 POOL_TIMEOUT = 30.0
+# A transaction left idle this long (a thread stuck while holding the write lock) is ended by
+# the server, so the lock cannot be held forever; a dead peer is noticed by TCP keepalives.
+CONNECTION_SETTINGS = {
+    "options": "-c idle_in_transaction_session_timeout=120000",
+    "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+}
 
 _TYPES = [
     (re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b", re.I),
@@ -147,7 +153,8 @@ class PostgresBackend:
             with self._guard:
                 if self._pool is None or self._pool_pid != os.getpid():
                     self._pool = ConnectionPool(self.url, min_size=1, max_size=self.max_connections,
-                                                kwargs={"autocommit": True, "row_factory": _rows}, timeout=POOL_TIMEOUT, open=True)
+                                                kwargs={"autocommit": True, "row_factory": _rows, **CONNECTION_SETTINGS},
+                                                timeout=POOL_TIMEOUT, open=True)
                     self._pool_pid = os.getpid()
                 pool = self._pool
         return pool
@@ -179,6 +186,9 @@ class PostgresBackend:
 
     def split(self, sql: str) -> list[str]:
         return [s.strip() for s in sql.split(";") if s.strip()]
+
+    def checkpoint(self) -> None:
+        """PostgreSQL checkpoints by itself."""
 
     def disconnect(self) -> None:
         with self._guard:

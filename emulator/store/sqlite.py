@@ -21,6 +21,7 @@ import threading
 
 from emulator.store.base import Database
 
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
 BUSY_TIMEOUT_MS = 30000
 
 
@@ -71,6 +72,9 @@ class SQLiteBackend:
         # In WAL mode NORMAL loses nothing when a process dies, only on power loss; a temporary
         # database does not outlive its process anyway.
         conn.execute("PRAGMA synchronous = OFF" if self.temporary else "PRAGMA synchronous = NORMAL")
+        # The WAL grows while readers keep old snapshots (a big import under load reached 119 MB);
+        # a checkpoint that completes cuts it back to this size.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -136,6 +140,13 @@ class SQLiteBackend:
 
     def split(self, sql: str) -> list[str]:
         return [s.strip() for s in sql.split(";") if s.strip()]
+
+    def checkpoint(self) -> None:
+        conn = self.acquire()
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            self.release(conn)
 
     def disconnect(self) -> None:
         """Close every connection (threads open new ones when they need them)."""

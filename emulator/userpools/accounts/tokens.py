@@ -295,6 +295,7 @@ def issue_tokens(ctx, pool: dict, client: dict, user: dict, *, auth_time: float 
 
     `origin_jti` None starts a new sign-in origin (a refresh passes the original one).
     `oauth` marks tokens issued by the OAuth endpoints (they carry `version: 2`).
+    The ID and access tokens are `Deferred`: signed after the commit, or by `str()`.
     """
     now = ctx.now()
     iat = int(now)
@@ -343,12 +344,12 @@ def issue_tokens(ctx, pool: dict, client: dict, user: dict, *, auth_time: float 
     id_claims["exp"] = iat + id_ttl
     id_claims["jti"] = str(uuid.uuid4())
     result: dict[str, Any] = {
-        "AccessToken": keys.sign(ctx.db, pool["Id"], "access", _ordered(access_claims)),
+        "AccessToken": keys.sign_later(ctx.db, pool["Id"], "access", _ordered(access_claims)),
         "ExpiresIn": access_ttl,
         "TokenType": "Bearer",
     }
     if id_token:
-        result["IdToken"] = keys.sign(ctx.db, pool["Id"], "id", _ordered(id_claims))
+        result["IdToken"] = keys.sign_later(ctx.db, pool["Id"], "id", _ordered(id_claims))
     if refresh:
         result["RefreshToken"] = _store_refresh(ctx, pool, client, user, origin_jti, device_key,
                                                 auth_time, scopes)

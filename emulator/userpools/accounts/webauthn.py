@@ -13,20 +13,6 @@ import json
 import secrets
 from urllib.parse import urlsplit
 
-import webauthn
-from webauthn.helpers import base64url_to_bytes, options_to_json
-from webauthn.helpers.exceptions import (
-    InvalidAuthenticationResponse,
-    InvalidCBORData,
-    InvalidJSONStructure,
-    WebAuthnException,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    UserVerificationRequirement,
-)
-
 from emulator.store import loads, register_schema
 from emulator.userpools import errors
 from emulator.userpools.accounts import mfa
@@ -64,7 +50,27 @@ register_schema("userpools.webauthn", [
 TIMEOUT_MS = 180_000
 MAX_CREDENTIALS = 20
 MAX_RESULTS = 20
-TRANSPORTS = {t.value for t in AuthenticatorTransport}
+
+
+def py_webauthn():
+    """py_webauthn with the parts used here, imported on first use: it would add 60 ms to
+    every start, and most pools never see a passkey."""
+    import webauthn.helpers.exceptions
+    import webauthn.helpers.structs
+
+    return webauthn
+
+
+def transports() -> set[str]:
+    """The authenticator transports WebAuthn names."""
+    return {t.value for t in py_webauthn().helpers.structs.AuthenticatorTransport}
+
+
+def invalid_response_errors() -> tuple[type[Exception], ...]:
+    """What py_webauthn raises for a credential it cannot verify."""
+    exceptions = py_webauthn().helpers.exceptions
+    return (exceptions.WebAuthnException, exceptions.InvalidJSONStructure, exceptions.InvalidCBORData,
+            KeyError, TypeError, ValueError, binascii.Error)
 
 
 def _webauthn_config(ctx, pool: dict) -> dict:
@@ -103,7 +109,7 @@ def origin_allowed(origin: str, rp_id: str) -> bool:
 
 def decoded_client_data(credential: dict) -> dict:
     try:
-        raw = base64url_to_bytes(credential["response"]["clientDataJSON"])
+        raw = py_webauthn().helpers.base64url_to_bytes(credential["response"]["clientDataJSON"])
         data = json.loads(raw)
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise errors.InvalidParameterException("Invalid WebAuthn credential.") from None
@@ -115,7 +121,7 @@ def decoded_client_data(credential: dict) -> dict:
 # -- storage ---------------------------------------------------------------------------
 def credential_row(row) -> dict:
     return {"credential_id": row["credential_id"], "username": row["username"],
-            "public_key": base64url_to_bytes(row["public_key"]), "sign_count": row["sign_count"],
+            "public_key": py_webauthn().helpers.base64url_to_bytes(row["public_key"]), "sign_count": row["sign_count"],
             "rp_id": row["rp_id"], "name": row["name"], "attachment": row["attachment"],
             "transports": loads(row["transports"], []), "created": row["created"]}
 
@@ -136,14 +142,16 @@ def begin_assertion(ctx, pool: dict, user: dict) -> dict:
     """PublicKeyCredentialRequestOptions (JSON-ready dict) for the user's passkeys; the
     caller keeps options["challenge"] to pass to finish_assertion."""
     rp_id = relying_party_id(ctx, pool) or ""
-    allow = [PublicKeyCredentialDescriptor(id=base64url_to_bytes(c["credential_id"]),
-                                           transports=[AuthenticatorTransport(t) for t in c["transports"]
-                                                       if t in TRANSPORTS] or None)
+    lib = py_webauthn()
+    structs, known = lib.helpers.structs, transports()
+    allow = [structs.PublicKeyCredentialDescriptor(
+                 id=lib.helpers.base64url_to_bytes(c["credential_id"]),
+                 transports=[structs.AuthenticatorTransport(t) for t in c["transports"] if t in known] or None)
              for c in user_credentials(ctx.db, pool["Id"], user["username"])]
-    options = webauthn.generate_authentication_options(
+    options = lib.generate_authentication_options(
         rp_id=rp_id, challenge=secrets.token_bytes(32), timeout=TIMEOUT_MS, allow_credentials=allow,
-        user_verification=UserVerificationRequirement(user_verification(ctx, pool)))
-    return json.loads(options_to_json(options))
+        user_verification=structs.UserVerificationRequirement(user_verification(ctx, pool)))
+    return json.loads(lib.helpers.options_to_json(options))
 
 
 def finish_assertion(ctx, pool: dict, user: dict, credential: dict | str, expected_challenge: str) -> bool:
@@ -171,14 +179,14 @@ def finish_assertion(ctx, pool: dict, user: dict, credential: dict | str, expect
         return False
     if not isinstance(origin, str) or not origin_allowed(origin, rp_id):
         return False
+    lib = py_webauthn()
     try:
-        verified = webauthn.verify_authentication_response(
-            credential=credential, expected_challenge=base64url_to_bytes(expected_challenge),
+        verified = lib.verify_authentication_response(
+            credential=credential, expected_challenge=lib.helpers.base64url_to_bytes(expected_challenge),
             expected_rp_id=rp_id, expected_origin=origin, credential_public_key=stored["public_key"],
             credential_current_sign_count=stored["sign_count"],
             require_user_verification=user_verification(ctx, pool) == "required")
-    except (WebAuthnException, InvalidAuthenticationResponse, InvalidJSONStructure, InvalidCBORData,
-            KeyError, TypeError, ValueError, binascii.Error):
+    except (lib.helpers.exceptions.InvalidAuthenticationResponse, *invalid_response_errors()):
         return False
     ctx.db.execute("UPDATE webauthn_credentials SET sign_count = ? WHERE pool_id = ? AND credential_id = ?",
                    (verified.new_sign_count, pool["Id"], cred_id))

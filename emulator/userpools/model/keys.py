@@ -16,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from emulator.deferred import Deferred
 from emulator.store import register_schema
 
 PURPOSES = ("id", "access")
@@ -94,9 +95,16 @@ def jwks(db, pool_id: str) -> dict:
 
 def sign(db, pool_id: str, purpose: str, claims: dict) -> str:
     """A compact RS256 JWS of `claims` with the pool's key for `purpose`."""
+    return sign_later(db, pool_id, purpose, claims).value()
+
+
+def sign_later(db, pool_id: str, purpose: str, claims: dict) -> Deferred:
+    """The JWS of `sign`, made when first used: the key is read in this transaction, the
+    signature (pure work) once the output is resolved after the commit."""
     kid, key = key_for(db, pool_id, purpose)
     # AWS headers carry only kid and alg (no typ).
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "alg": "RS256", "typ": None})
+    return Deferred(lambda: jwt.encode(claims, key, algorithm="RS256",
+                                       headers={"kid": kid, "alg": "RS256", "typ": None}))
 
 
 def unverified_claims(token: str) -> dict | None:

@@ -9,15 +9,20 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 
 try:  # GMP's modular exponentiation is about 8x faster than Python's on 3072-bit numbers
     import gmpy2
 
     def powmod(base: int, exponent: int, modulus: int) -> int:
         return int(gmpy2.powmod(base, exponent, modulus))
+
+    _mpz = gmpy2.mpz
 except ImportError:  # pragma: no cover - platforms without a gmpy2 wheel
     def powmod(base: int, exponent: int, modulus: int) -> int:
         return pow(base, exponent, modulus)
+
+    _mpz = int
 
 N_HEX = (
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
@@ -69,10 +74,50 @@ def new_salt() -> int:
     return int.from_bytes(os.urandom(16), "big")
 
 
+# g^e mod N for the exponents SRP raises g to (x, a SHA-256 digest, and b, 256 random bits) from
+# a table of g^(d * 2^(6i)): 43 multiplications instead of a 3072-bit exponentiation (about 4x
+# faster). Built on first use (8 ms, 1 MB per process).
+_WINDOW = 6
+_EXPONENT_BITS = 256
+_g_table: list[list] | None = None
+_g_table_lock = threading.Lock()
+_MODULUS = _mpz(N)
+
+
+def _fixed_base_table() -> list[list]:
+    global _g_table
+    with _g_table_lock:
+        if _g_table is None:
+            modulus, base, table = _MODULUS, _mpz(G), []
+            for _ in range(0, _EXPONENT_BITS, _WINDOW):
+                row = [_mpz(1)]
+                for _digit in range(1, 1 << _WINDOW):
+                    row.append(row[-1] * base % modulus)
+                table.append(row)
+                base = row[-1] * base % modulus  # g^(2^(6(i+1)))
+            _g_table = table
+    return _g_table
+
+
+def g_pow(exponent: int) -> int:
+    """g^exponent mod N."""
+    if exponent < 0 or exponent.bit_length() > _EXPONENT_BITS:
+        return powmod(G, exponent, N)
+    table = _g_table or _fixed_base_table()
+    modulus, mask, result, row = _MODULUS, (1 << _WINDOW) - 1, _mpz(1), 0
+    while exponent:
+        digit = exponent & mask
+        if digit:
+            result = result * table[row][digit] % modulus
+        exponent >>= _WINDOW
+        row += 1
+    return int(result)
+
+
 def make_verifier(pool: str, user_id: str, password: str, salt: int | None = None) -> tuple[int, int]:
     """(salt, verifier v = g^x mod N) for a password; the verifier is what is stored."""
     salt = new_salt() if salt is None else salt
-    return salt, powmod(G, compute_x(salt, pool, user_id, password), N)
+    return salt, g_pow(compute_x(salt, pool, user_id, password))
 
 
 def check_password(pool: str, user_id: str, password: str, salt: int, verifier: int) -> bool:
@@ -87,7 +132,7 @@ def server_challenge(verifier: int) -> tuple[int, int]:
         # 256 random bits, as RFC 5054 asks of SRP exponents (2.5.3): a longer b only costs time,
         # twice per sign-in (here and in the session key).
         b = int.from_bytes(os.urandom(32), "big")
-        big_b = (K * verifier + powmod(G, b, N)) % N
+        big_b = (K * verifier + g_pow(b)) % N
         if big_b % N != 0:
             return b, big_b
 

@@ -42,6 +42,8 @@ STANDARD_HEADER = ["name", "given_name", "family_name", "middle_name", "nickname
 MAX_JOBS_PER_POOL = 1000
 MAX_ROWS = 500_000
 MAX_BYTES = 100 * 1024 * 1024
+# An import this large leaves a large write-ahead log: it is checkpointed once committed.
+CHECKPOINT_AFTER_USERS = 1000
 MAX_ROW_CHARS = 16_000
 EXPIRY_SECONDS = 24 * 3600.0
 UPLOAD_PATH = "/_emulator/user-import"
@@ -143,6 +145,8 @@ def start_user_import_job(ctx, req):
     started = dict(job)
     _run(ctx, pool, job, row["csv"])
     _save(db, job["JobId"], job)
+    if job["ImportedUsers"] >= CHECKPOINT_AFTER_USERS:
+        ctx.after_commit.append(ctx.emulator.store.checkpoint)
     return {"UserImportJob": started}
 
 

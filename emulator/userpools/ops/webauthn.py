@@ -2,24 +2,8 @@
 
 from __future__ import annotations
 
-import binascii
 import json
 import secrets
-
-import webauthn
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, options_to_json
-from webauthn.helpers.exceptions import (
-    InvalidCBORData,
-    InvalidJSONStructure,
-    InvalidRegistrationResponse,
-    WebAuthnException,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from emulator import paging
 from emulator.store import dumps
@@ -29,14 +13,18 @@ from emulator.userpools.accounts.webauthn import (
     MAX_CREDENTIALS,
     MAX_RESULTS,
     TIMEOUT_MS,
-    TRANSPORTS,
     auth_factors,
     credential_row,
     decoded_client_data,
+    invalid_response_errors,
     origin_allowed,
+    py_webauthn,
     relying_party_id,
     user_credentials,
     user_verification,
+)
+from emulator.userpools.accounts.webauthn import (
+    transports as known_transports,
 )
 from emulator.userpools.model import pools
 
@@ -64,15 +52,17 @@ def start_web_authn_registration(ctx, req):
         raise errors.LimitExceededException("The maximum number of passkeys has been reached.")
     attrs = user.get("attributes") or {}
     display = attrs.get("name") or attrs.get("email") or attrs.get("phone_number") or user["username"]
-    options = webauthn.generate_registration_options(
+    lib = py_webauthn()
+    structs = lib.helpers.structs
+    options = lib.generate_registration_options(
         rp_id=rp_id, rp_name=rp_id, user_name=user["username"], user_id=_user_handle(user),
         user_display_name=display, challenge=secrets.token_bytes(32), timeout=TIMEOUT_MS,
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED, require_resident_key=True,
-            user_verification=UserVerificationRequirement(user_verification(ctx, pool))),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c["credential_id"]))
+        authenticator_selection=structs.AuthenticatorSelectionCriteria(
+            resident_key=structs.ResidentKeyRequirement.REQUIRED, require_resident_key=True,
+            user_verification=structs.UserVerificationRequirement(user_verification(ctx, pool))),
+        exclude_credentials=[structs.PublicKeyCredentialDescriptor(id=lib.helpers.base64url_to_bytes(c["credential_id"]))
                              for c in existing])
-    document = json.loads(options_to_json(options))
+    document = json.loads(lib.helpers.options_to_json(options))
     ctx.db.execute("DELETE FROM webauthn_registrations WHERE pool_id = ? AND username = ?",
                    (pool["Id"], user["username"]))
     ctx.db.execute("INSERT INTO webauthn_registrations(pool_id, username, challenge, rp_id, expires)"
@@ -100,34 +90,34 @@ def complete_web_authn_registration(ctx, req):
         raise errors.WebAuthnOriginNotAllowedException(f"The origin {origin} is not allowed for relying party {pending['rp_id']}.")
     if pending["rp_id"] != rp_id:
         raise errors.WebAuthnRelyingPartyMismatchException("The relying party ID does not match the user pool configuration.")
+    lib = py_webauthn()
     try:
-        verified = webauthn.verify_registration_response(
-            credential=credential, expected_challenge=base64url_to_bytes(pending["challenge"]),
+        verified = lib.verify_registration_response(
+            credential=credential, expected_challenge=lib.helpers.base64url_to_bytes(pending["challenge"]),
             expected_rp_id=rp_id, expected_origin=origin,
             require_user_verification=user_verification(ctx, pool) == "required")
-    except InvalidRegistrationResponse as err:
+    except lib.helpers.exceptions.InvalidRegistrationResponse as err:
         text = str(err)
         if "RP ID" in text:
             raise errors.WebAuthnRelyingPartyMismatchException("The relying party ID does not match the user pool configuration.") from None
         if "Unsupported" in text or "unsupported" in text or "algorithm" in text:
             raise errors.WebAuthnCredentialNotSupportedException("The WebAuthn credential is not supported.") from None
         raise errors.InvalidParameterException(f"Invalid WebAuthn credential: {text}") from None
-    except (WebAuthnException, InvalidJSONStructure, InvalidCBORData, KeyError, TypeError, ValueError,
-            binascii.Error):
+    except invalid_response_errors():
         raise errors.InvalidParameterException("Invalid WebAuthn credential.") from None
-    cred_id = bytes_to_base64url(verified.credential_id)
+    cred_id = lib.helpers.bytes_to_base64url(verified.credential_id)
     if ctx.db.execute("SELECT 1 FROM webauthn_credentials WHERE pool_id = ? AND credential_id = ?",
                       (pool["Id"], cred_id)).fetchone():
         raise errors.InvalidParameterException("The WebAuthn credential is already registered.")
     transports = (credential.get("response") or {}).get("transports") or []
-    transports = [t for t in transports if isinstance(t, str) and t in TRANSPORTS]
+    transports = [t for t in transports if isinstance(t, str) and t in known_transports()]
     attachment = credential.get("authenticatorAttachment")
     if attachment not in ("platform", "cross-platform"):
         attachment = None
     ctx.db.execute(
         "INSERT INTO webauthn_credentials(pool_id, credential_id, username, public_key, sign_count, rp_id,"
         " name, attachment, transports, created) VALUES(?,?,?,?,?,?,?,?,?,?)",
-        (pool["Id"], cred_id, user["username"], bytes_to_base64url(verified.credential_public_key),
+        (pool["Id"], cred_id, user["username"], lib.helpers.bytes_to_base64url(verified.credential_public_key),
          verified.sign_count, rp_id, _friendly_name(verified.aaguid), attachment, dumps(transports),
          ctx.now()))
     ctx.db.execute("DELETE FROM webauthn_registrations WHERE pool_id = ? AND username = ?",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from emulator.userpools import errors
-from emulator.userpools.model import users
+from emulator.userpools.model import mfa_config, users
 from emulator.userpools.outbound import custom_senders, triggers
 
 DEFAULT_SUBJECT = "Your verification code"
@@ -73,6 +73,17 @@ def _verification_template(pool: dict, medium: str) -> tuple[str | None, str]:
     return subject, body
 
 
+def _authentication_template(pool: dict, medium: str) -> tuple[str | None, str]:
+    """(subject, body) of a sign-in code: SetUserPoolMfaConfig's EmailMfaConfiguration or
+    SmsMfaConfiguration, else the pool's SmsAuthenticationMessage (SMS), else AWS's default."""
+    factors = mfa_config.get_mfa_config(pool)
+    if medium == "EMAIL":
+        email = factors.get("EmailMfaConfiguration") or {}
+        return email.get("Subject") or DEFAULT_AUTH_SUBJECT, email.get("Message") or DEFAULT_AUTH_MESSAGE
+    sms = factors.get("SmsMfaConfiguration") or {}
+    return None, sms.get("SmsAuthenticationMessage") or pool.get("SmsAuthenticationMessage") or DEFAULT_AUTH_MESSAGE
+
+
 def _link_template(pool: dict) -> tuple[str, str]:
     tpl = pool.get("VerificationMessageTemplate") or {}
     return (tpl.get("EmailSubjectByLink") or DEFAULT_LINK_SUBJECT,
@@ -128,8 +139,7 @@ def send_code(ctx, pool: dict, user: dict, kind: str, attribute: str, code: str,
         return details(attribute, value)
     link = _uses_link(pool, kind, attribute)
     if kind == "Authentication":
-        subject, body = (DEFAULT_AUTH_SUBJECT if medium == "EMAIL" else None,
-                         pool.get("SmsAuthenticationMessage") or DEFAULT_AUTH_MESSAGE)
+        subject, body = _authentication_template(pool, medium)
     elif link:
         subject, body = _link_template(pool)
     else:

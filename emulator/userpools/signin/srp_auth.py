@@ -39,7 +39,7 @@ def _fake_material(pool: dict, name: str) -> tuple[str, int, int]:
     seed = hmac.new(b"cognito-emulator-unknown-user", f"{pool['Id']}/{name}".encode(), hashlib.sha256).digest()
     user_id = str(uuid.UUID(bytes=seed[:16], version=4))
     salt = int.from_bytes(seed[16:32], "big")
-    verifier = srp.powmod(srp.G, int.from_bytes(hashlib.sha256(seed).digest(), "big"), srp.N)
+    verifier = srp.g_pow(int.from_bytes(hashlib.sha256(seed).digest(), "big"))
     return user_id, salt, verifier
 
 
