@@ -100,6 +100,8 @@ class Figure:
     text: str
     note: str = ""
     other: float | None = None   # cores other work on the machine took meanwhile (see Meter)
+    server_cores: float | None = None  # cores the server's processes used during the row
+    load_cores: float | None = None    # cores the load generators (the benchmark's own processes) used
 
 
 def fail(error: BaseException) -> Figure:
@@ -162,13 +164,17 @@ class Meter:
 
     def __exit__(self, *_exc) -> None:
         elapsed = time.perf_counter() - self.began
-        other = (busy_seconds() - self.busy) - (self.server.cpu() - self.cpu) - (own_cpu() - self.own)
+        server, own = self.server.cpu() - self.cpu, own_cpu() - self.own
+        other = (busy_seconds() - self.busy) - server - own
         self.other = max(0.0, other) / elapsed if elapsed > 0 else 0.0
+        self.server_cores = server / elapsed if elapsed > 0 else 0.0
+        self.load_cores = own / elapsed if elapsed > 0 else 0.0
 
     def mark(self, figure: Figure) -> Figure:
         if getattr(self.server, "store", "") == "postgres":
             return figure        # PostgreSQL's own processes are part of the server, not other work
         figure.other = self.other
+        figure.server_cores, figure.load_cores = self.server_cores, self.load_cores
         if self.other >= self.THRESHOLD:
             note = f"other work on the machine took {self.other:.2f} of a core on average during this row"
             figure.note = f"{figure.note} {note}".strip()
@@ -244,6 +250,7 @@ OPS = [
     ("admin_create_user", "AdminCreateUser SUPPRESS (empty pool)", "req/s"),
     ("write_mix", "Write mix: AdminCreateUser + AdminUpdateUserAttributes", "req/s"),
     ("list_filter", 'ListUsers Filter email = "…", p50 / p95 latency', "ms"),
+    ("round_trip", "The same request to a pool that does not exist (the round trip's floor), p50 / p95", "ms"),
 ]
 
 
@@ -518,6 +525,26 @@ class PointOps:
             note = f"{len(samples)} of {self.plan.list_repetitions} requests within the {self.plan.list_budget:.0f} s bound"
         return Figure(p50, f"{p50:.1f} / {p95:.1f} ms", note)
 
+    def round_trip(self) -> Figure:
+        """The ListUsers latency's floor: the same client and request, answered without a lookup."""
+        samples: list[float] = []
+        began = time.perf_counter()
+        for i in range(self.plan.list_repetitions):
+            start = time.perf_counter()
+            try:
+                self.api.call("ListUsers", {"UserPoolId": "us-east-1_Nonexist0", "Filter": f'email = "{email(i)}"'})
+                return Figure(None, "wrong result", "ListUsers on a pool that does not exist answered")
+            except ApiError as err:
+                if err.code != "ResourceNotFoundException":
+                    return fail(err)
+            samples.append(time.perf_counter() - start)
+            if len(samples) >= 3 and time.perf_counter() - began > self.plan.list_budget:
+                break
+        samples.sort()
+        p50 = statistics.median(samples) * 1000
+        p95 = samples[max(0, -(-len(samples) * 95 // 100) - 1)] * 1000
+        return Figure(p50, f"{p50:.1f} / {p95:.1f} ms")
+
     def warm_up(self) -> None:
         template = spec("AdminGetUser", {"UserPoolId": self.pool_id, "Username": "user{n}"}, "cycle", self.created)
         http_load(self.url, [template], self.plan.connections, self.plan.warmup)
@@ -591,7 +618,7 @@ class PointOps:
         guard(lambda: (self.warm_up(), Figure(None, ""))[1])
         rows = [("admin_get_user", self.admin_get_user), ("get_user", self.get_user),
                 ("user_password_auth", self.user_password_auth), ("srp", self.srp),
-                ("list_filter", self.list_filter), ("sign_up", self.sign_up),
+                ("list_filter", self.list_filter), ("round_trip", self.round_trip), ("sign_up", self.sign_up),
                 ("admin_create_user", self.admin_create_user), ("write_mix", self.write_mix)]
         for key, row in rows:
             began = time.perf_counter()
@@ -911,6 +938,10 @@ class Report:
             m_users = moto.sizes[last].users
             measured = (f"{fmt_ratio(speedup)} (p50; moto at {m_users:,} users, its filter is a linear scan: "
                         f"≈ {fmt_ratio(speedup * sizes[last] / m_users)} at {big} by extrapolation)")
+        floor = emu.figure("round_trip", last) if emu else None
+        if floor and floor.value is not None and m_list and m_list.value is not None:
+            measured += (f"; the round trip alone takes {floor.value:.2f} ms p50 here, so 300× would need "
+                         f"{m_list.value / 300:.2f} ms")
         rows.append((f"ListUsers Filter at {big}", "≥ 300× moto", measured,
                      None if speedup is None else speedup >= 300))
         if len(sizes) > 1 and emu:
@@ -1003,6 +1034,31 @@ class Report:
                                  f"**{f.value / granian.value * 100:.1f}%** of hello-world on granian |")
         return lines
 
+    def render_cpu(self, emu: ServerResult | None, moto: ServerResult | None) -> list[str]:
+        """CPU per request: what bounds a throughput on this machine whatever the locks."""
+        if not emu:
+            return []
+        cores = os.cpu_count() or 1
+        lines = ["", f"CPU per request at {human(self.plan.sizes[0])} users, over each whole row (server processes; "
+                 f"the load generators beside them): with {cores} cores shared, a rate cannot pass "
+                 f"{cores} × 1000 / (server + load generator ms).", "",
+                 "| Operation | emulator server | load generator | ceiling on this machine | measured | "
+                 "moto_server server |", "|---|---|---|---|---|---|"]
+        for key, title, unit in OPS:
+            if unit == "ms":
+                continue
+            e = emu.figure(key, 0)
+            m = moto.figure(key, 0) if moto else None
+            if not e or not e.value or e.server_cores is None:
+                continue
+            server_ms = e.server_cores / e.value * 1000
+            load_ms = (e.load_cores or 0.0) / e.value * 1000
+            ceiling = cores * 1000 / (server_ms + load_ms)
+            moto_ms = f"{m.server_cores / m.value * 1000:.2f} ms" if m and m.value and m.server_cores else "—"
+            lines.append(f"| {title} | {server_ms:.2f} ms | {load_ms:.2f} ms | {ceiling:,.0f} {unit} | "
+                         f"{e.value:,.0f} {unit} | {moto_ms} |")
+        return lines
+
     def render_ops(self) -> list[str]:
         if "ops" not in self.plan.sections or not self.results:
             return []
@@ -1020,9 +1076,10 @@ class Report:
                     row.append(self.cell(r.figure(key, i), r.server.label) if not r.error else "not run")
                 e = emu.figure(key, i) if emu else None
                 m = moto.figure(key, i) if moto else None
-                value = ratio(m.value, e.value) if key == "list_filter" and e and m else \
+                latency = key in ("list_filter", "round_trip")
+                value = ratio(m.value, e.value) if latency and e and m else \
                     ratio(e.value if e else None, m.value if m else None)
-                row.append(fmt_ratio(value) + (" faster" if value is not None and key == "list_filter" else ""))
+                row.append(fmt_ratio(value) + (" faster" if value is not None and latency else ""))
                 lines.append("| " + " | ".join(row) + " |")
         if emu and len(emu.sizes) > 1:
             first, last = emu.figure("list_filter", 0), emu.figure("list_filter", len(emu.sizes) - 1)
@@ -1036,6 +1093,7 @@ class Report:
             row.append("")
             if growth is not None:
                 lines.append("| " + " | ".join(row) + " |")
+        lines += self.render_cpu(emu, moto)
         for i, size in enumerate(self.plan.sizes):
             row = ["Populate the pool" if i == 0 else "", human(size)]
             for r in self.results:

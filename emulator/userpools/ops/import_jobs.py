@@ -15,7 +15,7 @@ import string
 
 from flask import jsonify, request
 
-from emulator import paging
+from emulator import memory, paging
 from emulator.store import dumps, loads, register_schema
 from emulator.userpools import errors, registry
 from emulator.userpools.model import attributes as attrs_mod
@@ -42,7 +42,8 @@ STANDARD_HEADER = ["name", "given_name", "family_name", "middle_name", "nickname
 MAX_JOBS_PER_POOL = 1000
 MAX_ROWS = 500_000
 MAX_BYTES = 100 * 1024 * 1024
-# An import this large leaves a large write-ahead log: it is checkpointed once committed.
+# An import this large leaves a large write-ahead log and freed memory: both are given back once
+# it has committed.
 CHECKPOINT_AFTER_USERS = 1000
 MAX_ROW_CHARS = 16_000
 EXPIRY_SECONDS = 24 * 3600.0
@@ -147,6 +148,7 @@ def start_user_import_job(ctx, req):
     _save(db, job["JobId"], job)
     if job["ImportedUsers"] >= CHECKPOINT_AFTER_USERS:
         ctx.after_commit.append(ctx.emulator.store.checkpoint)
+        ctx.after_commit.append(memory.release)
     return {"UserImportJob": started}
 
 
@@ -291,6 +293,9 @@ def install(emulator) -> None:
                 response.status_code = 400
                 return response
             db.execute("UPDATE user_import_jobs SET csv = ? WHERE job_id = ?", (text, job_id))
+        if len(body) >= memory.LARGE_BYTES:
+            del body, text
+            memory.release()
         return "", 200
 
 
