@@ -40,6 +40,7 @@ class Config:
     throttle_scale: float = 1.0  # multiplies AWS's quotas (and provisioned limits) under --throttle aws
     throttle_rates: str | None = None  # JSON {"UserAuthentication": 5, "GetId": 2, ...}: quotas set outright
     smtp: str | None = None  # HOST:PORT of an SMTP server every email is also delivered to (Mailpit, MailHog)
+    social: str = "auto"  # auto | sandbox | online, or per provider: google=sandbox,facebook=online
 
     @property
     def database_path(self) -> str | None:
@@ -81,6 +82,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "throttle_rates": (str, 'JSON {"UserAuthentication": 5, "GetId": 2, "PerUserPool": 1}: quotas in requests '
                        "per second that replace AWS's (categories, identity pool operations)"),
     "smtp": (str, "HOST:PORT of an SMTP server (Mailpit, MailHog) that every email is also delivered to"),
+    "social": (str, "Google, Facebook, Amazon and Apple sign-in: 'auto' (the built-in sandbox for test client ids "
+               "and its own tokens), 'sandbox', 'online', or per provider, e.g. 'google=sandbox,apple=online'"),
 }
 
 

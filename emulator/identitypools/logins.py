@@ -35,6 +35,8 @@ from emulator.identitypools import errors
 from emulator.identitypools.openid_keys import check_expiry, invalid, verify_token
 from emulator.identitypools.pools import load_identity_pool
 from emulator.oauth import saml_protocol as saml
+from emulator.social import providers as social
+from emulator.social import sandbox
 from emulator.userpools.accounts import tokens
 from emulator.userpools.model import keys
 from protocol import ServiceError
@@ -160,9 +162,12 @@ def verify_login(ctx, pool: dict, provider: str, token: str) -> Login:
         return _verify_oidc(ctx, provider, token, audiences=None)
     supported = pool.get("SupportedLoginProviders") or {}
     if provider in supported:
+        audiences = [a.strip() for a in str(supported[provider]).split(",") if a.strip()]
+        known = social.BY_LOGIN_KEY.get(provider)
+        if known is not None and _sandboxed(ctx, known, token):
+            return _verify_sandbox(ctx, known, token, audiences)
         mapped = oidc_issuer_map()
         if provider in mapped or provider in PUBLIC_OIDC:
-            audiences = [a.strip() for a in str(supported[provider]).split(",") if a.strip()]
             return _verify_oidc(ctx, provider, token, audiences=audiences)
         raise invalid(f"The emulator cannot verify {provider} tokens offline; map the provider to an "
                       f"OpenID Connect issuer with {OIDC_ISSUERS_ENV}.")
@@ -231,6 +236,41 @@ def _server_side_check(ctx, user_pool_id: str, token: str) -> None:
             raise invalid("Token expired.") from None
         raise invalid("Token has been revoked." if err.reason == "revoked" else "Couldn't verify signed token.") \
             from None
+
+
+# -- the social providers' sandbox (--social) ----------------------------------------
+def _sandboxed(ctx, known: social.Provider, token: str) -> bool:
+    chosen = social.mode(ctx.config.social, known)
+    return chosen == "sandbox" or (chosen == "auto" and sandbox.issued_here(ctx.db, known, token))
+
+
+def _verify_sandbox(ctx, known: social.Provider, token: str, audiences: list[str]) -> Login:
+    """A token of the sandbox's stand-in for Google, Apple (ID tokens), Facebook or Amazon
+    (access tokens), checked as the provider would: signature or issue, expiry, audience."""
+    provider = known.login_key
+    if known.issuer:
+        claims = _claims(token)
+        if str(claims.get("iss", "")).rstrip("/") != known.issuer:
+            raise invalid("Issuer doesn't match providerName")
+        if sandbox.verify_id_token(ctx.db, known, token) is None:
+            raise invalid("Couldn't verify signed token.")
+        check_expiry(claims, ctx.now())
+        aud = claims.get("aud")
+        if not any(a in audiences for a in (aud if isinstance(aud, list) else [aud])):
+            raise invalid("Incorrect token audience.")
+        return Login(provider, str(claims["sub"]), claims, "oidc", client_id=str(aud))
+    grant = sandbox.token_grant(ctx.db, known, token if isinstance(token, str) else None, ctx.now())
+    name = "Facebook" if known is social.FACEBOOK else "Amazon"
+    if grant is None:
+        raise invalid(f"Not a valid {name} access token.")
+    # Login with Amazon identity pools name the app (amzn1.application....), which the sandbox
+    # cannot tell from its clients: an app id is taken as any of its clients.
+    if grant["client_id"] not in audiences and not (
+            known is social.AMAZON and any(a.startswith("amzn1.application.") for a in audiences)):
+        raise invalid(f"The {name} token was issued to another application.")
+    found = sandbox.identity(ctx.db, known, grant["identity_id"]) or {"id": grant["identity_id"]}
+    claims = {"sub": found["id"], "aud": grant["client_id"], "email": found.get("email"), "name": found.get("name")}
+    return Login(provider, found["id"], claims, "oidc", client_id=grant["client_id"])
 
 
 # -- OpenID Connect providers -------------------------------------------------------

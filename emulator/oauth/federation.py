@@ -22,6 +22,8 @@ from werkzeug.wrappers import Response
 from emulator.oauth import common, federated_users, saml
 from emulator.oauth.common import AuthRequest
 from emulator.oauth.federated_users import FederationError
+from emulator.social import pages as social_pages
+from emulator.social import providers as social
 from emulator.userpools.model import identity_providers
 from emulator.userpools.signin import engine
 from protocol import ServiceError
@@ -37,6 +39,19 @@ def _callback(ctx) -> str:
     return f"{ctx.base_url}/oauth2/idpresponse"
 
 
+def _details(ctx, provider: dict) -> dict:
+    """The provider's ProviderDetails with the endpoints this sign-in uses: the social sandbox's
+    when `--social` sends this provider there, and the provider's published keys otherwise."""
+    details = dict(provider["ProviderDetails"])
+    known = social.BY_TYPE.get(provider["ProviderType"])
+    if known is not None and known.real_jwks_uri:
+        details.setdefault("jwks_uri", known.real_jwks_uri)
+    sandboxed = social.sandboxed_idp(ctx.config.social, provider["ProviderType"], details)
+    if sandboxed is not None:
+        details.update(social_pages.endpoints(sandboxed, ctx.base_url))
+    return details
+
+
 def start(ctx, areq: AuthRequest, provider_name: str) -> Response:
     """Redirect the browser to the identity provider's sign-in."""
     try:
@@ -46,7 +61,7 @@ def start(ctx, areq: AuthRequest, provider_name: str) -> Response:
     ptype = provider["ProviderType"]
     if ptype == "SAML":
         return saml.start(ctx, areq, provider)
-    details = provider["ProviderDetails"]
+    details = _details(ctx, provider)
     nonce = common.new_token()
     state = common.start_flow(ctx, areq.pool, areq.client, None, "idp",
                               {"provider": provider_name, "params": areq.params, "nonce": nonce}, ttl=FLOW_TTL)
@@ -55,6 +70,8 @@ def start(ctx, areq: AuthRequest, provider_name: str) -> Response:
               "state": state}
     if ptype in _WITH_ID_TOKEN:
         params["nonce"] = nonce
+    if ptype == "SignInWithApple" and {"name", "email"} & set(params["scope"].split()):
+        params["response_mode"] = "form_post"  # Apple's rule when the name or email is asked for
     return common.redirect(common.with_query(details["authorize_url"], params))
 
 
@@ -77,13 +94,46 @@ def _http_json(url: str, data: dict | None = None, headers: dict | None = None, 
     return payload
 
 
-def _provider_claims(provider: dict, code: str, callback: str, nonce: str) -> dict:
+def _apple_client_secret(details: dict, now: float) -> str:
+    """The client secret Sign in with Apple wants: a JWT signed (ES256) with the app's key.
+    Test values that are no EC key sign with a throwaway key (only the sandbox accepts that)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    try:
+        key = serialization.load_pem_private_key(str(details.get("private_key") or "").encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        key = ec.generate_private_key(ec.SECP256R1())
+    claims = {"iss": details.get("team_id"), "iat": int(now), "exp": int(now) + 300,
+              "aud": "https://appleid.apple.com", "sub": details.get("client_id")}
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": details.get("key_id") or "", "alg": "ES256"})
+
+
+def _attributes_url(provider: dict, details: dict) -> str:
+    """Facebook answers the fields named in the URL (only id and name without): the mapped ones
+    are appended."""
+    url = details["attributes_url"]
+    if provider["ProviderType"] == "Facebook" and details.get("attributes_url_add_attributes") == "true" \
+            and url.endswith("="):
+        fields = ["id"]
+        for claim in (provider.get("AttributeMapping") or {}).values():
+            if claim not in fields and claim != "sub":
+                fields.append(claim)
+        url += ",".join(fields)
+    return url
+
+
+def _provider_claims(provider: dict, details: dict, code: str, callback: str, nonce: str, now: float,
+                     apple_user: str | None = None) -> dict:
     """Exchange the code and return the identity's claims (verified ID token + attributes)."""
-    details = provider["ProviderDetails"]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": callback,
             "client_id": details.get("client_id")}
     if details.get("client_secret"):
         form["client_secret"] = details["client_secret"]
+    if provider["ProviderType"] == "SignInWithApple":
+        form["client_secret"] = _apple_client_secret(details, now)
     if (details.get("token_request_method") or "POST").upper() == "GET":
         answer = _http_json(common.with_query(details["token_url"], form), method="GET")
     else:
@@ -94,13 +144,15 @@ def _provider_claims(provider: dict, code: str, callback: str, nonce: str) -> di
         if not id_token:
             raise FederationError("identity provider returned no id_token")
         claims = _verify_id_token(details, id_token, nonce)
+        if apple_user:
+            claims = {**_apple_user_claims(apple_user), **claims}
     access = answer.get("access_token")
     if access and details.get("attributes_url") and (provider["ProviderType"] != "OIDC" or not claims
                                                      or details.get("attributes_url_add_attributes") == "true"
                                                      or _userinfo_wanted(provider)):
         method = (details.get("attributes_request_method") or "GET").upper()
         try:
-            extra = _http_json(details["attributes_url"], {} if method == "POST" else None,
+            extra = _http_json(_attributes_url(provider, details), {} if method == "POST" else None,
                                {"Authorization": f"Bearer {access}"}, method=method)
         except FederationError:
             if not claims:
@@ -112,6 +164,20 @@ def _provider_claims(provider: dict, code: str, callback: str, nonce: str) -> di
     if not claims:
         raise FederationError("identity provider returned no user information")
     return claims
+
+
+def _apple_user_claims(posted: str) -> dict:
+    """The `user` form field Apple posts with a first authorization: the name it gives only then."""
+    try:
+        user = json.loads(posted)
+    except ValueError:
+        return {}
+    name = user.get("name") if isinstance(user, dict) else None
+    if not isinstance(name, dict):
+        return {}
+    first, last = str(name.get("firstName") or ""), str(name.get("lastName") or "")
+    out = {"firstName": first, "lastName": last, "name": " ".join(p for p in (first, last) if p)}
+    return {k: v for k, v in out.items() if v}
 
 
 def _userinfo_wanted(provider: dict) -> bool:
@@ -156,8 +222,10 @@ def idp_response(ctx) -> Response:
         raise areq.error_redirect("invalid_request", "The identity provider returned no code.")
     provider = identity_providers.load_provider(ctx.db, areq.pool["Id"], flow["data"]["provider"])
     try:
+        details = _details(ctx, provider)
         with ctx.emulator.store.suspended():
-            claims = _provider_claims(provider, values["code"], _callback(ctx), flow["data"]["nonce"])
+            claims = _provider_claims(provider, details, values["code"], _callback(ctx), flow["data"]["nonce"],
+                                      ctx.now(), values.get("user"))
         # The store was released: the app client and pool are looked up again.
         areq = common.validate_authorize(ctx, params)
         user = federated_users.federated_user(ctx, areq, provider, claims)

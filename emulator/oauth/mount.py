@@ -12,6 +12,7 @@ from emulator.oauth import (
     pages,
     saml,
 )
+from emulator.social import pages as social_pages
 
 # Every route module is imported above: its routes are on its Blueprint (managed login's pages
 # are spread over these three modules).
@@ -28,3 +29,4 @@ def install(emulator) -> None:
     app.extensions[common.EMULATOR] = emulator
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    social_pages.install(emulator)  # the social providers' sandbox the identity providers may use

@@ -4,7 +4,8 @@
 // the Python test: this script prints {"authorize": url}, reads the callback URL back on stdin, and lets
 // Amplify finish the flow (state check, code exchange with its code_verifier, token storage).
 // Then signOut, whose /logout URL is reported for the browser to visit.
-// Env: ENDPOINT, POOL_ID, CLIENT_ID, DOMAIN, REDIRECT. Prints one JSON object.
+// Env: ENDPOINT, POOL_ID, CLIENT_ID, DOMAIN, REDIRECT, PROVIDER (optional: Google, Facebook, Amazon,
+// Apple). Prints one JSON object.
 import { createInterface } from "node:readline";
 import { Amplify } from "aws-amplify";
 import { fetchAuthSession, fetchUserAttributes, getCurrentUser, signInWithRedirect, signOut } from "aws-amplify/auth";
@@ -36,6 +37,7 @@ const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const out = {};
 try {
   await signInWithRedirect({
+    ...(env.PROVIDER ? { provider: env.PROVIDER } : {}),
     customState: "app-state",
     options: {
       authSessionOpener: async (url) => {
