@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from emulator import deferred, devtools, mail, signing, throttling
+from emulator import console, deferred, devtools, mail, signing, throttling
 from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
@@ -74,6 +75,9 @@ class Emulator:
         # Checks run inside an operation's transaction before its handler, e.g. refusing writes
         # to a pool under recovery: fn(ctx, params) raising a ServiceError to refuse.
         self.before_invoke: list[Callable[[Context, dict], None]] = []
+        # Told of every API call once its response is written (the console's API log):
+        # fn(route, response, seconds); each must be cheap and never raise.
+        self.call_observers: list[Callable[[object, Response, float], None]] = []
         self.flask = Flask("cognito_emulator")
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
@@ -84,6 +88,7 @@ class Emulator:
                 if install:
                     install(self)
         throttling.install(self)  # --throttle aws: AWS's request-rate quotas, checked before the others
+        console.install(self)  # the web console at /_emulator/console, its API and trigger logs
 
     def add_service(self, registry: Registry) -> None:
         """Serve another AWS API on the emulator's port through the same dispatcher (e.g. STS)."""
@@ -181,7 +186,13 @@ class Emulator:
         try:  # routing reads a query form; a surface may read the body
             route = self.dispatcher.route(request)
             if route is not None:
-                return self.dispatcher.serve(request, route)
+                if not self.call_observers:
+                    return self.dispatcher.serve(request, route)
+                started = time.perf_counter()
+                response = self.dispatcher.serve(request, route)
+                for observe in self.call_observers:
+                    observe(route, response, time.perf_counter() - started)
+                return response
             for surface in self.surfaces:
                 response = surface(request)
                 if response is not None:

@@ -55,6 +55,10 @@ _RESERVED_ENV = {"ENDPOINT", "TIMEOUT"}
 _ARN = re.compile(r"^arn:[^:]+:lambda:([^:]*):([^:]*):function:([^:]+)(?::([^:]+))?$")
 _CALLABLE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
+# Told of every invocation once it is over (the console's trigger log):
+# observer(config, function_arn, payload, response or None, error message or None, seconds).
+observers: list[Any] = []
+
 
 class LambdaError(Exception):
     def __init__(self, kind: str, message: str) -> None:
@@ -85,14 +89,27 @@ def invoke(config: Config, function_arn: str, payload: dict, timeout: float | No
     if timeout is None:
         timeout = float(config.lambda_timeout or DEFAULT_TIMEOUT)
     attempt = 1
+    started = time.perf_counter()
     while True:
         try:
-            return _invoke_once(config, function_arn, payload, timeout)
+            result = _invoke_once(config, function_arn, payload, timeout)
+            _tell_observers(config, function_arn, payload, result, None, started)
+            return result
         except LambdaError as err:
             if err.kind not in RETRIED or attempt >= attempts:
+                _tell_observers(config, function_arn, payload, None, str(err), started)
                 raise
             log.info("invocation %d of %s failed (%s); retrying", attempt, function_arn, err)
             attempt += 1
+
+
+def _tell_observers(config: Config, function_arn: str, payload: dict, result: dict | None, error: str | None,
+                    started: float) -> None:
+    for observe in observers:
+        try:
+            observe(config, function_arn, payload, result, error, time.perf_counter() - started)
+        except Exception:  # an observer never fails the invocation
+            log.debug("lambda observer failed", exc_info=True)
 
 
 def _invoke_once(config: Config, function_arn: str, payload: dict, timeout: float) -> dict:
