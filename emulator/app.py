@@ -78,6 +78,8 @@ class Emulator:
         # Told of every API call once its response is written (the console's API log):
         # fn(route, response, seconds); each must be cheap and never raise.
         self.call_observers: list[Callable[[object, Response, float], None]] = []
+        # Run by reset() after the state is gone, e.g. the console's logs: fn() -> None.
+        self.on_reset: list[Callable[[], None]] = []
         self.flask = Flask("cognito_emulator")
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
@@ -134,6 +136,13 @@ class Emulator:
                 check(ctx, call.params)
             output = handler(ctx, call.params)
         return deferred.resolve(output)  # signatures are made after the commit, outside the write lock
+
+    def reset(self) -> None:
+        """Delete all state (every region and account) and put the clock back."""
+        self.store.reset()
+        self.clock.reset()
+        for hook in self.on_reset:
+            hook()
 
     @property
     def internal_errors(self) -> int:

@@ -96,8 +96,7 @@ def install(emulator: Emulator) -> None:
         return jsonify(clock_state())
 
     def reset():
-        store.reset()
-        clock.reset()
+        emulator.reset()
         return jsonify({"reset": True})
 
     app.post("/_emulator/reset")(reset)

@@ -365,6 +365,18 @@ def test_reset_needs_confirmation(page, base, idp):
     page.get_by_role("button", name="Yes, do it").click()
     assert notice(page) == "Everything was reset."
     assert idp.list_user_pools(MaxResults=60)["UserPools"] == []
+    page.goto(console(base, "/api-log?operation=DescribeUserPool"))
+    assert page.locator("#api-calls tbody td.empty").count() == 1  # the logs went with the state
+
+
+def test_dev_endpoint_reset_clears_the_logs_too(page, base, idp):
+    with pytest.raises(ClientError):
+        idp.describe_user_pool(UserPoolId="us-east-1_Nothing00")
+    page.goto(console(base, "/api-log?operation=DescribeUserPool"))
+    assert page.locator("#api-calls tbody td.empty").count() == 0
+    assert requests.post(base + "/_emulator/reset", timeout=10).json() == {"reset": True}
+    page.goto(console(base, "/api-log?operation=DescribeUserPool"))
+    assert page.locator("#api-calls tbody td.empty").count() == 1
 
 
 def test_cross_site_post_is_refused_in_the_browser(page, base, idp):

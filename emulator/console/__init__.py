@@ -36,6 +36,7 @@ def install(emulator: Emulator) -> None:
     activity.register(emulator.config, log)
     app.extensions[common.EXTENSION] = common.Console(emulator=emulator, activity=log)
     emulator.call_observers.append(_api_call_recorder(log))
+    emulator.on_reset.append(log.clear)
     if activity.trigger_observer not in lambdas.observers:
         lambdas.observers.append(activity.trigger_observer)
     app.jinja_env.filters["console_time"] = _time

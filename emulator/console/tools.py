@@ -207,10 +207,7 @@ def reset() -> Response:
         return render("confirm.html", question="Delete every user pool, user, identity pool and message in every "
                       "region and account? This cannot be undone.", target=request.path, fields=[],
                       back=url("/"))
-    shared = console()
-    shared.emulator.store.reset()
-    shared.emulator.clock.reset()
-    shared.activity.clear()
+    console().emulator.reset()  # the console's logs too (its reset hook)
     return redirect(url("/"), notice="Everything was reset.")
 
 
