@@ -10,6 +10,8 @@ import sys
 
 from emulator import __version__, server
 from emulator.config import SETTINGS, Config, env_name, from_environment
+from emulator.environments import commands as environment_commands
+from emulator.gateway import command as gateway_command
 from emulator.service_modules import load_services
 from emulator.signing import CredentialsError
 from emulator.store import open_store
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace the table between the coverage markers of this file")
     reset = sub.add_parser("reset", help="delete all state in a data directory")
     reset.add_argument("--data-dir", default=from_environment().data_dir)
+    environment_commands.add_parsers(sub)  # seed, export, import
+    gateway_command.add_parser(sub)  # gateway: Cognito authorizers in front of backends and functions
     return parser
 
 
@@ -102,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
         cfg = Config(data_dir=args.data_dir)
         open_store(path=cfg.database_path).reset()
         print(f"state in {os.path.abspath(args.data_dir)} deleted")
+    elif args.command == "gateway":
+        gateway_command.run(args)
+    elif args.command in environment_commands.COMMANDS:
+        environment_commands.run(args)
     else:
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config) if hasattr(args, f.name)}
         serve(Config(**values))

@@ -39,6 +39,7 @@ class Config:
     throttle: str = "off"  # "aws": refuse requests over AWS's request-rate quotas (emulator/throttling.py)
     throttle_scale: float = 1.0  # multiplies AWS's quotas (and provisioned limits) under --throttle aws
     throttle_rates: str | None = None  # JSON {"UserAuthentication": 5, "GetId": 2, ...}: quotas set outright
+    seed: str | None = None  # a declared environment (seed file, amplify_outputs.json, template) applied at start
     smtp: str | None = None  # HOST:PORT of an SMTP server every email is also delivered to (Mailpit, MailHog)
     social: str = "auto"  # auto | sandbox | online, or per provider: google=sandbox,facebook=online
 
@@ -84,6 +85,8 @@ SETTINGS: dict[str, tuple[type, str]] = {
     "smtp": (str, "HOST:PORT of an SMTP server (Mailpit, MailHog) that every email is also delivered to"),
     "social": (str, "Google, Facebook, Amazon and Apple sign-in: 'auto' (the built-in sandbox for test client ids "
                "and its own tokens), 'sandbox', 'online', or per provider, e.g. 'google=sandbox,apple=online'"),
+    "seed": (str, "declared environment applied before serving: a seed file (YAML/JSON/TOML), an Amplify "
+             "amplify_outputs.json or a CloudFormation template (README: Declared environments)"),
 }
 
 

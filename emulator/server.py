@@ -101,6 +101,10 @@ def serve(config: Config) -> None:
         config.port, holder = _reserve_port(config.host)
     os.environ[CONFIG_VARIABLE] = json.dumps(dataclasses.asdict(config))
     _app = create_app(config)
+    if config.seed:  # --seed: the declared environment, applied once before any request (errors stop here)
+        from emulator.environments.apply import apply_file
+        for line in apply_file(_app, config.seed):
+            print(f"seed: {line}", file=sys.stderr)
     _app.store.disconnect()  # the workers open their own connections
     scheme = "https" if tls else "http"
     host = f"[{config.host}]" if ":" in config.host else config.host

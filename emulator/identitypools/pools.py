@@ -137,9 +137,10 @@ def _check_config(req: dict, existing: dict | None) -> dict:
 
 
 @registry.handler
-def create_identity_pool(ctx, req):
+def create_identity_pool(ctx, req, *, pool_id: str | None = None):
+    # pool_id: the id a declared environment gives the pool (emulator.environments), else a new one
     config = _check_config(req, None)
-    pool_id = f"{ctx.region}:{uuid.uuid4()}"
+    pool_id = pool_id or f"{ctx.region}:{uuid.uuid4()}"
     db = ctx.db
     db.execute("INSERT INTO identity_pools(id, name, region, created, config, tags, roles, role_mappings) "
                "VALUES(?,?,?,?,?,?,?,?)",

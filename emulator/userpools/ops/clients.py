@@ -181,13 +181,14 @@ def _apply_settings(db, pool: dict, client: dict, req: dict, verb: str) -> None:
 
 
 @registry.handler
-def create_user_pool_client(ctx, req):
+def create_user_pool_client(ctx, req, *, client_id: str | None = None):
+    # client_id: the id a declared environment gives the client (emulator.environments), else a new one
     db = ctx.db
     pool = pools.load_pool(db, req["UserPoolId"])
     count = db.execute("SELECT COUNT(*) FROM user_pool_clients WHERE pool_id = ?", (pool["Id"],)).fetchone()[0]
     if count >= MAX_CLIENTS:
         raise errors.LimitExceededException(f"User pool {pool['Id']} has reached its limit of {MAX_CLIENTS} app clients.")
-    client_id = _random(26)
+    client_id = client_id or _random(26)
     now = ctx.now()
     client: dict = {"UserPoolId": pool["Id"], "ClientName": req["ClientName"], "ClientId": client_id,
                     "LastModifiedDate": now, "CreationDate": now}

@@ -182,14 +182,15 @@ def described(db, pool: dict) -> dict:
 
 
 @registry.handler
-def create_user_pool(ctx, req):
+def create_user_pool(ctx, req, *, pool_id: str | None = None):
+    # pool_id: the id a declared environment gives the pool (emulator.environments), else a new one
     db = ctx.db
     count = db.execute("SELECT COUNT(*) FROM user_pools WHERE region = ? AND account_id = ?",
                        (ctx.region, ctx.account_id)).fetchone()[0]
     if count >= MAX_POOLS:
         raise errors.LimitExceededException(f"Account has reached the limit of {MAX_POOLS} user pools.")
     _check_sign_in_attributes(req)
-    pool_id = new_pool_id(ctx.region)
+    pool_id = pool_id or new_pool_id(ctx.region)
     now = ctx.now()
     pool: dict = {"Id": pool_id, "Name": req["PoolName"],
                   "Arn": pool_arn(ctx.region, ctx.account_id, pool_id),
