@@ -23,18 +23,22 @@ make_client = boto_client
 def emulator():
     """The shared server: in memory, or on a PostgreSQL server this session starts when
     COGNITO_EMULATOR_TEST_DATABASE=postgresql (the whole suite against the PostgreSQL store)."""
-    database = None
-    if os.environ.get("COGNITO_EMULATOR_TEST_DATABASE") == "postgresql":
-        from postgres import PostgresServer
-
-        database = PostgresServer()
-        process = EmulatorProcess("--database-url", database.new_database())
-    else:
-        process = EmulatorProcess("--in-memory")
+    process, database = suite_server()
     yield process
     process.stop()
     if database is not None:
         database.stop()
+
+
+def suite_server(env: dict | None = None):
+    """(process, PostgresServer or None): a server on the store this run tests, in memory or on
+    a PostgreSQL server it starts when COGNITO_EMULATOR_TEST_DATABASE=postgresql."""
+    if os.environ.get("COGNITO_EMULATOR_TEST_DATABASE") == "postgresql":
+        from postgres import PostgresServer
+
+        database = PostgresServer()
+        return EmulatorProcess("--database-url", database.new_database(), env=env), database
+    return EmulatorProcess("--in-memory", env=env), None
 
 
 @pytest.fixture(scope="session")
@@ -149,3 +153,21 @@ def _server_health(request):
     session.post(url + "/_emulator/clock", json={"reset": True}, timeout=10)
     after = session.get(url + "/_emulator/health", timeout=10).json()["internal_errors"]
     assert after == before, "the emulator answered an internal error (see its log)"
+
+
+# -- the browser tests' Chromium page and the app's redirect target (tests/browser.py) ----------------
+@pytest.fixture
+def page():
+    from browser import chromium_page
+
+    with chromium_page() as opened:
+        yield opened
+
+
+@pytest.fixture
+def callback():
+    from browser import Callback
+
+    server = Callback()
+    yield server
+    server.close()

@@ -7,16 +7,13 @@ is configured for the trigger log)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ROOT, EmulatorProcess
+from browser import SCREENSHOTS, require
+from conftest import ROOT, suite_server
 from helpers import (
     PASSWORD,
     boto_client,
@@ -29,14 +26,7 @@ from helpers import (
     unique,
 )
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-if not CHROMIUM:
-    pytest.skip("chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(os.environ.get("TMPDIR", "/tmp")) / "cognito-emulator-screenshots"
+require()
 PRE_SIGN_UP = "arn:aws:lambda:us-east-1:000000000000:function:console-presignup"
 CROSS_SITE = "Cross-site request refused: console actions must come from the console's own pages."
 
@@ -46,14 +36,7 @@ def server():
     """This module's server: in memory, or on PostgreSQL as the shared one (see conftest.emulator)."""
     env = {"COGNITO_EMULATOR_LAMBDA_CONSOLE_PRESIGNUP": "lambda_fixtures.user_pool_triggers:auto_confirm",
            "PYTHONPATH": str(ROOT / "tests")}
-    database = None
-    if os.environ.get("COGNITO_EMULATOR_TEST_DATABASE") == "postgresql":
-        from postgres import PostgresServer
-
-        database = PostgresServer()
-        process = EmulatorProcess("--database-url", database.new_database(), env=env)
-    else:
-        process = EmulatorProcess("--in-memory", env=env)
+    process, database = suite_server(env)
     yield process
     stop_checked(process)
     if database is not None:
@@ -76,18 +59,6 @@ def _clock_back(base):
     requests.post(base + "/_emulator/clock", json={"reset": True}, timeout=10)
 
 
-@pytest.fixture
-def page():
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=FLAGS)
-        context.set_default_timeout(15_000)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def console(base: str, path: str = "/") -> str:

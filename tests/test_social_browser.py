@@ -9,46 +9,21 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 import requests
+from browser import require
 from conftest import unique
 from node_runner import NODE_DIR
-from test_hosted_ui_browser import CHROMIUM, FLAGS, Callback, sync_api
+from test_social_sandbox import DETAILS
+
+require()
 
 # Amplify's provider names and the user pool's provider types.
 PROVIDERS = {"Google": "Google", "Facebook": "Facebook", "Amazon": "LoginWithAmazon", "Apple": "SignInWithApple"}
-DETAILS = {
-    "Google": {"client_id": "test-google-client", "client_secret": "s3cret", "authorize_scopes": "openid email profile"},
-    "Facebook": {"client_id": "1234", "client_secret": "s3cret", "authorize_scopes": "public_profile,email"},
-    "LoginWithAmazon": {"client_id": "test-amazon-client", "client_secret": "s3cret", "authorize_scopes": "profile"},
-    "SignInWithApple": {"client_id": "com.example.app", "team_id": "TEAM", "key_id": "KEY",
-                        "private_key": "test", "authorize_scopes": "email name"},
-}
 SLUG = {"Google": "google", "Facebook": "facebook", "LoginWithAmazon": "amazon", "SignInWithApple": "apple"}
-
-
-@pytest.fixture
-def callback():
-    server = Callback()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def page():
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                                args=FLAGS)
-        try:
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
