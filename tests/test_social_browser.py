@@ -26,34 +26,16 @@ PROVIDERS = {"Google": "Google", "Facebook": "Facebook", "Amazon": "LoginWithAma
 SLUG = {"Google": "google", "Facebook": "facebook", "LoginWithAmazon": "amazon", "SignInWithApple": "apple"}
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-@pytest.mark.parametrize("amplify_name", list(PROVIDERS))
-def test_amplify_sign_in_with_redirect_through_the_sandbox(page, idp, endpoint, callback, amplify_name):
-    ptype = PROVIDERS[amplify_name]
-    pool_id = idp.create_user_pool(PoolName=unique("social"))["UserPool"]["Id"]
-    prefix = unique("login")
-    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
-    idp.create_identity_provider(UserPoolId=pool_id, ProviderName=ptype, ProviderType=ptype,
-                                 ProviderDetails=DETAILS[ptype],
-                                 AttributeMapping={"email": "email", "name": "name"})
-    client = idp.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
-        AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
-        CallbackURLs=[callback.url], LogoutURLs=[callback.url],
-        SupportedIdentityProviders=[ptype])["UserPoolClient"]
-    email = f"{unique('grace')}@example.com"
-    declared = requests.post(f"{endpoint}/_emulator/social/{SLUG[ptype]}/users",
-                             json={"email": email, "name": "Grace Hopper"}, timeout=10).json()["users"][0]
-
-    env = {**os.environ, "ENDPOINT": endpoint, "POOL_ID": pool_id, "CLIENT_ID": client["ClientId"],
-           "DOMAIN": f"{prefix}.auth.us-east-1.amazoncognito.com", "REDIRECT": callback.url,
-           "PROVIDER": amplify_name}
+def _redirect_sign_in(page, env: dict, callback, email: str) -> dict:
+    """Amplify's signInWithRedirect in node; this browser clicks the declared identity on the
+    provider's page; Amplify finishes the flow. Its result object."""
     node = subprocess.Popen(["node", "redirect_sign_in.mjs"], cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = json.loads(node.stdout.readline() or "{}")
         assert "authorize" in first, node.stderr.read()
         query = parse_qs(urlsplit(first["authorize"]).query)
+        ptype = PROVIDERS[env["PROVIDER"]]
         assert query["identity_provider"] == [ptype]
         page.goto(first["authorize"])
         # The provider's stand-in: the declared identity is one click away.
@@ -69,6 +51,39 @@ def test_amplify_sign_in_with_redirect_through_the_sandbox(page, idp, endpoint, 
             node.kill()
     result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
     assert "error" not in result, (result, errors)
+    return result
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.parametrize("amplify_name", list(PROVIDERS))
+def test_amplify_sign_in_with_redirect_through_the_sandbox(page, idp, identity, endpoint, callback, amplify_name):
+    """And the signed-in session's AWS credentials from an identity pool trusting the user pool."""
+    ptype = PROVIDERS[amplify_name]
+    pool_id = idp.create_user_pool(PoolName=unique("social"))["UserPool"]["Id"]
+    prefix = unique("login")
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
+    idp.create_identity_provider(UserPoolId=pool_id, ProviderName=ptype, ProviderType=ptype,
+                                 ProviderDetails=DETAILS[ptype],
+                                 AttributeMapping={"email": "email", "name": "name"})
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
+        CallbackURLs=[callback.url], LogoutURLs=[callback.url],
+        SupportedIdentityProviders=[ptype])["UserPoolClient"]
+    identity_pool_id = identity.create_identity_pool(
+        IdentityPoolName=unique("social").replace("-", "_"), AllowUnauthenticatedIdentities=False,
+        CognitoIdentityProviders=[{"ProviderName": f"cognito-idp.us-east-1.amazonaws.com/{pool_id}",
+                                   "ClientId": client["ClientId"]}])["IdentityPoolId"]
+    identity.set_identity_pool_roles(IdentityPoolId=identity_pool_id,
+                                     Roles={"authenticated": "arn:aws:iam::000000000000:role/signed-in"})
+    email = f"{unique('grace')}@example.com"
+    declared = requests.post(f"{endpoint}/_emulator/social/{SLUG[ptype]}/users",
+                             json={"email": email, "name": "Grace Hopper"}, timeout=10).json()["users"][0]
+
+    env = {**os.environ, "ENDPOINT": endpoint, "POOL_ID": pool_id, "CLIENT_ID": client["ClientId"],
+           "DOMAIN": f"{prefix}.auth.us-east-1.amazoncognito.com", "REDIRECT": callback.url,
+           "PROVIDER": amplify_name, "IDENTITY_POOL_ID": identity_pool_id}
+    result = _redirect_sign_in(page, env, callback, email)
     username = f"{ptype}_{declared['id']}"
     assert result["user"]["username"] == username
     assert result["attributes"]["email"] == email and result["attributes"]["name"] == "Grace Hopper"
@@ -76,3 +91,34 @@ def test_amplify_sign_in_with_redirect_through_the_sandbox(page, idp, endpoint, 
     identities = claims["identities"]
     assert identities[0]["providerName"] == ptype and identities[0]["userId"] == declared["id"]
     assert idp.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "EXTERNAL_PROVIDER"
+    assert result["credentials"]["accessKeyId"] and result["credentials"]["hasSecret"]
+    assert identity.describe_identity(IdentityId=result["identityId"])["Logins"] == [
+        f"cognito-idp.us-east-1.amazonaws.com/{pool_id}"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_amplify_signs_in_as_the_linked_native_user(page, idp, endpoint, callback):
+    """A Google identity linked to an existing user (AdminLinkProviderForUser) signs in as that user."""
+    pool_id = idp.create_user_pool(PoolName=unique("social"))["UserPool"]["Id"]
+    prefix = unique("login")
+    idp.create_user_pool_domain(UserPoolId=pool_id, Domain=prefix)
+    idp.create_identity_provider(UserPoolId=pool_id, ProviderName="Google", ProviderType="Google",
+                                 ProviderDetails=DETAILS["Google"], AttributeMapping={"email": "email"})
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["openid", "email", "profile", "aws.cognito.signin.user.admin"],
+        CallbackURLs=[callback.url], LogoutURLs=[callback.url], SupportedIdentityProviders=["Google"])["UserPoolClient"]
+    email = f"{unique('linked')}@example.com"
+    declared = requests.post(f"{endpoint}/_emulator/social/google/users", json={"email": email},
+                             timeout=10).json()["users"][0]
+    idp.admin_create_user(UserPoolId=pool_id, Username="native-user", MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": email}])
+    idp.admin_link_provider_for_user(
+        UserPoolId=pool_id, DestinationUser={"ProviderName": "Cognito", "ProviderAttributeValue": "native-user"},
+        SourceUser={"ProviderName": "Google", "ProviderAttributeName": "Cognito_Subject",
+                    "ProviderAttributeValue": declared["id"]})
+    env = {**os.environ, "ENDPOINT": endpoint, "POOL_ID": pool_id, "CLIENT_ID": client["ClientId"],
+           "DOMAIN": f"{prefix}.auth.us-east-1.amazoncognito.com", "REDIRECT": callback.url, "PROVIDER": "Google"}
+    result = _redirect_sign_in(page, env, callback, email)
+    assert result["user"]["username"] == "native-user"
+    assert result["attributes"]["email"] == email

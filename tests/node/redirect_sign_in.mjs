@@ -5,7 +5,7 @@
 // Amplify finish the flow (state check, code exchange with its code_verifier, token storage).
 // Then signOut, whose /logout URL is reported for the browser to visit.
 // Env: ENDPOINT, POOL_ID, CLIENT_ID, DOMAIN, REDIRECT, PROVIDER (optional: Google, Facebook, Amazon,
-// Apple). Prints one JSON object.
+// Apple), IDENTITY_POOL_ID (optional: the session's AWS credentials too). Prints one JSON object.
 import { createInterface } from "node:readline";
 import { Amplify } from "aws-amplify";
 import { fetchAuthSession, fetchUserAttributes, getCurrentUser, signInWithRedirect, signOut } from "aws-amplify/auth";
@@ -29,6 +29,7 @@ globalThis.window = { location: { origin: app.origin, pathname: app.pathname, ho
 
 Amplify.configure({ Auth: { Cognito: {
   userPoolId: env.POOL_ID, userPoolClientId: env.CLIENT_ID, userPoolEndpoint: env.ENDPOINT,
+  ...(env.IDENTITY_POOL_ID ? { identityPoolId: env.IDENTITY_POOL_ID, identityPoolEndpoint: env.ENDPOINT } : {}),
   loginWith: { oauth: { domain: env.DOMAIN, scopes: ["openid", "email", "profile", "aws.cognito.signin.user.admin"],
                         redirectSignIn: [env.REDIRECT], redirectSignOut: [env.REDIRECT], responseType: "code" } },
 } } });
@@ -50,6 +51,10 @@ try {
   });
   const session = await fetchAuthSession();
   out.tokens = { idToken: session.tokens?.idToken?.toString(), accessToken: session.tokens?.accessToken?.toString() };
+  if (env.IDENTITY_POOL_ID) {
+    out.identityId = session.identityId;
+    out.credentials = { accessKeyId: session.credentials?.accessKeyId, hasSecret: !!session.credentials?.secretAccessKey };
+  }
   out.user = await getCurrentUser();
   out.attributes = await fetchUserAttributes();
   out.tokenCalls = [...seen];
