@@ -127,10 +127,8 @@ def pool_id_of(db: sqlite3.Connection, params: dict) -> str | None:
         return pool_id
     client_id = params.get("ClientId")
     if isinstance(client_id, str):
-        try:
-            return load_client(db, client_id)["UserPoolId"]
-        except ServiceError:
-            return None
+        row = db.execute("SELECT pool_id FROM user_pool_clients WHERE id = ?", (client_id,)).fetchone()
+        return row["pool_id"] if row is not None else None
     token = params.get("AccessToken")
     if isinstance(token, str):
         return keys.token_pool_id(token)

@@ -54,25 +54,28 @@ def _token_claims(token: Any) -> dict:
     return claims if isinstance(claims, dict) else {}
 
 
-def _target(ctx, operation: str, req: dict) -> tuple[dict | None, dict | None]:
-    """The pool and app client an operation addresses (None when it names none that exists:
-    the handler answers that error)."""
+def _target_pool(ctx, operation: str, req: dict) -> dict | None:
+    """The pool an operation addresses (None when it names none that exists: the handler answers
+    that error)."""
+    params = {"AccessToken": req.get("AccessToken")} if operation == "ChangePassword" else req
+    pool_id = clients.pool_id_of(ctx.db, params)
     try:
-        if operation == "ChangePassword":
-            claims = _token_claims(req.get("AccessToken"))
-            pool_id = keys.token_pool_id(req.get("AccessToken") or "")
-            if not pool_id:
-                return None, None
-            pool = pools.load_pool(ctx.db, pool_id)
-            client_id = claims.get("client_id")
-            return pool, clients.load_client(ctx.db, client_id, pool["Id"]) if client_id else None
-        if req.get("UserPoolId"):
-            pool = pools.load_pool(ctx.db, req["UserPoolId"])
-            return pool, clients.load_client(ctx.db, req["ClientId"], pool["Id"]) if req.get("ClientId") else None
-        client = clients.load_client(ctx.db, req["ClientId"])
-        return pools.load_pool(ctx.db, client["UserPoolId"]), client
-    except (ServiceError, KeyError):
-        return None, None
+        return pools.load_pool(ctx.db, pool_id) if pool_id else None
+    except ServiceError:
+        return None
+
+
+def _target_client(ctx, operation: str, req: dict, pool: dict) -> tuple[dict | None, bool]:
+    """(the app client of the request or of ChangePassword's token, whether it names none or
+    one of the pool's): a request naming another client is the handler's to refuse."""
+    client_id = _token_claims(req.get("AccessToken")).get("client_id") if operation == "ChangePassword" \
+        else req.get("ClientId")
+    if not client_id:
+        return None, True
+    try:
+        return clients.load_client(ctx.db, client_id, pool["Id"]), True
+    except ServiceError:
+        return None, False
 
 
 def _new_password(operation: str, req: dict) -> tuple[str | None, str | None]:
@@ -133,8 +136,12 @@ def _around(operation: str, handler):
     def wrapper(ctx, req):
         token = REQUEST.set(req)
         try:
-            pool, client = _target(ctx, operation, req)
+            # Most pools have threat protection off: their client is not even loaded.
+            pool = _target_pool(ctx, operation, req)
             active = pool is not None and mode(pool) != "OFF"
+            client = None
+            if active:
+                client, active = _target_client(ctx, operation, req, pool)
             found = _before(ctx, operation, pool, client, req) if active else {}
             result = handler(ctx, req)
             if active:
