@@ -3,14 +3,17 @@
 Kept apart from the store: a small SQLite file of its own (next to the database, or in the
 temporary directory for PostgreSQL, one per node) written without the store's write lock, so
 recording a call never makes readers wait. Every worker process of a server shares the file.
-A request only queues its row; a thread of each process writes the queue in batches a few
-milliseconds later. Rows are bounded (the oldest are deleted as new ones arrive); losing the
-tail on a crash is fine.
+A request only appends its row to a bounded queue in memory (about a microsecond); a thread of
+each process writes the queue in one transaction every FLUSH_SECONDS, at most the newest rows
+the table keeps, so the cost stays flat however many calls a second arrive. A page reading the
+log writes its own queue and gives the other workers' writers time to write theirs. Rows are bounded (the oldest are deleted as
+new ones arrive); losing the tail on a crash is fine.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import hashlib
 import json
 import logging
@@ -25,7 +28,7 @@ log = logging.getLogger("cognito_emulator.console")
 
 MAX_API_CALLS = 1000
 MAX_TRIGGER_CALLS = 300
-BATCH_SECONDS = 0.02
+FLUSH_SECONDS = 0.05  # how long a row waits in its worker's queue (a page waits twice that)
 MAX_ERROR_BODY = 2000
 MAX_DOCUMENT = 100_000  # bytes of an event or a response kept
 
@@ -40,6 +43,10 @@ CREATE TABLE IF NOT EXISTS api_calls (
     error_body TEXT,
     duration_ms REAL NOT NULL,
     request_id TEXT
+);
+CREATE TABLE IF NOT EXISTS log_cleared (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS trigger_calls (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -74,8 +81,10 @@ class ActivityLog:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._connection().executescript(SCHEMA)
         # Rows wait here and a thread of this process writes them in batches, off the request's path.
-        self._pending: list[tuple[str, tuple]] = []
+        self._pending = {table: collections.deque(maxlen=bound) for table, (_columns, bound) in TABLES.items()}
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one thread of the process writes the queue at a time
+        self._flushed = 0.0  # time.monotonic() of the last write
         self._wake = threading.Event()
         self._writer_pid = 0
         atexit.register(self.flush)
@@ -91,33 +100,56 @@ class ActivityLog:
         return conn
 
     def _append(self, table: str, row: tuple) -> None:
-        with self._lock:
-            self._pending.append((table, row))
-            if self._writer_pid != os.getpid():  # the first row of this process starts its writer
-                self._writer_pid = os.getpid()
-                threading.Thread(target=self._write_forever, name="activity-log", daemon=True).start()
+        self._pending[table].append(row)  # a deque: appending is atomic, the oldest fall off
+        if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            # Under load the requests themselves write the queue now and then: a thread of its own
+            # would fight them for the GIL at every row SQLite steps through (ten times the cost).
+            self.flush(wait=False)
+            return
+        if self._writer_pid != os.getpid():  # the first row of this process starts its writer
+            with self._lock:
+                if self._writer_pid != os.getpid():
+                    self._writer_pid = os.getpid()
+                    threading.Thread(target=self._write_forever, name="activity-log", daemon=True).start()
         if not self._wake.is_set():
             self._wake.set()
 
     def _write_forever(self) -> None:
+        """The last rows of a quiet moment, when no request comes to write them."""
         while True:
             self._wake.wait()
-            time.sleep(BATCH_SECONDS)  # let a burst of calls share one transaction
+            time.sleep(FLUSH_SECONDS)
             self._wake.clear()
             self.flush()
 
-    def flush(self) -> None:
-        """Write the rows this process has recorded so far (and drop the oldest beyond the bound)."""
-        with self._lock:
-            rows, self._pending = self._pending, []
-        if not rows:
+    def flush(self, wait: bool = True) -> None:
+        """Write the rows this process has recorded so far (and drop the oldest beyond the bound);
+        with `wait=False`, only when no other thread of the process is writing them."""
+        if not self._flushing.acquire(blocking=wait):
+            return
+        try:
+            self._flushed = time.monotonic()
+            self._write_pending()
+        finally:
+            self._flushing.release()
+
+    def _write_pending(self) -> None:
+        taken: dict[str, list[tuple]] = {}
+        for table, queue in self._pending.items():
+            rows = []
+            while queue:
+                rows.append(queue.popleft())
+            taken[table] = rows
+        if not any(taken.values()):
             return
         try:
             conn = self._connection()
             with conn:
                 conn.execute("BEGIN")
+                # Rows another worker recorded before a reset (and wrote only now) stay gone.
+                cleared = conn.execute("SELECT at FROM log_cleared WHERE id = 1").fetchone()
                 for table, (columns, bound) in TABLES.items():
-                    mine = [row for name, row in rows if name == table]
+                    mine = [row for row in taken[table] if cleared is None or row[0] > cleared[0]]
                     if mine:
                         marks = ", ".join("?" for _ in columns)
                         conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES({marks})", mine)
@@ -145,6 +177,12 @@ class ActivityLog:
                                        error, seconds * 1000))
 
     # -- reading --------------------------------------------------------------------------------
+    def _settle(self) -> None:
+        """Before reading: this worker's rows written, and the other workers' writers given time
+        to write theirs (every row recorded before the page was asked for is then shown)."""
+        self.flush()
+        time.sleep(2 * FLUSH_SECONDS)
+
     def api_calls(self, *, limit: int = 200, operation: str | None = None,
                   errors_only: bool = False) -> list[dict[str, Any]]:
         where, args = [], []
@@ -153,13 +191,13 @@ class ActivityLog:
             args.append(operation)
         if errors_only:
             where.append("status >= 400")
-        self.flush()
+        self._settle()
         sql = "SELECT * FROM api_calls" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._connection().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
         return [dict(r, message=error_message(r["error_body"])) for r in rows]
 
     def trigger_calls(self, *, limit: int = 100, pool_id: str | None = None) -> list[dict[str, Any]]:
-        self.flush()
+        self._settle()
         sql, args = "SELECT * FROM trigger_calls", []
         if pool_id:
             sql += " WHERE pool_id = ?"
@@ -168,10 +206,14 @@ class ActivityLog:
         return [dict(r) for r in rows]
 
     def clear(self) -> None:
-        self.flush()
+        self._settle()
         conn = self._connection()
-        conn.execute("DELETE FROM api_calls")
-        conn.execute("DELETE FROM trigger_calls")
+        with conn:
+            conn.execute("BEGIN")
+            conn.execute("DELETE FROM api_calls")
+            conn.execute("DELETE FROM trigger_calls")
+            conn.execute("INSERT INTO log_cleared(id, at) VALUES(1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                         (time.time(),))
 
 
 def _text(value: Any) -> str | None:
