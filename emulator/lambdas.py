@@ -38,10 +38,6 @@ import urllib.request
 import uuid
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 from emulator.config import Config
 
 log = logging.getLogger("cognito_emulator.lambdas")
@@ -260,6 +256,11 @@ def signed_headers(method: str, url: str, body: bytes, service: str, region: str
     access_key = os.environ.get("AWS_ACCESS_KEY_ID") or DEFAULT_CREDENTIALS[0]
     secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY") or DEFAULT_CREDENTIALS[1]
     token = os.environ.get("AWS_SESSION_TOKEN") if os.environ.get("AWS_ACCESS_KEY_ID") else None
+    # botocore's signer is imported when first needed: it would add 30 ms to every start.
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     SigV4Auth(Credentials(access_key, secret_key, token), service, region).add_auth(request)
     return dict(request.headers.items())

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from emulator import __version__, certs
+from emulator import __version__
 from emulator.app import Emulator, create_app
 from emulator.config import Config
 from emulator.store.sqlite import temporary_path
@@ -77,7 +77,7 @@ def _announce_when_ready(url: str, where: str) -> None:
             with urllib.request.urlopen(url + "/_emulator/health", timeout=2, context=context):
                 break
         except OSError:
-            time.sleep(0.02)
+            time.sleep(0.005)  # the start is measured to the first answer: do not oversleep it
     print(f"cognito-emulator {__version__} listening on {url} (state in {where})", flush=True)
 
 
@@ -89,7 +89,11 @@ def serve(config: Config) -> None:
 
     global _app
     config = dataclasses.replace(config)
-    tls = certs.certificate_files(config)  # in --data-dir, also when the state is in memory
+    tls = None
+    if config.tls or config.tls_cert or config.tls_key:
+        from emulator import certs  # cryptography's x509 would add 20 ms to every start
+
+        tls = certs.certificate_files(config)  # in --data-dir, also when the state is in memory
     where = "memory" if config.in_memory and not config.database_url else os.path.abspath(config.data_dir)
     if config.database_url:
         where = "PostgreSQL"

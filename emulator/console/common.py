@@ -20,12 +20,12 @@ from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from emulator import identitypools, sync, userpools
+from emulator.console.paths import PREFIX
 from emulator.store import WriteNeeded
 from protocol import ServiceError
 from protocol.sigv4 import Caller
 from protocol.validate import validate_input
 
-PREFIX = "/_emulator/console"
 EXTENSION = "cognito_emulator_console"
 CSRF_COOKIE = "console_csrf"
 CROSS_SITE = "Cross-site request refused: console actions must come from the console's own pages."

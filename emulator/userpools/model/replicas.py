@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 import sqlite3
 
-import botocore.session
-
 from emulator.store import loads, register_schema
 from emulator.userpools import errors
 from emulator.userpools.model import clients
@@ -78,6 +76,8 @@ _regions: set[str] | None = None
 def known_regions() -> set[str]:
     global _regions
     if _regions is None:
+        import botocore.session  # a botocore session would add 23 ms to every start
+
         session = botocore.session.get_session()
         found: set[str] = set()
         for partition in session.get_available_partitions():

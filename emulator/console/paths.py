@@ -1,0 +1,3 @@
+"""Where the console is served."""
+
+PREFIX = "/_emulator/console"
