@@ -22,6 +22,7 @@ import threading
 from emulator.store.base import Database
 
 WAL_SIZE_LIMIT = 16 * 1024 * 1024
+PAGE_CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 30000
 
 
@@ -75,6 +76,9 @@ class SQLiteBackend:
         # The WAL grows while readers keep old snapshots (a big import under load reached 119 MB);
         # a checkpoint that completes cuts it back to this size.
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        # Every thread has a connection and every connection its page cache: 1 MiB each (SQLite's
+        # default is 2) keeps a worker's memory bounded; the system's file cache backs them all.
+        conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         with self._lock:
             self._connections.append(conn)
         return conn
