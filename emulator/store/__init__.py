@@ -20,6 +20,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+import orjson
+
 from emulator.store.base import Database, WriteNeeded, writes
 from emulator.store.sqlite import SQLiteBackend
 
@@ -68,13 +70,20 @@ register_schema("core", _CORE)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys (orjson: two to three times faster than the json module)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # what only the json module writes: integer keys, integers beyond 64 bits
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def loads(text: str | None, default: Any = None) -> Any:
     if text is None or text == "":
         return default
-    return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # integers beyond 64 bits, written by the json module
+        return json.loads(text)
 
 
 class Backend(Protocol):
