@@ -29,18 +29,20 @@ _SETTINGS_KEYS = {"SMSMfaSettings": ("sms_enabled", "SMS_MFA"),
 
 
 # -- user MFA state ----------------------------------------------------------------------
+_MFA_DEFAULTS = {"sms_enabled": False, "email_enabled": False, "totp_enabled": False, "webauthn_enabled": False,
+                 "preferred": None, "totp_secret": None, "totp_pending": None, "totp_last_step": None}
+
+
 def settings(user: dict) -> dict:
     """The user's MFA dict, created with defaults when absent (mutate, then save the user)."""
     mfa = user.get("mfa")
     if not isinstance(mfa, dict):
         mfa = {}
         user["mfa"] = mfa
-    for key in ("sms_enabled", "email_enabled", "totp_enabled", "webauthn_enabled"):
-        mfa.setdefault(key, False)
-    mfa.setdefault("preferred", None)
-    mfa.setdefault("totp_secret", None)
-    mfa.setdefault("totp_pending", None)
-    mfa.setdefault("totp_last_step", None)
+    elif "mfa_options" in mfa and _MFA_DEFAULTS.keys() <= mfa.keys():
+        return mfa  # already complete (asked for several times per request)
+    for key, value in _MFA_DEFAULTS.items():
+        mfa.setdefault(key, value)
     mfa.setdefault("mfa_options", [])
     return mfa
 
