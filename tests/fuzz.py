@@ -1260,8 +1260,11 @@ def send_raw(url: str, data: bytes, timeout: float) -> RawResponse:
     """Write `data` on a new connection, half-close it, and read the answer."""
     host, _, port = url.split("://", 1)[1].partition(":")
     with socket.create_connection((host, int(port or 80)), timeout=timeout) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server may answer and close before all of a garbage request is sent
+            pass
         response = http.client.HTTPResponse(sock, method="POST")
         try:
             response.begin()
