@@ -28,6 +28,7 @@ log = logging.getLogger("cognito_emulator.console")
 
 MAX_API_CALLS = 1000
 MAX_TRIGGER_CALLS = 300
+BUSY_WAIT_MS = 2000  # how long a page or the background writer waits for another worker's write
 FLUSH_SECONDS = 0.05  # how long a row waits in its worker's queue (a page waits twice that)
 MAX_ERROR_BODY = 2000
 MAX_DOCUMENT = 100_000  # bytes of an event or a response kept
@@ -129,11 +130,11 @@ class ActivityLog:
             return
         try:
             self._flushed = time.monotonic()
-            self._write_pending()
+            self._write_pending(wait)
         finally:
             self._flushing.release()
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, wait: bool) -> None:
         taken: dict[str, list[tuple]] = {}
         for table, queue in self._pending.items():
             rows = []
@@ -142,10 +143,13 @@ class ActivityLog:
             taken[table] = rows
         if not any(taken.values()):
             return
+        conn = self._connection()
         try:
-            conn = self._connection()
+            # A request writing the queue never waits for another worker's write: on a busy file
+            # its rows go back to the queue for the next turn.
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS if wait else 0}")
             with conn:
-                conn.execute("BEGIN")
+                conn.execute("BEGIN IMMEDIATE")
                 # Rows another worker recorded before a reset (and wrote only now) stay gone.
                 cleared = conn.execute("SELECT at FROM log_cleared WHERE id = 1").fetchone()
                 for table, (columns, bound) in TABLES.items():
@@ -155,6 +159,16 @@ class ActivityLog:
                         conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES({marks})", mine)
                         conn.execute(f"DELETE FROM {table} WHERE seq <= (SELECT MAX(seq) FROM {table}) - ?",
                                      (bound,))
+        except sqlite3.OperationalError as err:
+            if wait or "locked" not in str(err):
+                log.debug("activity log write failed", exc_info=True)
+                return
+            for table, rows in taken.items():  # back in order, before the rows recorded meanwhile
+                queue = self._pending[table]
+                newer = list(queue)
+                queue.clear()
+                queue.extend(rows)
+                queue.extend(newer)  # a full queue drops its oldest, as ever
         except sqlite3.Error:  # the log must never fail the calls it records
             log.debug("activity log write failed", exc_info=True)
 
