@@ -197,6 +197,8 @@ class ActivityLog:
         self.flush()
         time.sleep(2 * FLUSH_SECONDS)
 
+    # Newest first by when each call was recorded: workers write their queues in their own time, so
+    # the order rows reach the file in is not the order the calls were made in.
     def api_calls(self, *, limit: int = 200, operation: str | None = None,
                   errors_only: bool = False) -> list[dict[str, Any]]:
         where, args = [], []
@@ -207,7 +209,7 @@ class ActivityLog:
             where.append("status >= 400")
         self._settle()
         sql = "SELECT * FROM api_calls" + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._connection().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._connection().execute(sql + " ORDER BY at DESC, seq DESC LIMIT ?", (*args, limit)).fetchall()
         return [dict(r, message=error_message(r["error_body"])) for r in rows]
 
     def trigger_calls(self, *, limit: int = 100, pool_id: str | None = None) -> list[dict[str, Any]]:
@@ -216,7 +218,7 @@ class ActivityLog:
         if pool_id:
             sql += " WHERE pool_id = ?"
             args.append(pool_id)
-        rows = self._connection().execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = self._connection().execute(sql + " ORDER BY at DESC, seq DESC LIMIT ?", (*args, limit)).fetchall()
         return [dict(r) for r in rows]
 
     def clear(self) -> None:
