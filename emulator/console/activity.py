@@ -143,7 +143,11 @@ class ActivityLog:
             taken[table] = rows
         if not any(taken.values()):
             return
-        conn = self._connection()
+        try:
+            conn = self._connection()
+        except sqlite3.Error:  # the file is gone (its emulator stopped): nothing to write to
+            log.debug("activity log unavailable", exc_info=True)
+            return
         try:
             # A request writing the queue never waits for another worker's write: on a busy file
             # its rows go back to the queue for the next turn.
