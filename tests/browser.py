@@ -7,14 +7,16 @@ A test module calls `require()` first: without chromium or playwright the module
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import shutil
+import subprocess
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -81,3 +83,31 @@ def chromium_page():
         finally:
             context.close()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def amplify_redirect_sign_in(page, env: dict, callback: Callback, sign_in) -> tuple[dict, str]:
+    """Amplify v6's signInWithRedirect run in node (tests/node/redirect_sign_in.mjs, configured by
+    `env`): this browser opens the authorize URL Amplify made, `sign_in(page, query)` goes through
+    the pages, and the callback goes back to Amplify, which finishes the flow. (Amplify's result
+    object, the authorize URL)."""
+    from node_runner import NODE_DIR
+
+    node = subprocess.Popen(["node", "redirect_sign_in.mjs"], cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(node.stdout.readline() or "{}")
+        assert "authorize" in first, node.stderr.read()
+        query = parse_qs(urlsplit(first["authorize"]).query)
+        page.goto(first["authorize"])
+        sign_in(page, query)
+        hit = callback.next()
+        assert hit["state"] == query["state"][0]
+        node.stdin.write(callback.url + "?" + urlencode(hit) + "\n")
+        node.stdin.flush()
+        out, errors = node.communicate(timeout=60)
+    finally:
+        if node.poll() is None:
+            node.kill()
+    result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    assert "error" not in result, (result, errors)
+    return result, first["authorize"]

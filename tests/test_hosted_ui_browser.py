@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import subprocess
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 import requests
-from browser import SCREENSHOTS, Callback, require
+from browser import SCREENSHOTS, Callback, amplify_redirect_sign_in, require
 from conftest import unique
 from helpers import pkce
 
@@ -170,7 +168,7 @@ def test_amplify_sign_in_with_redirect(page, idp, endpoint, callback):
     """Amplify v6's own signInWithRedirect (run in node; its auth session opener hands the authorize URL to
     this browser and the callback URL back), then fetchAuthSession / getCurrentUser / fetchUserAttributes,
     and signOut through /logout."""
-    from node_runner import NODE_DIR, skip_reason
+    from node_runner import skip_reason
     if skip_reason():
         pytest.skip(skip_reason())
     pool_id = idp.create_user_pool(PoolName=unique("amplify"), AutoVerifiedAttributes=["email"])["UserPool"]["Id"]
@@ -189,27 +187,14 @@ def test_amplify_sign_in_with_redirect(page, idp, endpoint, callback):
 
     env = {**os.environ, "ENDPOINT": endpoint, "POOL_ID": pool_id, "CLIENT_ID": client["ClientId"],
            "DOMAIN": f"{prefix}.auth.us-east-1.amazoncognito.com", "REDIRECT": callback.url}
-    node = subprocess.Popen(["node", "redirect_sign_in.mjs"], cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = json.loads(node.stdout.readline() or "{}")
-        assert "authorize" in first, node.stderr.read()
-        query = parse_qs(urlsplit(first["authorize"]).query)
+
+    def sign_in(page, query):
         assert query["code_challenge_method"] == ["S256"] and query["identity_provider"] == ["COGNITO"]
-        page.goto(first["authorize"])
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.locator('input[name="signInSubmitButton"]').click()
-        hit = callback.next()
-        assert hit["state"] == query["state"][0]
-        node.stdin.write(callback.url + "?" + urlencode(hit) + "\n")
-        node.stdin.flush()
-        out, errors = node.communicate(timeout=60)
-    finally:
-        if node.poll() is None:
-            node.kill()
-    result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
-    assert "error" not in result, (result, errors)
+
+    result, authorize = amplify_redirect_sign_in(page, env, callback, sign_in)
     assert result["tokenCalls"] == ["/oauth2/token"]
     assert result["user"]["username"] == username
     assert result["attributes"]["email"] == f"{username}@example.com"
@@ -227,5 +212,5 @@ def test_amplify_sign_in_with_redirect(page, idp, endpoint, callback):
     assert parse_qs(logout.query) == {"client_id": [client["ClientId"]], "logout_uri": [callback.url]}
     page.goto(result["logout"])
     callback.next()
-    page.goto(first["authorize"])
+    page.goto(authorize)
     assert "/login" in page.url

@@ -5,18 +5,14 @@ mapped attributes and `identities`."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 import requests
-from browser import require
+from browser import amplify_redirect_sign_in, require
 from conftest import unique
-from node_runner import NODE_DIR
 from test_social_sandbox import DETAILS
 
 require()
@@ -27,31 +23,16 @@ SLUG = {"Google": "google", "Facebook": "facebook", "LoginWithAmazon": "amazon",
 
 
 def _redirect_sign_in(page, env: dict, callback, email: str) -> dict:
-    """Amplify's signInWithRedirect in node; this browser clicks the declared identity on the
-    provider's page; Amplify finishes the flow. Its result object."""
-    node = subprocess.Popen(["node", "redirect_sign_in.mjs"], cwd=NODE_DIR, env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = json.loads(node.stdout.readline() or "{}")
-        assert "authorize" in first, node.stderr.read()
-        query = parse_qs(urlsplit(first["authorize"]).query)
-        ptype = PROVIDERS[env["PROVIDER"]]
+    """Amplify's signInWithRedirect; this browser clicks the declared identity on the provider's page."""
+    ptype = PROVIDERS[env["PROVIDER"]]
+
+    def pick(page, query):
         assert query["identity_provider"] == [ptype]
-        page.goto(first["authorize"])
         # The provider's stand-in: the declared identity is one click away.
         assert f"/_emulator/social/{SLUG[ptype]}/authorize" in page.url
         page.locator(f'button[data-email="{email}"]').click()
-        hit = callback.next()
-        assert hit["state"] == query["state"][0]
-        node.stdin.write(callback.url + "?" + urlencode(hit) + "\n")
-        node.stdin.flush()
-        out, errors = node.communicate(timeout=60)
-    finally:
-        if node.poll() is None:
-            node.kill()
-    result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
-    assert "error" not in result, (result, errors)
-    return result
+
+    return amplify_redirect_sign_in(page, env, callback, pick)[0]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
