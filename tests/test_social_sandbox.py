@@ -433,3 +433,42 @@ def test_bad_social_setting_stops_the_start(value):
     assert done.stderr.strip().splitlines()[-1] == (
         "cognito-emulator: --social must be auto, sandbox, online or a list such as google=sandbox,facebook=online "
         f"(providers: google, facebook, amazon, apple), not {value!r}")
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"redirect_uri": CALLBACK, "response_type": "code"}, "The request is missing client_id."),
+    ({"client_id": "web", "redirect_uri": "/relative", "response_type": "code"},
+     "The request's redirect_uri is missing or not an absolute URL."),
+    ({"client_id": "web", "redirect_uri": CALLBACK, "response_type": "token"}, "Only response_type=code is supported."),
+])
+def test_sign_in_page_refuses_a_bad_request(endpoint, params, message):
+    r = requests.get(f"{endpoint}/_emulator/social/google/authorize", params=params, timeout=10)
+    assert r.status_code == 400 and f'role="alert">{message}' in r.text.replace("&#39;", "'")
+
+
+def test_token_endpoint_refusals_in_each_providers_shape(endpoint):
+    google = f"{endpoint}/_emulator/social/google/token"
+    r = requests.post(google, data={"grant_type": "authorization_code", "code": "x"}, timeout=10)
+    assert (r.status_code, r.json()) == (401, {"error": "invalid_client", "error_description": "Missing client_id."})
+    r = requests.post(google, data={"grant_type": "password", "client_id": "web", "client_secret": "s"}, timeout=10)
+    assert (r.status_code, r.json()) == (400, {"error": "unsupported_grant_type",
+                                               "error_description": "Invalid grant_type."})
+    r = requests.get(google, params={"client_id": "web"}, timeout=10)  # Google's token endpoint takes POST
+    assert r.status_code == 405 and r.json()["error"] == "invalid_request"
+    r = requests.post(f"{endpoint}/_emulator/social/facebook/token", data={"client_id": "1234"}, timeout=10)
+    assert r.status_code == 405 and r.json()["error"]["type"] == "OAuthException"  # Facebook's takes GET
+    r = requests.get(f"{endpoint}/_emulator/social/facebook/token",
+                     params={"client_id": "1234", "client_secret": "s", "code": "spent", "redirect_uri": CALLBACK},
+                     timeout=10)
+    assert r.status_code == 400 and r.json()["error"]["message"] == "This authorization code has been used."
+    r = requests.post(f"{endpoint}/_emulator/social/amazon/token", data={
+        "grant_type": "authorization_code", "code": "nope", "client_id": "c", "client_secret": "s",
+        "redirect_uri": CALLBACK}, timeout=10)
+    assert (r.status_code, r.json()) == (400, {"error_description": "The request has an invalid grant parameter : code",
+                                               "error": "invalid_grant"})
+    r = requests.get(f"{endpoint}/_emulator/social/amazon/userinfo", headers={"Authorization": "Bearer nope"},
+                     timeout=10)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_token")
+    assert requests.get(f"{endpoint}/_emulator/social/facebook/keys", timeout=10).status_code == 404
+    assert requests.get(f"{endpoint}/_emulator/social/apple/userinfo", headers={"Authorization": "Bearer x"},
+                        timeout=10).status_code == 401
