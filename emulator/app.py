@@ -23,6 +23,7 @@ from emulator import console, deferred, devtools, mail, signing, throttling
 from emulator.clock import Clock
 from emulator.config import Config, from_environment
 from emulator.context import Context
+from emulator.flaskapp import FlaskApp
 from emulator.service_modules import load_services
 from emulator.store import WriteNeeded, open_store
 from protocol.body import body_error, read_body, too_large
@@ -81,7 +82,7 @@ class Emulator:
         self.call_observers: list[Callable[[object, Response, float], None]] = []
         # Run by reset() after the state is gone, e.g. the console's logs: fn() -> None.
         self.on_reset: list[Callable[[], None]] = []
-        self.flask = Flask("cognito_emulator")
+        self.flask = FlaskApp("cognito_emulator")
         self.flask.config["JSON_SORT_KEYS"] = False
         _json_errors(self.flask, self._count_error)
         devtools.install(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import logging
 import os
 import sys
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["serve", *argv]
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        gc.enable()  # off since the start (emulator.launch); serve turns it on once it has built the app
     if args.command == "coverage":
         table = coverage()
         if args.write_readme:

@@ -7,8 +7,6 @@ stays near its baseline whatever it served.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import gc
 
@@ -17,6 +15,9 @@ LARGE_BYTES = 1024 * 1024  # a request body this large is worth a trim afterward
 
 @functools.cache
 def _malloc_trim():
+    import ctypes  # 10 ms to import: only the workers that do large work need it
+    import ctypes.util
+
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call

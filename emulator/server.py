@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import encodings.idna  # noqa: F401  (looked up by name when a host is encoded; workers cannot import it later)
+import gc
 import json
 import os
 import socket
@@ -105,11 +106,17 @@ def serve(config: Config) -> None:
         config.port, holder = _reserve_port(config.host)
     os.environ[CONFIG_VARIABLE] = json.dumps(dataclasses.asdict(config))
     _app = create_app(config)
+    # The collector was off while the application was built (emulator.launch). Frozen, what was
+    # built is never walked by a collection: not now (a full one would take 20 ms) nor in the
+    # workers, which inherit it (nor copied by one).
+    gc.freeze()
+    gc.enable()
     if config.seed:  # --seed: the declared environment, applied once before any request (errors stop here)
         from emulator.environments.apply import apply_file
         for line in apply_file(_app, config.seed):
             print(f"seed: {line}", file=sys.stderr)
     _app.store.disconnect()  # the workers open their own connections
+    gc.freeze()  # and what the seed left
     scheme = "https" if tls else "http"
     host = f"[{config.host}]" if ":" in config.host else config.host
     if config.host in ("0.0.0.0", "::"):

@@ -26,6 +26,7 @@ from emulator import lambdas
 from emulator.console import activity
 from emulator.console.activity import ActivityLog
 from emulator.console.paths import PREFIX
+from emulator.flaskapp import FlaskApp
 
 if TYPE_CHECKING:
     from emulator.app import Emulator
@@ -68,7 +69,7 @@ class _Pages:
     def _build(self) -> Flask:
         from emulator.console import common, identities, pools, tools  # noqa: F401 (their routes)
 
-        app = Flask("cognito_emulator_console")
+        app = FlaskApp("cognito_emulator_console")
         app.extensions[common.EXTENSION] = common.Console(emulator=self.emulator, activity=self.activity)
         app.jinja_env.filters["console_time"] = _time
         app.jinja_env.filters["console_json"] = _json

@@ -29,11 +29,10 @@ import threading
 import time
 import urllib.request
 
-import jwt
-
 from emulator.identitypools import errors
 from emulator.identitypools.openid_keys import check_expiry, invalid, verify_token
 from emulator.identitypools.pools import load_identity_pool
+from emulator.lazy import jwt
 from emulator.oauth import saml_protocol as saml
 from emulator.social import providers as social
 from emulator.social import sandbox

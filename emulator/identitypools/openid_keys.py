@@ -7,11 +7,11 @@ import base64
 import hashlib
 import threading
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.identitypools import errors
+from emulator.lazy import jwt
 from emulator.store import register_schema
 from protocol import ServiceError
 

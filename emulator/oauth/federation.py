@@ -15,10 +15,10 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlencode
 
-import jwt
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
 
+from emulator.lazy import jwt
 from emulator.oauth import common, federated_users, saml
 from emulator.oauth.common import AuthRequest
 from emulator.oauth.federated_users import FederationError

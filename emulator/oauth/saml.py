@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, urlencode
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from flask import Blueprint, request
-from lxml import etree
 from werkzeug.wrappers import Response
 
 from emulator import digests
@@ -48,6 +47,7 @@ from emulator.oauth.saml_protocol import (
     authn_request,
     decode_response,
     deflate,
+    etree,
     fetch_text,
     has_signature,
     logout_request,

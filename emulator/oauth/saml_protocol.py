@@ -11,20 +11,19 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import functools
 import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Iterable
 from xml.sax.saxutils import escape, quoteattr
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from lxml import etree
-from signxml import DigestAlgorithm, InvalidInput, SignatureConfiguration, SignatureMethod, XMLVerifier
-from signxml.exceptions import InvalidSignature
+
+from emulator.lazy import etree, x509
 
 PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
 ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -45,7 +44,10 @@ MAX_RESPONSE_CHARS = 100_000
 SKEW_SECONDS = 60.0
 INVALID = "Invalid SAML response received: "
 
-_parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
+
+@functools.cache
+def _parser():
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
 
 
 class SamlError(Exception):
@@ -72,7 +74,7 @@ class Metadata:
 def parse_xml(text: str | bytes) -> etree._Element:
     data = text.encode() if isinstance(text, str) else text
     try:
-        return etree.fromstring(data, _parser)
+        return etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError):
         raise SamlError("Unable to parse the SAML document.") from None
 
@@ -166,6 +168,8 @@ def instant(now: float) -> str:
 
 
 def _allowed_config():
+    from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod
+
     methods = frozenset(m for m in SignatureMethod if "HMAC" not in m.name)
     return SignatureConfiguration(signature_methods=methods, digest_algorithms=frozenset(DigestAlgorithm),
                                   location="./", expect_references=1)
@@ -173,12 +177,15 @@ def _allowed_config():
 
 def verify_signature(element: etree._Element, certificates: list[x509.Certificate], now: float) -> etree._Element:
     """The element `element`'s enveloped signature covers, verified with one of `certificates`."""
+    from signxml import InvalidInput, XMLVerifier
+    from signxml.exceptions import InvalidSignature
+
     data = etree.tostring(element)
     config = dataclasses.replace(_allowed_config(), verification_time=dt.datetime.fromtimestamp(now, dt.UTC))
     for cert in certificates:
         pem = cert.public_bytes(serialization.Encoding.PEM).decode()
         try:
-            result = XMLVerifier().verify(data, x509_cert=pem, expect_config=config, parser=_parser)
+            result = XMLVerifier().verify(data, x509_cert=pem, expect_config=config, parser=_parser())
         except (InvalidSignature, InvalidInput, ValueError):
             continue
         signed = result.signed_xml
@@ -385,12 +392,12 @@ def decrypt_assertion(encrypted: etree._Element, private_key) -> etree._Element:
             raise
         raise SamlError(INVALID + "Unable to decrypt the assertion.") from None
     try:
-        assertion = etree.fromstring(plain, _parser)
+        assertion = etree.fromstring(plain, _parser())
     except etree.XMLSyntaxError:
         # The plaintext may rely on namespace prefixes declared around the EncryptedAssertion.
         declared = " ".join(f'xmlns:{p}="{u}"' for p, u in encrypted.nsmap.items() if p)
         try:
-            wrapper = etree.fromstring(f"<w {declared}>".encode() + plain + b"</w>", _parser)
+            wrapper = etree.fromstring(f"<w {declared}>".encode() + plain + b"</w>", _parser())
         except etree.XMLSyntaxError:
             raise SamlError(INVALID + "Unable to decrypt the assertion.") from None
         assertion = wrapper[0] if len(wrapper) else None

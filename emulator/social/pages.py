@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
-import jwt
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
+from emulator.lazy import jwt
 from emulator.social import sandbox
 from emulator.social.providers import (
     AMAZON,

@@ -10,11 +10,11 @@ import secrets
 import uuid
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.digests import digest
+from emulator.lazy import jwt
 from emulator.social.providers import AMAZON, APPLE, FACEBOOK, GOOGLE, Provider, new_subject
 from emulator.store import dumps, loads, register_schema
 

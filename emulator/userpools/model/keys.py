@@ -15,12 +15,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-import jwt
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.deferred import Deferred
+from emulator.lazy import jwt
 from emulator.store import register_schema
 
 PURPOSES = ("id", "access")

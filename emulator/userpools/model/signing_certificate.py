@@ -10,9 +10,7 @@ import base64
 import datetime as dt
 import sqlite3
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
 
 from emulator.store import register_schema
 from emulator.userpools.model import keys
@@ -33,6 +31,9 @@ def signing_certificate(db: sqlite3.Connection, pool: dict, now: float) -> str:
                      (pool["Id"],)).fetchone()
     if row is not None:
         return row["certificate"]
+    from cryptography import x509  # ~10 ms to import: loaded by the first pool that needs it
+    from cryptography.x509.oid import NameOID
+
     _kid, key = keys.key_for(db, pool["Id"], "id", now)
     region = pool["Id"].split("_", 1)[0]
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
