@@ -20,7 +20,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from werkzeug.wrappers import Request, Response
 
 from emulator import console, deferred, devtools, mail, signing, throttling
-from emulator.clock import Clock
+from emulator.clock import Clock, UnitClock
 from emulator.config import Config, from_environment
 from emulator.context import Context
 from emulator.flaskapp import FlaskApp
@@ -108,11 +108,13 @@ class Emulator:
         WriteNeeded at its first write."""
         after: list[Callable[[], None]] = []
         with self.store.transaction(write=write) as db:
-            clock = Clock()  # this unit's reading of the shared clock
-            clock.load(db)
-            yield Context(db=db, clock=clock, config=self.config, caller=caller or Caller(signed=False),
-                          service=service, operation=operation, request_id=request_id, request=request,
-                          emulator=self, after_commit=after)
+            clock = UnitClock(self.store, db)  # this unit's reading of the shared clock
+            try:
+                yield Context(db=db, clock=clock, config=self.config, caller=caller or Caller(signed=False),
+                              service=service, operation=operation, request_id=request_id, request=request,
+                              emulator=self, after_commit=after)
+            finally:
+                clock.detach()
         for hook in after:
             try:
                 hook()

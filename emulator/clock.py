@@ -2,7 +2,7 @@
 
 Emulated time is real time plus an offset, or a frozen instant. Both are kept in the
 store, so every worker sharing a database sees the same time; each request reads them
-once when its transaction begins.
+once, when it first asks the time (UnitClock).
 """
 
 from __future__ import annotations
@@ -70,3 +70,64 @@ class Clock:
                            ("clock_frozen_at", "" if self._frozen is None else repr(self._frozen))):
             db.execute("INSERT INTO emulator_state(key, value) VALUES(?, ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+class UnitClock(Clock):
+    """One unit of work's reading of the shared clock, made from its transaction when the time is
+    first asked: most reading operations (AdminGetUser, ListUsers, ...) never ask, and skip the
+    statement. Asked after the transaction has ended, it reads in a new one."""
+
+    def __init__(self, store, db) -> None:
+        super().__init__()
+        self._store, self._db, self._loaded = store, db, False
+
+    def _ensure(self) -> None:
+        if self._loaded:
+            return
+        if self._db is not None:
+            self.load(self._db)
+        else:
+            with self._store.transaction(write=False) as db:
+                self.load(db)
+
+    def detach(self) -> None:
+        """The unit's transaction has ended: a first reading from now on needs a new one."""
+        self._db = None
+
+    def load(self, db) -> None:
+        super().load(db)
+        self._loaded = True
+
+    @property
+    def offset(self) -> float:
+        self._ensure()
+        return self._offset
+
+    @property
+    def frozen(self) -> bool:
+        self._ensure()
+        return self._frozen is not None
+
+    def now(self) -> float:
+        self._ensure()
+        return super().now()
+
+    def set_offset(self, offset: float) -> None:
+        self._ensure()
+        super().set_offset(offset)
+
+    def freeze(self) -> None:
+        self._ensure()
+        super().freeze()
+
+    def unfreeze(self) -> None:
+        self._ensure()
+        super().unfreeze()
+
+    def reset(self) -> None:
+        super().reset()
+        self._loaded = True  # what it reads now is the reset, not the store
+
+    def save(self, db) -> None:
+        self._ensure()
+        super().save(db)

@@ -445,11 +445,15 @@ def refresh_token_info(ctx, token: str) -> dict | None:
 def _origin_revoked(ctx, claims: dict) -> bool:
     event_id = claims.get("event_id")
     origin = claims.get("origin_jti")
-    if event_id:
-        row = ctx.db.execute("SELECT origin_jti FROM token_issues WHERE event_id = ?", (event_id,)).fetchone()
+    if event_id:  # the issue and its origin in one statement
+        row = ctx.db.execute("SELECT i.origin_jti, o.origin_jti AS known, o.revoked FROM token_issues i "
+                             "LEFT JOIN token_origins o ON o.origin_jti = i.origin_jti WHERE i.event_id = ?",
+                             (event_id,)).fetchone()
         if row is None:
             return True
-        origin = row["origin_jti"]
+        if not row["origin_jti"]:
+            return False
+        return row["known"] is None or row["revoked"] is not None
     if not origin:
         return False
     row = ctx.db.execute("SELECT revoked FROM token_origins WHERE origin_jti = ?", (origin,)).fetchone()
@@ -460,11 +464,9 @@ def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocat
     """Claims of a pool's token of `token_use`; raises TokenInvalid(reason)."""
     if keys.unverified_claims(token) is None:
         raise TokenInvalid("malformed")
-    if not pools.pool_exists(ctx.db, pool_id):
-        raise TokenInvalid("pool")
-    claims = keys.verify(ctx.db, pool_id, token)
+    claims = keys.verify(ctx.db, pool_id, token)  # None for a pool that does not exist
     if claims is None:
-        raise TokenInvalid("signature")
+        raise TokenInvalid("signature" if pools.pool_exists(ctx.db, pool_id) else "pool")
     if not keys.issuer_matches(claims.get("iss"), pool_id):
         raise TokenInvalid("issuer")
     if claims.get("token_use") != token_use:

@@ -161,8 +161,9 @@ def verify(db, pool_id: str, token: str) -> dict | None:
             _verified.move_to_end(cache_key)
     if remembered is not None:
         kid, claims = remembered
-        # Still one of the pool's keys (a deleted pool's tokens verify no more).
-        if db.execute("SELECT 1 FROM user_pool_keys WHERE pool_id = ? AND kid = ?", (pool_id, kid)).fetchone():
+        # Still one of the pool's keys, and the pool still there (a deleted pool's tokens verify no more).
+        if db.execute("SELECT 1 FROM user_pool_keys k JOIN user_pools p ON p.id = k.pool_id "
+                      "WHERE k.pool_id = ? AND k.kid = ?", (pool_id, kid)).fetchone():
             return copy.deepcopy(claims)
         return None
     parsed = unverified(token)
