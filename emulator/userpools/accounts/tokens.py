@@ -501,9 +501,11 @@ def authenticate_access_token(ctx, token: str, *, required_scope: str | None = A
         raise errors.NotAuthorizedException(message) from None
     if required_scope and required_scope not in str(claims.get("scope") or "").split():
         raise errors.NotAuthorizedException(NO_SCOPE)
-    pool = pools.load_pool(ctx.db, pool_id)
     username = claims.get("username")
-    user = users.find_user(ctx.db, pool, username) if username else None
+    if username:
+        pool, user = users.load_pool_and_user(ctx.db, pool_id, username)
+    else:
+        pool, user = pools.load_pool(ctx.db, pool_id), None
     if user is None or (user.get("sub") and claims.get("sub") and user["sub"] != claims["sub"]):
         raise errors.UserNotFoundException("User does not exist.")
     if user.get("enabled") is False:

@@ -283,6 +283,19 @@ def find_user(db, pool: dict, name: str) -> dict | None:
     return by_sub(db, pool["Id"], name.lower())
 
 
+def load_pool_and_user(db, pool_id: str, name: str) -> tuple[dict, dict | None]:
+    """The pool (ResourceNotFoundException when there is none) and the user `name` designates
+    (find_user); one statement when `name` is a username as stored, as it usually is."""
+    row = db.execute("SELECT p.data AS pool_data, u.* FROM user_pools p LEFT JOIN users u "
+                     "ON u.pool_id = p.id AND u.username = ? WHERE p.id = ?", (name, pool_id)).fetchone()
+    if row is None:
+        raise pools.not_found(pool_id)
+    pool = loads(row["pool_data"])
+    if row["seq"] is not None:  # usernames are unique, case-folded too in case-insensitive pools
+        return pool, row_user(row)
+    return pool, find_user(db, pool, name)
+
+
 def get_user(db, pool: dict, name: str) -> dict:
     """find_user, or UserNotFoundException "User does not exist."."""
     user = find_user(db, pool, name)
@@ -404,8 +417,10 @@ def check_unique_username_attributes(db, pool: dict, user: dict) -> None:
 # -- helpers shared with signup.py -------------------------------------------------------------
 def admin_target(db, req: dict) -> tuple[dict, dict]:
     """The pool and user an Admin* request names (UserPoolId, Username); not-found errors as AWS."""
-    pool = pools.load_pool(db, req["UserPoolId"])
-    return pool, get_user(db, pool, req["Username"])
+    pool, user = load_pool_and_user(db, req["UserPoolId"], req["Username"])
+    if user is None:
+        raise errors.UserNotFoundException(NOT_FOUND)
+    return pool, user
 
 
 def verify_contact_from_code(user: dict, attribute: str | None) -> None:

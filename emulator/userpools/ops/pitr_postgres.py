@@ -13,8 +13,10 @@ def postgres_triggers(tracked: dict[str, tuple[tuple[str, ...], str]], retention
     """The statements that install the journal: a trigger function per tracked table (table ->
     (key columns, entity)), and one on user_pools for feature plan changes and deletions."""
     out = [f"CREATE OR REPLACE FUNCTION pitr_now() RETURNS DOUBLE PRECISION LANGUAGE sql AS $$ SELECT {_PG_NOW} $$"]
+    # The time is read once per row into `t`: pitr_now() in the DELETE's condition would be read for
+    # every journal row the scan meets (it is volatile), not once as an index bound.
     journal = ("INSERT INTO pitr_journal(pool_id, table_name, row_key, op, at, image) "
-               "VALUES({a}.pool_id, '{t}', {k}, '{op}', pitr_now(), {img});")
+               "VALUES({a}.pool_id, '{t}', {k}, '{op}', t, {img});")
     for table, (key_cols, _entity) in tracked.items():
         def key(alias: str, key_cols=key_cols) -> str:
             return "concat_ws(E'\\n', " + ", ".join(f"{alias}.{c}" for c in key_cols) + ")"
@@ -23,9 +25,10 @@ def postgres_triggers(tracked: dict[str, tuple[tuple[str, ...], str]], retention
             return f"EXISTS (SELECT 1 FROM user_pools WHERE id = {alias}.pool_id)"
 
         out.append(
-            f"CREATE OR REPLACE FUNCTION pitr_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"CREATE OR REPLACE FUNCTION pitr_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"DECLARE t DOUBLE PRECISION := pitr_now(); BEGIN "
             f"IF TG_OP = 'INSERT' THEN IF {live('NEW')} THEN "
-            f"DELETE FROM pitr_journal WHERE pool_id = NEW.pool_id AND at < pitr_now() - {retention}; "
+            f"DELETE FROM pitr_journal WHERE pool_id = NEW.pool_id AND at < t - {retention}; "
             + journal.format(a="NEW", t=table, k=key("NEW"), op="INSERT", img="NULL") + " END IF; "
             f"ELSIF TG_OP = 'UPDATE' THEN IF {live('OLD')} THEN "
             + journal.format(a="OLD", t=table, k=key("OLD"), op="UPDATE", img="row_to_json(OLD)::text")
