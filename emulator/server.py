@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from emulator import __version__
+from emulator import __version__, memory
 from emulator.app import Emulator, create_app
 from emulator.config import Config
 from emulator.store.sqlite import temporary_path
@@ -117,6 +117,7 @@ def serve(config: Config) -> None:
             print(f"seed: {line}", file=sys.stderr)
     _app.store.disconnect()  # the workers open their own connections
     gc.freeze()  # and what the seed left
+    memory.limit_arenas()  # before granian starts the workers' threads
     scheme = "https" if tls else "http"
     host = f"[{config.host}]" if ":" in config.host else config.host
     if config.host in ("0.0.0.0", "::"):

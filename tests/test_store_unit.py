@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 
 import pytest
 
+from emulator.clock import Clock, UnitClock
 from emulator.store import WriteNeeded, open_store
 from emulator.store.postgres import translate
 
@@ -133,3 +136,92 @@ def test_the_write_ahead_log_is_cut_back_after_a_large_write(tmp_path):
         db.execute("DELETE FROM big WHERE k = 0")
     assert wal.stat().st_size <= WAL_SIZE_LIMIT
     s.close()
+
+
+def test_a_renewed_connection_leaves_the_old_one_closed(store):
+    with store.transaction() as db:
+        db.execute("INSERT INTO t(k, v) VALUES('r', 1)")
+        old = db.conn
+    store.renew_connection()  # e.g. after a CSV upload, whose UPDATE statement keeps the CSV bound
+    with store.transaction(write=False) as db:
+        assert db.conn is not old
+        assert db.execute("SELECT v FROM t WHERE k = 'r'").fetchone()["v"] == 1
+    with pytest.raises(sqlite3.ProgrammingError):
+        old.execute("SELECT 1")
+
+
+def _clock_statements(db) -> list[str]:
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    return seen
+
+
+def test_a_unit_of_work_reads_the_clock_when_first_asked(store):
+    with store.transaction() as db:
+        moved = Clock()
+        moved.set_offset(3600)
+        moved.save(db)
+    with store.transaction(write=False) as db:
+        statements = _clock_statements(db)
+        clock = UnitClock(store, db)
+        assert not [s for s in statements if "clock_offset" in s]  # not read until asked
+        assert clock.now() == pytest.approx(time.time() + 3600, abs=5)
+        assert [s for s in statements if "clock_offset" in s]
+        db.conn.set_trace_callback(None)
+
+
+def test_a_clock_first_asked_after_its_unit_of_work_reads_in_a_new_one(store):
+    with store.transaction() as db:
+        moved = Clock()
+        moved.freeze()
+        moved.save(db)
+        frozen_at = moved.now()
+    with store.transaction(write=False) as db:
+        clock = UnitClock(store, db)
+    clock.detach()
+    assert clock.frozen and clock.now() == frozen_at
+
+
+def test_a_reset_unit_clock_saves_the_reset_not_the_stored_time(store):
+    with store.transaction() as db:
+        moved = Clock()
+        moved.set_offset(-86400)
+        moved.save(db)
+    with store.transaction() as db:
+        clock = UnitClock(store, db)
+        clock.reset()
+        clock.save(db)
+    with store.transaction(write=False) as db:
+        check = UnitClock(store, db)
+        assert check.offset == 0 and not check.frozen
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    from postgres import PostgresServer, binaries
+    if binaries() is None:
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresServer()
+    yield server.new_database()
+    server.stop()
+
+
+def test_a_postgresql_reader_runs_its_statements_outside_a_transaction_block(postgres_url):
+    import psycopg
+
+    s = open_store(url=postgres_url)
+    try:
+        with s.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS r (k TEXT PRIMARY KEY, v BIGINT)")
+            db.execute("INSERT INTO r(k, v) VALUES('a', 1) ON CONFLICT(k) DO NOTHING")
+            assert db.conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        with s.transaction(write=False) as db:
+            assert db.execute("SELECT v FROM r WHERE k = 'a'").fetchone()["v"] == 1
+            # No BEGIN and no COMMIT: two round trips fewer for every read.
+            assert db.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with pytest.raises(WriteNeeded), s.transaction(write=False) as db:
+            db.execute("UPDATE r SET v = 2 WHERE k = 'a'")
+        with s.transaction(write=False) as db:
+            assert db.execute("SELECT v FROM r WHERE k = 'a'").fetchone()["v"] == 1  # nothing applied
+    finally:
+        s.close()

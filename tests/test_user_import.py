@@ -140,3 +140,18 @@ def test_list_import_jobs(idp, pool_id):
     with pytest.raises(ClientError) as exc:
         idp.list_user_import_jobs(UserPoolId=pool_id, MaxResults=3, PaginationToken="zzz")
     assert error(exc) == ("InvalidParameterException", "Invalid pagination token.")
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\nc,d\n",
+    "a,b\r\nc,d\r\n",
+    "a,b\nc,d",  # no newline at the end
+    'a,"multi\nline"\r\nc,d\n',  # a quoted field across lines
+    "",
+    "\n\n",
+])
+def test_the_csv_is_read_by_lines_as_a_stringio_would_give_them(text):
+    from emulator.userpools.ops.import_jobs import _lines
+
+    assert list(_lines(text)) == list(io.StringIO(text))
+    assert list(csv.reader(_lines(text))) == list(csv.reader(io.StringIO(text)))

@@ -97,6 +97,7 @@ class Backend(Protocol):
     def tables(self, db: Database) -> list[str]: ...
     def split(self, sql: str) -> list[str]: ...
     def checkpoint(self) -> None: ...
+    def renew_connection(self) -> None: ...
     def disconnect(self) -> None: ...
     def close(self) -> None: ...
 
@@ -265,6 +266,11 @@ class Store:
         """After a large write (an import): move what the log holds into the database now,
         without waiting for readers, so the log does not stay large."""
         self.backend.checkpoint()
+
+    def renew_connection(self) -> None:
+        """After a large write: this thread's next unit of work gets a new connection. SQLite's
+        statement cache keeps the values last bound to each statement: a CSV upload's megabytes."""
+        self.backend.renew_connection()
 
     def disconnect(self) -> None:
         """Close every connection, e.g. before forking workers (they open their own)."""

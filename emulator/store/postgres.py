@@ -199,6 +199,9 @@ class PostgresBackend:
     def checkpoint(self) -> None:
         """PostgreSQL checkpoints by itself."""
 
+    def renew_connection(self) -> None:
+        """psycopg keeps no bound values."""
+
     def disconnect(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None

@@ -152,6 +152,16 @@ class SQLiteBackend:
         finally:
             self.release(conn)
 
+    def renew_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = self._local.db = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        conn.close()
+
     def disconnect(self) -> None:
         """Close every connection (threads open new ones when they need them)."""
         with self._lock:

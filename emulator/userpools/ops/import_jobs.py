@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import csv
 import hmac
-import io
 import secrets
 import string
+from collections.abc import Iterator
 
 from flask import jsonify, request
 
@@ -175,10 +175,10 @@ def _fail(job: dict, now: float, message: str) -> None:
 def _run(ctx, pool: dict, job: dict, text: str) -> None:
     """Import the CSV into the pool; fills the counters, status and completion message."""
     now = ctx.now()
-    if len(text.encode()) > MAX_BYTES:
+    if len(text) > MAX_BYTES // 4 and len(text.encode()) > MAX_BYTES:  # UTF-8 has 4 bytes at most
         _fail(job, now, "The CSV file exceeds the maximum size of 100 MB.")
         return
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(_lines(text.lstrip("\ufeff")))
     try:
         header = next(reader)
     except StopIteration:
@@ -221,6 +221,17 @@ def _run(ctx, pool: dict, job: dict, text: str) -> None:
         job["Status"] = "Succeeded"
         job["CompletionDate"] = now
         job["CompletionMessage"] = "Import Job Completed Successfully."
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings, as io.StringIO(text) gives them, without its copy
+    (four bytes a character: 24 MB for a CSV of 100,000 users)."""
+    start, end = 0, len(text)
+    while start < end:
+        stop = text.find("\n", start)
+        stop = end if stop < 0 else stop + 1
+        yield text[start:stop]
+        start = stop
 
 
 def _import_row(ctx, pool: dict, record: dict, seen: set[str], mfa_on: bool, now: float) -> bool:
@@ -295,6 +306,7 @@ def install(emulator) -> None:
             db.execute("UPDATE user_import_jobs SET csv = ? WHERE job_id = ?", (text, job_id))
         if len(body) >= memory.LARGE_BYTES:
             del body, text
+            emulator.store.renew_connection()  # its UPDATE statement holds the CSV
             memory.release()
         return "", 200
 
