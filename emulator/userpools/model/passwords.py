@@ -80,18 +80,29 @@ def temporary_validity_seconds(pool: dict) -> float:
     return float(days) * 86400.0
 
 
+TEMPORARY_SYMBOLS = "^$*.!@#%&-_+="
+TEMPORARY_GROUPS = (string.ascii_uppercase, string.ascii_lowercase, string.digits, TEMPORARY_SYMBOLS)
+TEMPORARY_ALPHABET = "".join(TEMPORARY_GROUPS)
+
+
+def _random_text(alphabet: str, length: int) -> str:
+    """`length` characters drawn uniformly from `alphabet`, from one read of the system's randomness
+    (secrets.choice reads it once per character: 40 reads for a temporary password)."""
+    limit = 256 - 256 % len(alphabet)  # bytes from here on would favour the first characters
+    chars: list[str] = []
+    while len(chars) < length:
+        chars += [alphabet[b % len(alphabet)] for b in secrets.token_bytes(2 * length) if b < limit]
+    return "".join(chars[:length])
+
+
 def generate_temporary(pool: dict) -> str:
-    """A random password that satisfies the pool's policy."""
+    """A random password that satisfies the pool's policy, with a character of every kind."""
     rules = policy(pool)
     length = max(int(rules.get("MinimumLength") or 8), 12)
-    alphabet = string.ascii_letters + string.digits + "^$*.!@#%&-_+="
     while True:
-        chars = [secrets.choice(string.ascii_uppercase), secrets.choice(string.ascii_lowercase),
-                 secrets.choice(string.digits), secrets.choice("^$*.!@#%&-_+=")]
-        chars += [secrets.choice(alphabet) for _ in range(length - len(chars))]
-        secrets.SystemRandom().shuffle(chars)
-        candidate = "".join(chars)
-        if policy_violation(rules, candidate) is None:
+        candidate = _random_text(TEMPORARY_ALPHABET, length)
+        if all(any(c in group for c in candidate) for group in TEMPORARY_GROUPS) \
+                and policy_violation(rules, candidate) is None:
             return candidate
 
 

@@ -69,6 +69,27 @@ register_schema("userpools.users", [
     );
     CREATE INDEX user_links_user ON user_links(pool_id, username);
     """,
+    # Attributes most users lack are indexed only where set: an insert dirties no page of their
+    # indexes (6 of a new user's 18 pages when it has an email only), and every filter on them
+    # (=, >=, <) implies IS NOT NULL, so it still uses them.
+    """
+    DROP INDEX users_email;
+    CREATE INDEX users_email ON users(pool_id, email, seq) WHERE email IS NOT NULL;
+    DROP INDEX users_email_lc;
+    CREATE INDEX users_email_lc ON users(pool_id, email_lc, seq) WHERE email_lc IS NOT NULL;
+    DROP INDEX users_phone;
+    CREATE INDEX users_phone ON users(pool_id, phone_number, seq) WHERE phone_number IS NOT NULL;
+    DROP INDEX users_preferred;
+    CREATE INDEX users_preferred ON users(pool_id, preferred_username, seq) WHERE preferred_username IS NOT NULL;
+    DROP INDEX users_preferred_lc;
+    CREATE INDEX users_preferred_lc ON users(pool_id, preferred_username_lc, seq) WHERE preferred_username_lc IS NOT NULL;
+    DROP INDEX users_name;
+    CREATE INDEX users_name ON users(pool_id, name, seq) WHERE name IS NOT NULL;
+    DROP INDEX users_given_name;
+    CREATE INDEX users_given_name ON users(pool_id, given_name, seq) WHERE given_name IS NOT NULL;
+    DROP INDEX users_family_name;
+    CREATE INDEX users_family_name ON users(pool_id, family_name, seq) WHERE family_name IS NOT NULL;
+    """,
 ], owned={"user_pool": ("users", "user_links"), "user": ("user_links",)})
 
 NOT_FOUND = "User does not exist."
