@@ -87,6 +87,28 @@ def test_get_user_refuses_token_after_global_sign_out(idp):
     assert error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
 
 
+@pytest.mark.parametrize("expired", [False, True], ids=["valid", "expired"])
+def test_a_deleted_pools_tokens_are_invalid(idp, clock, expired):
+    pool, _client, _username, token = signed_in(idp)
+    idp.get_user(AccessToken=token)  # verified once, so the emulator remembers the verification
+    idp.delete_user_pool(UserPoolId=pool["Id"])
+    if expired:
+        clock.advance(3601)  # an invalid pool is said before an expired token
+    with pytest.raises(ClientError) as exc:
+        idp.get_user(AccessToken=token)
+    assert error(exc) == ("NotAuthorizedException", "Invalid Access Token")
+
+
+def test_get_user_for_a_token_whose_client_is_deleted_shows_every_attribute(idp):
+    pool, _client = pool_and_client(idp)
+    client = make_client(idp, pool["Id"], ReadAttributes=["email"])
+    username = make_user(idp, pool["Id"], attributes={"email": "b@example.com", "given_name": "Bo"})
+    token = admin_sign_in(idp, pool["Id"], client["ClientId"], username)["AccessToken"]
+    assert "given_name" not in attrs_of(idp.get_user(AccessToken=token))
+    idp.delete_user_pool_client(UserPoolId=pool["Id"], ClientId=client["ClientId"])
+    assert attrs_of(idp.get_user(AccessToken=token))["given_name"] == "Bo"
+
+
 def test_get_user_refuses_disabled_user(idp):
     pool, _client, username, token = signed_in(idp)
     idp.admin_disable_user(UserPoolId=pool["Id"], Username=username)

@@ -460,22 +460,31 @@ def _origin_revoked(ctx, claims: dict) -> bool:
     return row is None or row["revoked"] is not None
 
 
-def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocation: bool) -> dict:
-    """Claims of a pool's token of `token_use`; raises TokenInvalid(reason)."""
+def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocation: bool,
+                 pool_loaded_next: bool = False) -> dict:
+    """Claims of a pool's token of `token_use`; raises TokenInvalid(reason).
+
+    `pool_loaded_next`: the caller loads the pool next and answers its absence as
+    TokenInvalid("pool"), so a valid token costs no statement of its own to find the pool there."""
     if keys.unverified_claims(token) is None:
         raise TokenInvalid("malformed")
-    claims = keys.verify(ctx.db, pool_id, token)  # None for a pool that does not exist
+    claims = keys.verify(ctx.db, pool_id, token, key_check=not pool_loaded_next)  # None without the pool
     if claims is None:
         raise TokenInvalid("signature" if pools.pool_exists(ctx.db, pool_id) else "pool")
-    if not keys.issuer_matches(claims.get("iss"), pool_id):
-        raise TokenInvalid("issuer")
-    if claims.get("token_use") != token_use:
-        raise TokenInvalid("token_use")
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or ctx.now() >= exp:
-        raise TokenInvalid("expired")
-    if check_revocation and _origin_revoked(ctx, claims):
-        raise TokenInvalid("revoked")
+    try:
+        if not keys.issuer_matches(claims.get("iss"), pool_id):
+            raise TokenInvalid("issuer")
+        if claims.get("token_use") != token_use:
+            raise TokenInvalid("token_use")
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or ctx.now() >= exp:
+            raise TokenInvalid("expired")
+        if check_revocation and _origin_revoked(ctx, claims):
+            raise TokenInvalid("revoked")
+    except TokenInvalid:
+        if pool_loaded_next and not pools.pool_exists(ctx.db, pool_id):
+            raise TokenInvalid("pool") from None  # a deleted pool's tokens are invalid first
+        raise
     return claims
 
 
@@ -491,26 +500,45 @@ def authenticate_access_token(ctx, token: str, *, required_scope: str | None = A
     Raises NotAuthorizedException with AWS's messages (invalid, expired, revoked, scopes,
     disabled user) and UserNotFoundException when the user is gone.
     """
+    pool, user, claims, _client = _authenticate(ctx, token, required_scope, with_client=False)
+    return pool, user, claims
+
+
+def authenticate_access_token_and_client(ctx, token: str, *, required_scope: str | None = ADMIN_SCOPE
+                                         ) -> tuple[dict, dict, dict, dict | None]:
+    """authenticate_access_token, and the app client the token was issued to (None when it is
+    gone), read in the same statement as the pool and the user."""
+    return _authenticate(ctx, token, required_scope, with_client=True)
+
+
+def _authenticate(ctx, token: str, required_scope: str | None, *, with_client: bool
+                  ) -> tuple[dict, dict, dict, dict | None]:
     pool_id = keys.token_pool_id(token) if isinstance(token, str) else None
     if not pool_id:
         raise errors.NotAuthorizedException(INVALID_ACCESS)
     try:
-        claims = verify_token(ctx, pool_id, token, "access", check_revocation=True)
+        claims = verify_token(ctx, pool_id, token, "access", check_revocation=True, pool_loaded_next=True)
     except TokenInvalid as err:
         message = {"expired": EXPIRED_ACCESS, "revoked": REVOKED_ACCESS}.get(err.reason, INVALID_ACCESS)
         raise errors.NotAuthorizedException(message) from None
+    username, client_id = claims.get("username"), claims.get("client_id")
+    client = None
+    try:
+        if username and with_client and isinstance(client_id, str) and client_id:
+            pool, user, client = users.load_pool_user_and_client(ctx.db, pool_id, username, client_id)
+        elif username:
+            pool, user = users.load_pool_and_user(ctx.db, pool_id, username)
+        else:
+            pool, user = pools.load_pool(ctx.db, pool_id), None
+    except errors.ResourceNotFoundException:  # the pool was deleted: its tokens are invalid
+        raise errors.NotAuthorizedException(INVALID_ACCESS) from None
     if required_scope and required_scope not in str(claims.get("scope") or "").split():
         raise errors.NotAuthorizedException(NO_SCOPE)
-    username = claims.get("username")
-    if username:
-        pool, user = users.load_pool_and_user(ctx.db, pool_id, username)
-    else:
-        pool, user = pools.load_pool(ctx.db, pool_id), None
     if user is None or (user.get("sub") and claims.get("sub") and user["sub"] != claims["sub"]):
         raise errors.UserNotFoundException("User does not exist.")
     if user.get("enabled") is False:
         raise errors.NotAuthorizedException("User is disabled.")
-    return pool, user, claims
+    return pool, user, claims, client
 
 
 # -- revocation ----------------------------------------------------------------------------------------

@@ -145,11 +145,13 @@ def unverified_claims(token: str) -> dict | None:
     return parsed[1] if parsed else None
 
 
-def verify(db, pool_id: str, token: str) -> dict | None:
+def verify(db, pool_id: str, token: str, *, key_check: bool = True) -> dict | None:
     """The claims when `token` is signed by one of the pool's keys, else None.
 
     Only the signature is checked here; expiry, token_use, issuer and revocation are
-    the caller's, so it can answer with the right message.
+    the caller's, so it can answer with the right message. A remembered verification is checked
+    against the pool's keys again (a deleted pool's tokens verify no more) unless `key_check` is
+    False: the caller then checks that the pool is still there itself.
     """
     if not isinstance(token, str):
         return None
@@ -162,7 +164,7 @@ def verify(db, pool_id: str, token: str) -> dict | None:
     if remembered is not None:
         kid, claims = remembered
         # Still one of the pool's keys, and the pool still there (a deleted pool's tokens verify no more).
-        if db.execute("SELECT 1 FROM user_pool_keys k JOIN user_pools p ON p.id = k.pool_id "
+        if not key_check or db.execute("SELECT 1 FROM user_pool_keys k JOIN user_pools p ON p.id = k.pool_id "
                       "WHERE k.pool_id = ? AND k.kid = ?", (pool_id, kid)).fetchone():
             return copy.deepcopy(claims)
         return None

@@ -57,8 +57,8 @@ def _send_verification(ctx, pool: dict, user: dict, attribute: str, value: str, 
 # -- operations ------------------------------------------------------------------------
 @registry.handler
 def get_user(ctx, req):
-    pool, user, claims = _authenticate(ctx, req)
-    visible = attributes.readable(_client(ctx, pool, claims), user.get("attributes") or {})
+    _pool, user, _claims, client = tokens.authenticate_access_token_and_client(ctx, req["AccessToken"])
+    visible = attributes.readable(client, user.get("attributes") or {})
     out = {"Username": user["username"], "UserAttributes": attributes.to_list(visible)}
     out.update(mfa.user_mfa_settings(user))
     return out
