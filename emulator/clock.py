@@ -60,10 +60,14 @@ class Clock:
     def load(self, db) -> None:
         rows = dict(db.execute("SELECT key, value FROM emulator_state "
                                "WHERE key IN ('clock_offset', 'clock_frozen_at')").fetchall())
+        self.offer(rows.get("clock_offset"), rows.get("clock_frozen_at"))
+
+    def offer(self, offset: str | None, frozen_at: str | None) -> None:
+        """The stored values (emulator_state's clock_offset and clock_frozen_at), read by load or
+        along with another statement."""
         with self._lock:
-            self._offset = float(rows.get("clock_offset", 0.0))
-            frozen = rows.get("clock_frozen_at")
-            self._frozen = float(frozen) if frozen not in (None, "") else None
+            self._offset = float(offset) if offset not in (None, "") else 0.0
+            self._frozen = float(frozen_at) if frozen_at not in (None, "") else None
 
     def save(self, db) -> None:
         for key, value in (("clock_offset", str(self._offset)),
@@ -94,9 +98,10 @@ class UnitClock(Clock):
         """The unit's transaction has ended: a first reading from now on needs a new one."""
         self._db = None
 
-    def load(self, db) -> None:
-        super().load(db)
-        self._loaded = True
+    def offer(self, offset: str | None, frozen_at: str | None) -> None:
+        if not self._loaded:  # the first reading holds for the whole unit
+            super().offer(offset, frozen_at)
+            self._loaded = True
 
     @property
     def offset(self) -> float:

@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 from emulator import digests
-from emulator.store import register_schema
+from emulator.store import loads, register_schema
 from emulator.userpools import errors
 from emulator.userpools.model import clients, groups, keys, pools, users
 from emulator.userpools.outbound import triggers
@@ -442,49 +442,73 @@ def refresh_token_info(ctx, token: str) -> dict | None:
 
 
 # -- verification --------------------------------------------------------------------------------------
-def _origin_revoked(ctx, claims: dict) -> bool:
-    event_id = claims.get("event_id")
-    origin = claims.get("origin_jti")
-    if event_id:  # the issue and its origin in one statement
-        row = ctx.db.execute("SELECT i.origin_jti, o.origin_jti AS known, o.revoked FROM token_issues i "
-                             "LEFT JOIN token_origins o ON o.origin_jti = i.origin_jti WHERE i.event_id = ?",
-                             (event_id,)).fetchone()
-        if row is None:
+# A token's issue (by its event_id) and origin (the issue's, else the token's origin_jti claim).
+_ISSUE_AND_ORIGIN = ("i.event_id AS issue_event, i.origin_jti AS issue_origin, o.origin_jti AS known_origin, "
+                     "o.revoked AS origin_revoked")
+_ISSUE_AND_ORIGIN_JOINS = ("LEFT JOIN token_issues i ON i.event_id = ? "
+                           "LEFT JOIN token_origins o ON o.origin_jti = COALESCE(i.origin_jti, ?)")
+# Everything a user API needs besides the token's signature, in one statement (one round trip to
+# PostgreSQL): the pool, the user the token names, the app client it was issued to, the clock (for
+# the token's expiry) and the token's issue and origin (for its revocation).
+_ACCESS_CONTEXT = (
+    "SELECT p.data AS pool_data, c.data AS client_data, "
+    "(SELECT value FROM emulator_state WHERE key = 'clock_offset') AS clock_offset, "
+    "(SELECT value FROM emulator_state WHERE key = 'clock_frozen_at') AS clock_frozen_at, "
+    f"{_ISSUE_AND_ORIGIN}, u.* FROM user_pools p {_ISSUE_AND_ORIGIN_JOINS} "
+    "LEFT JOIN user_pool_clients c ON c.id = ? AND c.pool_id = p.id "
+    "LEFT JOIN users u ON u.pool_id = p.id AND u.username = ? WHERE p.id = ?")
+
+
+def _revocation_args(claims: dict) -> tuple:
+    event_id, origin = claims.get("event_id"), claims.get("origin_jti")
+    return (event_id or None, origin or None)
+
+
+def _revoked(claims: dict, row) -> bool:
+    """Whether the origin of a token is revoked, from its issue and origin as _ISSUE_AND_ORIGIN reads them."""
+    if claims.get("event_id"):
+        if row["issue_event"] is None:  # an issue the emulator never made, or forgot
             return True
-        if not row["origin_jti"]:
-            return False
-        return row["known"] is None or row["revoked"] is not None
+        origin = row["issue_origin"]
+    else:
+        origin = claims.get("origin_jti")
     if not origin:
         return False
-    row = ctx.db.execute("SELECT revoked FROM token_origins WHERE origin_jti = ?", (origin,)).fetchone()
-    return row is None or row["revoked"] is not None
+    return row["known_origin"] is None or row["origin_revoked"] is not None
 
 
-def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocation: bool,
-                 pool_loaded_next: bool = False) -> dict:
-    """Claims of a pool's token of `token_use`; raises TokenInvalid(reason).
+def _origin_revoked(ctx, claims: dict) -> bool:
+    row = ctx.db.execute(f"SELECT {_ISSUE_AND_ORIGIN} FROM (SELECT 1) AS one {_ISSUE_AND_ORIGIN_JOINS}",
+                         _revocation_args(claims)).fetchone()
+    return _revoked(claims, row)
 
-    `pool_loaded_next`: the caller loads the pool next and answers its absence as
-    TokenInvalid("pool"), so a valid token costs no statement of its own to find the pool there."""
+
+def _signed_claims(ctx, pool_id: str, token: str, *, key_check: bool = True) -> dict:
+    """The claims of a token signed by one of the pool's keys; TokenInvalid otherwise."""
     if keys.unverified_claims(token) is None:
         raise TokenInvalid("malformed")
-    claims = keys.verify(ctx.db, pool_id, token, key_check=not pool_loaded_next)  # None without the pool
+    claims = keys.verify(ctx.db, pool_id, token, key_check=key_check)  # None without the pool
     if claims is None:
         raise TokenInvalid("signature" if pools.pool_exists(ctx.db, pool_id) else "pool")
-    try:
-        if not keys.issuer_matches(claims.get("iss"), pool_id):
-            raise TokenInvalid("issuer")
-        if claims.get("token_use") != token_use:
-            raise TokenInvalid("token_use")
-        exp = claims.get("exp")
-        if not isinstance(exp, (int, float)) or ctx.now() >= exp:
-            raise TokenInvalid("expired")
-        if check_revocation and _origin_revoked(ctx, claims):
-            raise TokenInvalid("revoked")
-    except TokenInvalid:
-        if pool_loaded_next and not pools.pool_exists(ctx.db, pool_id):
-            raise TokenInvalid("pool") from None  # a deleted pool's tokens are invalid first
-        raise
+    return claims
+
+
+def _check_claims(ctx, claims: dict, pool_id: str, token_use: str) -> None:
+    if not keys.issuer_matches(claims.get("iss"), pool_id):
+        raise TokenInvalid("issuer")
+    if claims.get("token_use") != token_use:
+        raise TokenInvalid("token_use")
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or ctx.now() >= exp:
+        raise TokenInvalid("expired")
+
+
+def verify_token(ctx, pool_id: str, token: str, token_use: str, *, check_revocation: bool) -> dict:
+    """Claims of a pool's token of `token_use`; raises TokenInvalid(reason)."""
+    claims = _signed_claims(ctx, pool_id, token)
+    _check_claims(ctx, claims, pool_id, token_use)
+    if check_revocation and _origin_revoked(ctx, claims):
+        raise TokenInvalid("revoked")
     return claims
 
 
@@ -500,45 +524,45 @@ def authenticate_access_token(ctx, token: str, *, required_scope: str | None = A
     Raises NotAuthorizedException with AWS's messages (invalid, expired, revoked, scopes,
     disabled user) and UserNotFoundException when the user is gone.
     """
-    pool, user, claims, _client = _authenticate(ctx, token, required_scope, with_client=False)
+    pool, user, claims, _client = authenticate_access_token_and_client(ctx, token, required_scope=required_scope)
     return pool, user, claims
 
 
 def authenticate_access_token_and_client(ctx, token: str, *, required_scope: str | None = ADMIN_SCOPE
                                          ) -> tuple[dict, dict, dict, dict | None]:
     """authenticate_access_token, and the app client the token was issued to (None when it is
-    gone), read in the same statement as the pool and the user."""
-    return _authenticate(ctx, token, required_scope, with_client=True)
-
-
-def _authenticate(ctx, token: str, required_scope: str | None, *, with_client: bool
-                  ) -> tuple[dict, dict, dict, dict | None]:
+    gone). A token verified before costs one statement (_ACCESS_CONTEXT)."""
     pool_id = keys.token_pool_id(token) if isinstance(token, str) else None
     if not pool_id:
         raise errors.NotAuthorizedException(INVALID_ACCESS)
     try:
-        claims = verify_token(ctx, pool_id, token, "access", check_revocation=True, pool_loaded_next=True)
+        # The key is not looked up again for a remembered token: the statement below finds the
+        # pool gone, and a pool's keys go only with it.
+        claims = _signed_claims(ctx, pool_id, token, key_check=False)
+        username, client_id = claims.get("username"), claims.get("client_id")
+        row = ctx.db.execute(_ACCESS_CONTEXT, (*_revocation_args(claims),
+                                               client_id if isinstance(client_id, str) else None,
+                                               username if isinstance(username, str) else None,
+                                               pool_id)).fetchone()
+        if row is None:
+            raise TokenInvalid("pool")  # deleted: its tokens are invalid, before expired or revoked
+        ctx.clock.offer(row["clock_offset"], row["clock_frozen_at"])
+        _check_claims(ctx, claims, pool_id, "access")
+        if _revoked(claims, row):
+            raise TokenInvalid("revoked")
     except TokenInvalid as err:
         message = {"expired": EXPIRED_ACCESS, "revoked": REVOKED_ACCESS}.get(err.reason, INVALID_ACCESS)
         raise errors.NotAuthorizedException(message) from None
-    username, client_id = claims.get("username"), claims.get("client_id")
-    client = None
-    try:
-        if username and with_client and isinstance(client_id, str) and client_id:
-            pool, user, client = users.load_pool_user_and_client(ctx.db, pool_id, username, client_id)
-        elif username:
-            pool, user = users.load_pool_and_user(ctx.db, pool_id, username)
-        else:
-            pool, user = pools.load_pool(ctx.db, pool_id), None
-    except errors.ResourceNotFoundException:  # the pool was deleted: its tokens are invalid
-        raise errors.NotAuthorizedException(INVALID_ACCESS) from None
     if required_scope and required_scope not in str(claims.get("scope") or "").split():
         raise errors.NotAuthorizedException(NO_SCOPE)
+    pool = loads(row["pool_data"])
+    user = users.row_user(row) if row["seq"] is not None else \
+        users.find_user(ctx.db, pool, username) if username else None
     if user is None or (user.get("sub") and claims.get("sub") and user["sub"] != claims["sub"]):
         raise errors.UserNotFoundException("User does not exist.")
     if user.get("enabled") is False:
         raise errors.NotAuthorizedException("User is disabled.")
-    return pool, user, claims, client
+    return pool, user, claims, loads(row["client_data"]) if row["client_data"] else None
 
 
 # -- revocation ----------------------------------------------------------------------------------------

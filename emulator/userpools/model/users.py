@@ -290,29 +290,11 @@ def find_user(db, pool: dict, name: str) -> dict | None:
     return by_sub(db, pool["Id"], name.lower())
 
 
-_POOL_AND_USER = ("SELECT p.data AS pool_data, u.* FROM user_pools p LEFT JOIN users u "
-                  "ON u.pool_id = p.id AND u.username = ? WHERE p.id = ?")
-_POOL_USER_AND_CLIENT = ("SELECT p.data AS pool_data, c.data AS client_data, u.* FROM user_pools p "
-                         "LEFT JOIN user_pool_clients c ON c.id = ? AND c.pool_id = p.id "
-                         "LEFT JOIN users u ON u.pool_id = p.id AND u.username = ? WHERE p.id = ?")
-
-
 def load_pool_and_user(db, pool_id: str, name: str) -> tuple[dict, dict | None]:
     """The pool (ResourceNotFoundException when there is none) and the user `name` designates
     (find_user); one statement when `name` is a username as stored, as it usually is."""
-    row = db.execute(_POOL_AND_USER, (name, pool_id)).fetchone()
-    return _pool_and_user(db, pool_id, name, row)
-
-
-def load_pool_user_and_client(db, pool_id: str, name: str, client_id: str) -> tuple[dict, dict | None, dict | None]:
-    """load_pool_and_user, and the pool's app client `client_id` (None when it has none such),
-    in the same statement."""
-    row = db.execute(_POOL_USER_AND_CLIENT, (client_id, name, pool_id)).fetchone()
-    pool, user = _pool_and_user(db, pool_id, name, row)
-    return pool, user, loads(row["client_data"]) if row["client_data"] else None
-
-
-def _pool_and_user(db, pool_id: str, name: str, row) -> tuple[dict, dict | None]:
+    row = db.execute("SELECT p.data AS pool_data, u.* FROM user_pools p LEFT JOIN users u "
+                     "ON u.pool_id = p.id AND u.username = ? WHERE p.id = ?", (name, pool_id)).fetchone()
     if row is None:
         raise pools.not_found(pool_id)
     pool = loads(row["pool_data"])
