@@ -225,3 +225,15 @@ def test_a_postgresql_reader_runs_its_statements_outside_a_transaction_block(pos
             assert db.execute("SELECT v FROM r WHERE k = 'a'").fetchone()["v"] == 1  # nothing applied
     finally:
         s.close()
+
+
+def test_what_a_unit_of_work_remembers_goes_with_it(store):
+    with store.transaction() as db:
+        db.memo["client pool"] = "us-east-1_before"
+        assert db.memo == {"client pool": "us-east-1_before"}
+        with store.suspended():  # others may write while a function is called out to
+            pass
+        assert db.memo == {}
+        db.memo["client pool"] = "us-east-1_before"
+    with store.transaction(write=False) as db:
+        assert db.memo == {}

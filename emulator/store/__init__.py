@@ -188,6 +188,7 @@ class Store:
         state.conn, state.write = conn, write
         state.db = self.backend.database(conn)
         state.db.writable = write
+        state.db.memo = {}
 
     def _end(self, state: _Thread, commit: bool) -> None:
         conn, write = state.conn, state.write
@@ -232,6 +233,7 @@ class Store:
                 self.backend.release(conn)
                 raise
             db.conn, db.writable = conn, True  # the caller's Database goes on, now writing
+            db.memo = {}  # others wrote meanwhile
             state.conn, state.db, state.write, state.depth = conn, db, True, depth
 
     # -- counters shared by every process -------------------------------------------

@@ -26,11 +26,14 @@ class Database:
     """What a unit of work executes statements on: the thread's connection, refusing writes in
     a reading unit of work (they raise WriteNeeded)."""
 
-    __slots__ = ("conn", "writable")
+    __slots__ = ("conn", "memo", "writable")
 
     def __init__(self, conn) -> None:
         self.conn = conn
         self.writable = True
+        # Facts that cannot change while the unit of work runs (e.g. which pool a client is of),
+        # remembered by the modules that read them; emptied when a unit of work begins.
+        self.memo: dict = {}
 
     def execute(self, sql: str, params=()):
         if not self.writable and writes(sql):

@@ -127,8 +127,13 @@ def pool_id_of(db: sqlite3.Connection, params: dict) -> str | None:
         return pool_id
     client_id = params.get("ClientId")
     if isinstance(client_id, str):
-        row = db.execute("SELECT pool_id FROM user_pool_clients WHERE id = ?", (client_id,)).fetchone()
-        return row["pool_id"] if row is not None else None
+        # Asked up to three times per request (region routing, recovery, threat protection).
+        memo = db.memo
+        key = ("client pool", client_id)
+        if key not in memo:
+            row = db.execute("SELECT pool_id FROM user_pool_clients WHERE id = ?", (client_id,)).fetchone()
+            memo[key] = row["pool_id"] if row is not None else None
+        return memo[key]
     token = params.get("AccessToken")
     if isinstance(token, str):
         return keys.token_pool_id(token)

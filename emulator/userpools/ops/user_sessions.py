@@ -140,10 +140,10 @@ def _live(ctx, origin: dict, client_cache: dict) -> bool:
     return origin["last_active"] + tokens.validity_seconds(client, "AccessToken") > now
 
 
-def active_sessions(ctx, pool_id: str, user: dict) -> list[dict]:
+def active_sessions(ctx, pool_id: str, user: dict, config: dict | None = None) -> list[dict]:
     """The user's active token sessions (newest first) while the pool tracks sessions; [] otherwise.
-    Each is a tokens.user_origins row with its `session_id`."""
-    config = pool_config(ctx.db, pool_id)
+    Each is a tokens.user_origins row with its `session_id`. `config`: the pool's, when read already."""
+    config = config or pool_config(ctx.db, pool_id)
     if config["tracking"] != "ENABLED":
         return []
     cache: dict = {}
@@ -158,8 +158,9 @@ def active_sessions(ctx, pool_id: str, user: dict) -> list[dict]:
 
 def _enforce_limit(ctx, pool: dict, client: dict, user: dict) -> None:
     """Before a new sign-in: evict least recently used sessions so the new one fits MaxPerUser."""
-    limit = pool_config(ctx.db, pool["Id"])["max_per_user"]
-    sessions = active_sessions(ctx, pool["Id"], user)
+    config = pool_config(ctx.db, pool["Id"])
+    limit = config["max_per_user"]
+    sessions = active_sessions(ctx, pool["Id"], user, config)
     excess = len(sessions) - (limit - 1)
     if excess <= 0:
         return

@@ -90,6 +90,7 @@ class SignIn:
         self.origin = {k: v for k, v in state.items() if k.startswith("_")}
         self.state = {k: v for k, v in state.items() if not k.startswith("_")}
         self.user = user
+        self.failures_cleared = False  # the user's failed attempts, cleared by this request
 
     @classmethod
     def begin(cls, ctx, pool: dict, client: dict, flow: str, *, admin: bool = False, typed: str | None = None,
@@ -195,24 +196,27 @@ class SignIn:
         judgement (raises with the API's errors)."""
         self.check_lockout()
         self.status_before_password()
-        self.pre_authentication(client_metadata)
-        self.check_lockout()  # again: concurrent failures during PreAuthentication
+        if self.pre_authentication(client_metadata):
+            self.check_lockout()  # again: concurrent failures while the function ran
         if not passwords.password_matches(self.pool, self.user, password):
             raise self.password_failed()
         self.status_after_password()
         lockout.success(self.ctx, self.pool["Id"], self.user["username"])
+        self.failures_cleared = True
         self.state = threat_protection.assess_sign_in(self.ctx, self.pool, self.client, self.user, self.state,
                                                       password=password)
 
     # -- triggers -----------------------------------------------------------------------------------
-    def pre_authentication(self, validation: dict | None) -> None:
+    def pre_authentication(self, validation: dict | None) -> bool:
+        """Call PreAuthentication; whether the pool has one (the store was released meanwhile)."""
         if not triggers.has_trigger(self.pool, "PreAuthentication"):
-            return
+            return False
         triggers.run_trigger(self.ctx, self.pool, "PreAuthentication", "PreAuthentication_Authentication",
                              username=self.user["username"], client_id=self.client["ClientId"],
                              request={"userAttributes": users.event_user_attributes(self.pool, self.user),
                                       "validationData": dict(validation or {}), "userNotFound": False})
         self.reload_after_trigger()
+        return True
 
     def post_authentication(self, new_device: bool, client_metadata: dict | None) -> None:
         if not triggers.has_trigger(self.pool, "PostAuthentication"):
@@ -380,7 +384,8 @@ class SignIn:
                 device_key = new_device["DeviceKey"]
         else:
             devices.touch(ctx.db, pool["Id"], user["username"], device_key, ctx.now(), ctx.source_ip)
-        lockout.success(ctx, pool["Id"], user["username"])
+        if not self.failures_cleared:
+            lockout.success(ctx, pool["Id"], user["username"])
         self.record_event(True, with_state=True)
         self.post_authentication(new_device is not None, client_metadata)
         result = tokens.issue_tokens(ctx, pool, self.client, user, auth_time=ctx.now(), scopes=[tokens.ADMIN_SCOPE],
