@@ -335,6 +335,7 @@ def test_export_import_round_trip(tmp_path, data_dir):
                             RecordPatches=[{"Op": "replace", "Key": "theme", "Value": "dark", "SyncCount": 0}])
         idp.update_user_attributes(AccessToken=alice.access_token,
                                    UserAttributes=[{"Name": "name", "Value": "Alice A."}])
+        [ada] = requests.get(f"{first.url}/_emulator/social/google/users", timeout=10).json()["users"]
         # Exported while the server runs.
         state_file = tmp_path / "state.json"
         ok("export", "--data-dir", str(data_dir), "-o", str(state_file))
@@ -343,6 +344,7 @@ def test_export_import_round_trip(tmp_path, data_dir):
     state = json.loads(state_file.read_text())
     assert (state["format"], state["version"]) == ("cognito-emulator-state", 1)
     assert state["user_pools"] == [POOL] and state["identity_pools"] == [IDENTITY_POOL]
+    assert "social_identities" in state["tables"]
 
     fresh = tmp_path / "fresh"
     assert ok("import", str(state_file), "--data-dir", str(fresh)).splitlines() == [
@@ -368,6 +370,9 @@ def test_export_import_round_trip(tmp_path, data_dir):
         sync = client_as("cognito-sync", second.url, creds)
         records = sync.list_records(IdentityPoolId=IDENTITY_POOL, IdentityId=identity_id, DatasetName="settings")
         assert [(r["Key"], r["Value"]) for r in records["Records"]] == [("theme", "dark")]
+        # The social sandbox's declared test identity came along, with its id.
+        google = requests.get(f"{second.url}/_emulator/social/google/users", timeout=10).json()["users"]
+        assert [(u["email"], u["id"]) for u in google] == [("ada@example.com", ada["id"])]
     finally:
         stop_checked(second)
 

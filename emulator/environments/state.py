@@ -6,7 +6,8 @@ A user pool brings its clients and secrets, domains, resource servers, identity 
 groups, users with their password verifiers, MFA secrets, devices, passkeys and links, refresh
 tokens, its signing keys (tokens issued before still verify) and every other row it owns. An
 identity pool brings its identities, logins, credentials and Sync datasets and records, and the
-identity pools' OpenID signing keys come along. What outlives a pool (the outbox, the recovery
+identity pools' OpenID signing keys come along; so do the social sandbox's test identities and
+signing keys, which belong to no pool. What outlives a pool (the outbox, the recovery
 journal, Kinesis records) is not part of its state.
 """
 
@@ -26,7 +27,13 @@ FORMAT = "cognito-emulator-state"
 VERSION = 1
 # Rows of an identity pool's Sync settings, outside `owned` because they outlive the pool.
 IDENTITY_POOL_EXTRAS = ("sync_pool_config", "sync_pool_usage")
-SHARED_KEYS = "identity_signing_keys"  # every identity pool's OpenID tokens are signed with these
+# Tables of the whole emulator that travel with the pools (an import adds a row unless one with
+# its key is there): table -> whether it comes with identity pools only.
+SHARED = {
+    "identity_signing_keys": True,  # every identity pool's OpenID tokens are signed with these
+    "social_identities": False,  # the social sandbox's declared test users
+    "social_keys": False,  # the sandbox providers' signing keys: their tokens verify after an import
+}
 STORE_ASSIGNED = "seq"  # the store numbers rows; an import numbers them anew, in the same order
 
 
@@ -89,8 +96,9 @@ def export_state(store, pool_ids: list[str] | None = None) -> dict:
             for table in names:
                 if table in present:
                     tables[table] = _export_table(db, table, _key_column(table), ids)
-        if identity_pool_ids and SHARED_KEYS in present:
-            tables[SHARED_KEYS] = _export_table(db, SHARED_KEYS, None, [])
+        for table, identity_only in SHARED.items():
+            if table in present and (identity_pool_ids or (user_pool_ids and not identity_only)):
+                tables[table] = _export_table(db, table, None, [])
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return {"format": FORMAT, "version": VERSION, "exported_at": now, "emulator_version": __version__,
             "user_pools": user_pool_ids, "identity_pools": identity_pool_ids,
@@ -142,7 +150,7 @@ def import_state(store, doc: Document, *, existing: str = "refuse", progress: bo
                               present):
                 kept.add(pool_id)
         for table, content in tables.items():
-            if table == SHARED_KEYS:
+            if table in SHARED and table in present:
                 _insert(doc, db, table, content, None, set(), kept, progress, conflict="ON CONFLICT DO NOTHING")
             elif table in allowed and table in present:
                 _insert(doc, db, table, content, _key_column(table), set(allowed[table]), kept, progress)
