@@ -1332,16 +1332,23 @@ def run(url: str, requests_count: int = 2000, seed: int = 0, threads: int = 8,
             if current_dates:
                 req = with_date(req, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(emulator_now)))
             t0 = time.perf_counter()
-            try:
-                response = send(session, url, req, timeout)
-                status, problem = response.status_code, check_response(
-                    response.status_code, response.headers, response.content, req.method)
-                text = response.content[:400].decode("utf-8", "replace")
-            except requests.RequestException as err:
-                status, problem, text = None, f"no answer ({type(err).__name__})", str(err)[:300]
-                if req.kind == "protocol":  # a request that is not HTTP may be answered by closing
-                    problem = None
-                session = local.session = requests.Session()
+            for attempt in (1, 2):
+                try:
+                    response = send(session, url, req, timeout)
+                    status, problem = response.status_code, check_response(
+                        response.status_code, response.headers, response.content, req.method)
+                    text = response.content[:400].decode("utf-8", "replace")
+                except requests.RequestException as err:
+                    status, problem, text = None, f"no answer ({type(err).__name__})", str(err)[:300]
+                    if req.kind == "protocol":  # a request that is not HTTP may be answered by closing
+                        problem = None
+                    session = local.session = requests.Session()
+                    # A kept-alive connection the server had closed after refusing the previous
+                    # request (granian closes after its own refusals) may take this one: sent again
+                    # on a new connection, only a request the server itself drops fails.
+                    if attempt == 1 and req.kind != "protocol":
+                        continue
+                break
             elapsed = time.perf_counter() - t0
             with lock:
                 result.sent += 1
