@@ -155,3 +155,20 @@ def test_the_csv_is_read_by_lines_as_a_stringio_would_give_them(text):
 
     assert list(_lines(text)) == list(io.StringIO(text))
     assert list(csv.reader(_lines(text))) == list(csv.reader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("case_sensitive, imported", [(False, 2), (True, 3)])
+def test_an_email_the_file_gave_before_fails_in_an_email_as_username_pool(idp, case_sensitive, imported):
+    pool = idp.create_user_pool(PoolName=unique("pool"), UsernameAttributes=["email"],
+                                UsernameConfiguration={"CaseSensitive": case_sensitive})["UserPool"]["Id"]
+    header = idp.get_csv_header(UserPoolId=pool)["CSVHeader"]
+    rows = [{"cognito:username": name, "email_verified": "true", "cognito:mfa_enabled": "false"}
+            for name in ("ann@example.com", "bob@example.com", "ann@example.com", "Bob@Example.com")]
+    job = idp.create_user_import_job(UserPoolId=pool, JobName="dups", CloudWatchLogsRoleArn=ROLE)["UserImportJob"]
+    assert upload(job["PreSignedUrl"], build_csv(header, rows)).status_code == 200
+    idp.start_user_import_job(UserPoolId=pool, JobId=job["JobId"])
+    done = idp.describe_user_import_job(UserPoolId=pool, JobId=job["JobId"])["UserImportJob"]
+    assert (done["ImportedUsers"], done["FailedUsers"]) == (imported, 4 - imported)
+    emails = sorted(a["Value"] for u in idp.list_users(UserPoolId=pool)["Users"]
+                    for a in u["Attributes"] if a["Name"] == "email")
+    assert emails == sorted({"ann@example.com", "bob@example.com", *(["Bob@Example.com"] if case_sensitive else [])})

@@ -196,7 +196,6 @@ def _run(ctx, pool: dict, job: dict, text: str) -> None:
         _fail(job, now, f"The CSV header does not match the user pool's CSV header: {detail}.")
         return
     imported = failed = skipped = 0
-    seen: set[str] = set()
     mfa_on = pool.get("MfaConfiguration") == "ON"
     try:
         for number, values in enumerate(reader, start=1):
@@ -210,7 +209,7 @@ def _run(ctx, pool: dict, job: dict, text: str) -> None:
                 failed += 1
                 continue
             record = dict(zip(header, values, strict=True))
-            if _import_row(ctx, pool, record, seen, mfa_on, now):
+            if _import_row(ctx, pool, record, mfa_on, now):
                 imported += 1
             else:
                 failed += 1
@@ -234,7 +233,7 @@ def _lines(text: str) -> Iterator[str]:
         start = stop
 
 
-def _import_row(ctx, pool: dict, record: dict, seen: set[str], mfa_on: bool, now: float) -> bool:
+def _import_row(ctx, pool: dict, record: dict, mfa_on: bool, now: float) -> bool:
     db = ctx.db
     username = record.pop("cognito:username").strip()
     mfa_enabled = record.pop("cognito:mfa_enabled").strip().lower()
@@ -252,9 +251,7 @@ def _import_row(ctx, pool: dict, record: dict, seen: set[str], mfa_on: bool, now
             stored = users.resolve_new_username(pool, username, given)
         else:
             stored = username
-        key = users._fold(pool, username)
-        if key in seen:
-            return False
+        # A username (or email or phone as username) the file gave before is in the pool by now.
         users.check_username_free(db, pool, stored, given)
         user = users.new_user(pool, stored, given, status="RESET_REQUIRED", now=now,
                               sub=stored if users.username_attributes(pool) else None)
@@ -267,7 +264,6 @@ def _import_row(ctx, pool: dict, record: dict, seen: set[str], mfa_on: bool, now
     except ServiceError:
         return False
     users.save_user(db, pool, user)
-    seen.add(key)
     return True
 
 
