@@ -476,3 +476,17 @@ def test_username_shapes_in_username_and_alias_pools(idp):
         create(idp, aliases, "+15555550144", MessageAction="SUPPRESS")
     assert error(exc) == ("InvalidParameterException", "Username cannot be of phone number format, since user "
                           "pool is configured for phone_number alias.")
+
+
+def test_admin_get_user_finds_a_user_by_another_case_its_alias_or_its_sub(idp):
+    pool = idp.create_user_pool(PoolName=unique("pool"), AliasAttributes=["email"],
+                                UsernameConfiguration={"CaseSensitive": False})["UserPool"]["Id"]
+    idp.admin_create_user(UserPoolId=pool, Username="Jane.Doe", MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": "jane@example.com"},
+                                          {"Name": "email_verified", "Value": "true"}])
+    sub = attrs_of(idp.admin_get_user(UserPoolId=pool, Username="Jane.Doe"))["sub"]
+    for name in ("jane.doe", "JANE.DOE", "jane@example.com", sub):
+        assert idp.admin_get_user(UserPoolId=pool, Username=name)["Username"] == "Jane.Doe", name
+    with pytest.raises(ClientError) as exc:
+        idp.admin_get_user(UserPoolId=pool, Username="john@example.com")
+    assert error(exc) == ("UserNotFoundException", "User does not exist.")

@@ -8,7 +8,8 @@ answer by index and by column name, like sqlite3.Row.
 
 Writers serialize on one row lock (`emulator_write_lock`, `SELECT ... FOR UPDATE`), which
 PostgreSQL-compatible distributed databases (CockroachDB, YugabyteDB) also run; readers never
-wait: each of their statements reads what is committed when it starts. Connections come from a psycopg pool per process.
+wait: each of their statements reads what is committed when it starts. Connections come from a
+psycopg pool per process.
 """
 
 from __future__ import annotations

@@ -556,8 +556,7 @@ def authenticate_access_token_and_client(ctx, token: str, *, required_scope: str
     if required_scope and required_scope not in str(claims.get("scope") or "").split():
         raise errors.NotAuthorizedException(NO_SCOPE)
     pool = loads(row["pool_data"])
-    user = users.row_user(row) if row["seq"] is not None else \
-        users.find_user(ctx.db, pool, username) if username else None
+    user = users.joined_user(ctx.db, pool, username if isinstance(username, str) else None, row)
     if user is None or (user.get("sub") and claims.get("sub") and user["sub"] != claims["sub"]):
         raise errors.UserNotFoundException("User does not exist.")
     if user.get("enabled") is False:

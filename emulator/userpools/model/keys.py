@@ -39,8 +39,9 @@ register_schema("userpools.keys", [
 ], owned={"user_pool": ("user_pool_keys",)})
 
 _cache: dict[tuple[str, str], tuple[str, rsa.RSAPrivateKey]] = {}
-# Tokens whose signature verified, by (pool, kid, token): a signature never stops verifying, and the
-# key's row is looked up on every call, so a token of a deleted pool or key is refused as before.
+# Tokens whose signature verified, by (pool, SHA-256 of the token) -> (kid, claims): a signature
+# never stops verifying. verify() looks the key's row up again (or its caller the pool's), so a
+# token of a deleted pool is refused as before.
 _verified: OrderedDict[tuple[str, bytes], tuple[str, dict]] = OrderedDict()
 _verified_lock = threading.Lock()
 MAX_VERIFIED = 4096  # about 6 MiB of claims per process

@@ -298,9 +298,15 @@ def load_pool_and_user(db, pool_id: str, name: str) -> tuple[dict, dict | None]:
     if row is None:
         raise pools.not_found(pool_id)
     pool = loads(row["pool_data"])
+    return pool, joined_user(db, pool, name, row)
+
+
+def joined_user(db, pool: dict, name: str | None, row) -> dict | None:
+    """The user a statement joined by `u.username = name` found (its columns in `row`), else the
+    one find_user finds (an alias, the sub, another case)."""
     if row["seq"] is not None:  # usernames are unique, case-folded too in case-insensitive pools
-        return pool, row_user(row)
-    return pool, find_user(db, pool, name)
+        return row_user(row)
+    return find_user(db, pool, name) if name else None
 
 
 def get_user(db, pool: dict, name: str) -> dict:

@@ -90,7 +90,6 @@ class SignIn:
         self.origin = {k: v for k, v in state.items() if k.startswith("_")}
         self.state = {k: v for k, v in state.items() if not k.startswith("_")}
         self.user = user
-        self.failures_cleared = False  # the user's failed attempts, cleared by this request
 
     @classmethod
     def begin(cls, ctx, pool: dict, client: dict, flow: str, *, admin: bool = False, typed: str | None = None,
@@ -202,7 +201,6 @@ class SignIn:
             raise self.password_failed()
         self.status_after_password()
         lockout.success(self.ctx, self.pool["Id"], self.user["username"])
-        self.failures_cleared = True
         self.state = threat_protection.assess_sign_in(self.ctx, self.pool, self.client, self.user, self.state,
                                                       password=password)
 
@@ -384,8 +382,7 @@ class SignIn:
                 device_key = new_device["DeviceKey"]
         else:
             devices.touch(ctx.db, pool["Id"], user["username"], device_key, ctx.now(), ctx.source_ip)
-        if not self.failures_cleared:
-            lockout.success(ctx, pool["Id"], user["username"])
+        lockout.success(ctx, pool["Id"], user["username"])
         self.record_event(True, with_state=True)
         self.post_authentication(new_device is not None, client_metadata)
         result = tokens.issue_tokens(ctx, pool, self.client, user, auth_time=ctx.now(), scopes=[tokens.ADMIN_SCOPE],
